@@ -1,0 +1,64 @@
+// PoolConfig (stored with the pool) and PoolOptions (how this process opens it).
+#ifndef HEAPA_INDEX_POOL_OPTIONS_H_
+#define HEAPA_INDEX_POOL_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "index/types.h"
+
+namespace heapa {
+
+// The semantics of a pool. Written once when the pool is created; a reopen uses the stored
+// config whatever PoolOptions::config says.
+struct PoolConfig {
+  // Capacity of COLD + LOW + HIGH; in-flight, archived and pending queries do not count.
+  uint64_t max_size = 1'000'000;
+  // The frontier: LOW holds about this fraction of the scored queries. In [0.05, 0.95].
+  double low_fraction = 0.5;
+  // kMedium: boundary sampling only. kMixed: half of the non-cold picks are the easiest.
+  SamplingMode sampling = SamplingMode::kMedium;
+  // kReference replicates the verl eviction paths; kExtremes evicts the hardest LOW or the
+  // easiest HIGH, whichever side is over its share.
+  EvictionPolicy eviction = EvictionPolicy::kReference;
+  // Sample reinserts the archive first when fewer than this many queries are pooled;
+  // 0 means "fewer than the batch asked for" (the reference trigger, B6).
+  uint32_t reinsert_below = 0;
+  // Seed of the pool's RNG (sampling choices, reinsertion shuffle).
+  uint64_t rng_seed = 0;
+  // Lease length when a Sample does not name one.
+  int64_t default_lease_ms = 10 * 60 * 1000;
+};
+
+struct PoolOptions {
+  // Create the pool when the directory holds none (with `config`). Off by default: opening a
+  // wrong or unmounted path is NotFound, never a silently empty pool.
+  bool create_if_missing = false;
+  // With create_if_missing: AlreadyExists when a pool is already there.
+  bool error_if_exists = false;
+  PoolConfig config;
+
+  // fdatasync every write before acknowledging it. Off only for benchmarks: a power loss
+  // could then lose acknowledged operations.
+  bool sync = true;
+  // Milliseconds since the epoch, for lease deadlines and creation times. Default: the system
+  // clock. Tests inject a fake clock.
+  std::function<int64_t()> clock_ms;
+
+  // Limits on one request; each violation is InvalidArgument naming the limit.
+  size_t max_batch = 1 << 16;     // queries per Insert, Sample or Report
+  size_t max_rollouts = 1 << 12;  // rewards per reported query
+  int64_t max_lease_ms = 7LL * 24 * 3600 * 1000;
+
+  // Storage engine sizing.
+  size_t write_buffer_bytes = 64u << 20;
+  size_t block_cache_bytes = 64u << 20;
+};
+
+// InvalidArgument naming the first bad field, or OK.
+Status ValidateConfig(const PoolConfig& config);
+
+}  // namespace heapa
+
+#endif  // HEAPA_INDEX_POOL_OPTIONS_H_

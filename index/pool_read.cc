@@ -1,0 +1,85 @@
+// Pool reads: Get, Stats, config, the test snapshot, and Close.
+#include "index/pool.h"
+#include "storage/keys.h"
+#include "storage/records.h"
+#include "storage/store.h"
+
+namespace heapa {
+
+Result<QueryInfo> Pool::Get(QueryId id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  const index::Entry* e = ix_.Find(id);
+  if (e == nullptr) return Status::NotFound("query " + std::to_string(id) + " not found");
+  QueryInfo info;
+  info.id = id;
+  info.state = e->ToRecord();
+  std::string value;
+  const std::string qkey = storage::QueryKey(id);
+  HEAPA_RETURN_IF_ERROR(store_->Get(qkey, &value));
+  HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(value, &info.query).WithContext(storage::DescribeKey(qkey)));
+  const std::string tkey = storage::StatsKey(id);
+  Status s = store_->Get(tkey, &value);
+  if (s.ok()) {
+    HEAPA_RETURN_IF_ERROR(storage::DecodeStats(value, &info.stats).WithContext(storage::DescribeKey(tkey)));
+  } else if (s.code() != Status::Code::kNotFound) {
+    return s;
+  }
+  return info;
+}
+
+PoolStats Pool::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  PoolStats st;
+  st.max_size = config_.max_size;
+  st.pooled = ix_.pooled();
+  st.cold = ix_.count(QueryState::kCold);
+  st.low = ix_.count(QueryState::kLow);
+  st.high = ix_.count(QueryState::kHigh);
+  st.in_flight = ix_.count(QueryState::kInFlight);
+  st.archived = ix_.count(QueryState::kArchived);
+  st.pending = ix_.count(QueryState::kPending);
+  st.rejected = ix_.count(QueryState::kRejected);
+  st.evicted = ix_.count(QueryState::kEvicted);
+  if (!ix_.low().empty()) st.low_max = ix_.LowMaxReward();
+  if (!ix_.high().empty()) st.high_min = ix_.HighMinReward();
+  st.counters = ix_.counters();
+  st.index_bytes = ix_.MemoryBytes();
+  if (!degraded_.ok()) st.degraded = degraded_.ToString();
+  return st;
+}
+
+PoolConfig Pool::config() const {
+  PoolConfig c;
+  c.max_size = config_.max_size;
+  c.low_fraction = config_.low_fraction;
+  c.sampling = config_.sampling;
+  c.eviction = config_.eviction;
+  c.reinsert_below = config_.reinsert_below;
+  c.rng_seed = config_.rng_seed;
+  c.default_lease_ms = config_.default_lease_ms;
+  return c;
+}
+
+Pool::Snapshot Pool::TEST_Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Snapshot snap;
+  for (const index::Entry& e : ix_.low()) snap.low.push_back(e.id);
+  for (const index::Entry& e : ix_.high()) snap.high.push_back(e.id);
+  for (const index::Entry& e : ix_.cold()) snap.cold.push_back(e.id);
+  for (const index::Entry& e : ix_.in_flight()) snap.in_flight.push_back(e.id);
+  for (const index::Entry& e : ix_.archived()) snap.archived.push_back(e.id);
+  for (const index::Entry& e : ix_.pending()) snap.pending.push_back(e.id);
+  snap.counters = ix_.counters();
+  return snap;
+}
+
+Status Pool::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::OK();
+  Status s = store_->Close();
+  store_.reset();
+  return s;
+}
+
+}  // namespace heapa

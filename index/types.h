@@ -1,0 +1,98 @@
+// The public value types of a heapa pool: what goes in and what comes out of index/pool.h.
+//
+// Thread safety: plain values.
+#ifndef HEAPA_INDEX_TYPES_H_
+#define HEAPA_INDEX_TYPES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/records.h"
+
+namespace heapa {
+
+// A query's id: assigned by the pool from 1 upward, never reused.
+using QueryId = uint64_t;
+// A lease: one per Sample call, shared by the queries it returned; never reused.
+using LeaseId = uint64_t;
+
+using storage::EvictionPolicy;
+using storage::Origin;
+using storage::QueryRecord;
+using storage::QueryState;
+using storage::SamplingMode;
+using storage::StatsRecord;
+
+// A query to insert.
+struct NewQuery {
+  std::string prompt;  // required, UTF-8 text (may be a JSON chat-message list)
+  std::string answer;  // ground truth; part of the dedup key with the prompt
+  std::string source;  // dataset tag
+  Origin origin = Origin::kSeed;
+  std::vector<uint32_t> tokens;  // optional unpadded token ids
+  std::vector<std::pair<std::string, std::string>> meta;
+  std::optional<double> reward;  // absent: unscored, joins COLD
+  int64_t step = 0;              // the trainer's step at creation
+};
+
+struct InsertResult {
+  QueryId id = 0;
+  bool created = false;  // false: identical (prompt, answer) already existed; id is that query
+};
+
+struct SampleRequest {
+  uint32_t count = 0;    // 1..PoolOptions::max_batch
+  int64_t lease_ms = 0;  // 0: the pool's default lease
+  bool with_content = true;  // also read each query's record (prompt, answer, ...)
+};
+
+struct SampledQuery {
+  QueryId id = 0;
+  LeaseId lease = 0;
+  int64_t lease_deadline_ms = 0;
+  QueryState from = QueryState::kCold;  // the set it was taken from: COLD, LOW or HIGH
+  std::optional<double> reward;         // the reward that placed it (absent when COLD)
+  QueryRecord query;                    // filled when SampleRequest::with_content
+};
+
+// The rewards of the rollouts of one sampled query.
+struct ReportItem {
+  QueryId id = 0;
+  LeaseId lease = 0;
+  std::vector<double> rewards;  // one per rollout, finite, 1..PoolOptions::max_rollouts
+  int64_t step = 0;             // the trainer's step
+};
+
+enum class ReportOutcome : uint8_t {
+  kApplied,    // the query was in flight under this lease: statistics updated, now ARCHIVED
+  kDuplicate,  // this (id, lease) was already reported: nothing changed
+  kLate,       // the lease had expired: statistics updated, the query stays where it is
+};
+
+// Everything the pool knows about one query.
+struct QueryInfo {
+  QueryId id = 0;
+  QueryRecord query;
+  storage::StateRecord state;
+  StatsRecord stats;  // zeros until the first report
+};
+
+// A point-in-time summary. Cheap: O(1).
+struct PoolStats {
+  uint64_t max_size = 0;
+  uint64_t pooled = 0;  // COLD + LOW + HIGH
+  uint64_t cold = 0, low = 0, high = 0, in_flight = 0, archived = 0, pending = 0, rejected = 0,
+           evicted = 0;
+  std::optional<double> low_max;   // the frontier from below
+  std::optional<double> high_min;  // the frontier from above
+  storage::CountersRecord counters;
+  uint64_t index_bytes = 0;  // memory held by the in-memory index
+  std::string degraded;      // empty when writable; else why the pool is read-only
+};
+
+}  // namespace heapa
+
+#endif  // HEAPA_INDEX_TYPES_H_

@@ -1,0 +1,82 @@
+#include "storage/keys.h"
+
+#include <cstdio>
+
+namespace heapa::storage {
+namespace {
+
+void AppendBigEndian64(std::string* out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+uint64_t ReadBigEndian64(std::string_view bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[i]);
+  return v;
+}
+
+std::string IdKey(KeyFamily family, uint64_t id) {
+  std::string key(1, static_cast<char>(family));
+  AppendBigEndian64(&key, id);
+  return key;
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string MetaKey(std::string_view name) {
+  std::string key(1, static_cast<char>(KeyFamily::kMeta));
+  key.append(name);
+  return key;
+}
+
+std::string QueryKey(uint64_t id) { return IdKey(KeyFamily::kQuery, id); }
+std::string StateKey(uint64_t id) { return IdKey(KeyFamily::kState, id); }
+std::string StatsKey(uint64_t id) { return IdKey(KeyFamily::kStats, id); }
+
+std::string DedupKey(const Hash128& hash) {
+  std::string key(1, static_cast<char>(KeyFamily::kDedup));
+  AppendBigEndian64(&key, hash.high);
+  AppendBigEndian64(&key, hash.low);
+  return key;
+}
+
+std::string FamilyPrefix(KeyFamily family) { return std::string(1, static_cast<char>(family)); }
+
+std::optional<uint64_t> DecodeIdKey(KeyFamily family, std::string_view key) {
+  if (key.size() != 9 || key[0] != static_cast<char>(family)) return std::nullopt;
+  return ReadBigEndian64(key.substr(1));
+}
+
+std::string DescribeKey(std::string_view key) {
+  if (key.empty()) return "<empty key>";
+  const char family = key[0];
+  switch (family) {
+    case static_cast<char>(KeyFamily::kQuery):
+    case static_cast<char>(KeyFamily::kState):
+    case static_cast<char>(KeyFamily::kStats):
+      if (key.size() == 9) {
+        return std::string(1, family) + "/" + std::to_string(ReadBigEndian64(key.substr(1)));
+      }
+      break;
+    case static_cast<char>(KeyFamily::kMeta):
+      return "M/" + std::string(key.substr(1));
+    case static_cast<char>(KeyFamily::kDedup):
+      return "H/" + Hex(key.substr(1));
+    default:
+      break;
+  }
+  return "?/" + Hex(key);
+}
+
+}  // namespace heapa::storage

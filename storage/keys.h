@@ -1,0 +1,62 @@
+// The on-disk key layout of one pool (one RocksDB instance, single column family).
+//
+// Every key starts with a one-byte prefix naming its family; ids are u64 big-endian so that
+// RocksDB's byte order is id order:
+//
+//   'M' name              meta records: "format" (kFormatVersion), "config", "counters"
+//   'Q' id(8)             QueryRecord: the immutable prompt (records.h)
+//   'S' id(8)             StateRecord: partition, reward, seq, lease (rewritten on every move)
+//   'T' id(8)             StatsRecord: running reward statistics (rewritten on report)
+//   'H' hash(16)          dedup index: XXH3-128 of (prompt, answer) -> id
+//
+// When changing this layout, bump kFormatVersion, teach the dump and check tools the change,
+// and add a round-trip test in tests/storage/keys_test.cc.
+#ifndef HEAPA_STORAGE_KEYS_H_
+#define HEAPA_STORAGE_KEYS_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace heapa::storage {
+
+// Version of the key layout and record encodings together. Stored under MetaKey("format").
+inline constexpr uint32_t kFormatVersion = 1;
+
+enum class KeyFamily : char {
+  kMeta = 'M',
+  kQuery = 'Q',
+  kState = 'S',
+  kStats = 'T',
+  kDedup = 'H',
+};
+
+// A 128-bit content hash (XXH3-128), big-endian halves for a stable key order.
+struct Hash128 {
+  uint64_t high = 0;
+  uint64_t low = 0;
+  friend bool operator==(const Hash128&, const Hash128&) = default;
+};
+
+std::string MetaKey(std::string_view name);
+std::string QueryKey(uint64_t id);
+std::string StateKey(uint64_t id);
+std::string StatsKey(uint64_t id);
+std::string DedupKey(const Hash128& hash);
+
+// The one-byte prefix of a family, for prefix scans.
+std::string FamilyPrefix(KeyFamily family);
+
+// Decodes the id of a 'Q', 'S' or 'T' key of the given family; nullopt when `key` is not
+// exactly such a key.
+std::optional<uint64_t> DecodeIdKey(KeyFamily family, std::string_view key);
+
+// A printable form of any key for error messages: "S/42", "M/config", "H/<32 hex>" or
+// "?/<hex>" for unknown bytes.
+std::string DescribeKey(std::string_view key);
+
+}  // namespace heapa::storage
+
+#endif  // HEAPA_STORAGE_KEYS_H_

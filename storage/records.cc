@@ -1,0 +1,417 @@
+#include "storage/records.h"
+
+#include <flatbuffers/flatbuffers.h>
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
+#include <xxhash.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "records_generated.h"
+
+namespace heapa::storage {
+namespace {
+
+// Envelope kinds. One byte in front of every value; never reuse a retired kind.
+enum class Kind : char {
+  kQuery = 'q',
+  kState = 's',
+  kStats = 't',
+  kConfig = 'c',
+  kCounters = 'n',
+  kFormat = 'f',
+  kDedup = 'h',
+};
+
+constexpr size_t kChecksumBytes = 8;
+
+void PutFixed64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetFixed64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+void Seal(Kind kind, const void* payload, size_t size, std::string* out) {
+  out->clear();
+  out->reserve(1 + size + kChecksumBytes);
+  out->push_back(static_cast<char>(kind));
+  out->append(static_cast<const char*>(payload), size);
+  PutFixed64(out, XXH3_64bits(out->data(), out->size()));
+}
+
+void SealBuilder(Kind kind, const flatbuffers::FlatBufferBuilder& fbb, std::string* out) {
+  Seal(kind, fbb.GetBufferPointer(), fbb.GetSize(), out);
+}
+
+// Checks size, checksum and kind; on success `*payload` is the bytes between them.
+Status Open(Kind kind, std::string_view value, std::string_view* payload) {
+  if (value.size() < 1 + kChecksumBytes) {
+    return Status::Corruption("record of " + std::to_string(value.size()) + " bytes is too short");
+  }
+  const size_t body = value.size() - kChecksumBytes;
+  const uint64_t stored = GetFixed64(value.data() + body);
+  if (XXH3_64bits(value.data(), body) != stored) return Status::Corruption("checksum mismatch");
+  if (value[0] != static_cast<char>(kind)) {
+    return Status::Corruption(std::string("record kind '") + value[0] + "' where '" +
+                              static_cast<char>(kind) + "' was expected");
+  }
+  *payload = value.substr(1, body - 1);
+  return Status::OK();
+}
+
+// Record payloads sit at odd offsets inside RocksDB blocks; FlatBuffers requires aligned
+// access, so the payload is copied into 8-byte-aligned scratch memory before verification.
+class AlignedPayload {
+ public:
+  const uint8_t* Assign(std::string_view payload) {
+    uint64_t* dst = inline_;
+    if (payload.size() > sizeof(inline_)) {
+      heap_.resize(payload.size() / 8 + 1);
+      dst = heap_.data();
+    }
+    std::memcpy(dst, payload.data(), payload.size());
+    return reinterpret_cast<const uint8_t*>(dst);
+  }
+
+ private:
+  uint64_t inline_[32];  // state, stats and meta records fit here: no allocation on rebuild
+  std::vector<uint64_t> heap_;
+};
+
+template <typename T>
+Status OpenTable(Kind kind, std::string_view value, AlignedPayload* scratch, const T** table) {
+  std::string_view payload;
+  Status s = Open(kind, value, &payload);
+  if (!s.ok()) return s;
+  const uint8_t* data = scratch->Assign(payload);
+  flatbuffers::Verifier verifier(data, payload.size(), /*_max_depth=*/16, /*_max_tables=*/1u << 20);
+  if (!verifier.VerifyBuffer<T>(nullptr)) return Status::Corruption("FlatBuffer verification failed");
+  *table = flatbuffers::GetRoot<T>(data);
+  return Status::OK();
+}
+
+std::string_view View(const flatbuffers::String* s) {
+  return s ? std::string_view(s->c_str(), s->size()) : std::string_view();
+}
+
+bool Finite(double v) { return std::isfinite(v); }
+
+}  // namespace
+
+std::string_view QueryStateName(QueryState state) {
+  switch (state) {
+    case QueryState::kCold:
+      return "COLD";
+    case QueryState::kLow:
+      return "LOW";
+    case QueryState::kHigh:
+      return "HIGH";
+    case QueryState::kInFlight:
+      return "IN_FLIGHT";
+    case QueryState::kArchived:
+      return "ARCHIVED";
+    case QueryState::kPending:
+      return "PENDING";
+    case QueryState::kRejected:
+      return "REJECTED";
+    case QueryState::kEvicted:
+      return "EVICTED";
+  }
+  return "UNKNOWN";
+}
+
+void EncodeQuery(const QueryRecord& rec, std::string* out) {
+  flatbuffers::FlatBufferBuilder fbb(256 + rec.prompt.size() + rec.answer.size());
+  auto prompt = fbb.CreateString(rec.prompt);
+  auto answer = fbb.CreateString(rec.answer);
+  auto source = fbb.CreateString(rec.source);
+  auto tokens = fbb.CreateVector(rec.tokens);
+  std::vector<flatbuffers::Offset<fb::KeyValue>> meta;
+  meta.reserve(rec.meta.size());
+  for (const auto& [k, v] : rec.meta) {
+    meta.push_back(fb::CreateKeyValue(fbb, fbb.CreateString(k), fbb.CreateString(v)));
+  }
+  auto meta_vec = fbb.CreateVector(meta);
+  auto parents = fbb.CreateVector(rec.parents);
+  fb::QueryBuilder b(fbb);
+  b.add_prompt(prompt);
+  b.add_answer(answer);
+  b.add_source(source);
+  b.add_origin(static_cast<uint8_t>(rec.origin));
+  b.add_tokens(tokens);
+  b.add_meta(meta_vec);
+  b.add_created_step(rec.created_step);
+  b.add_created_ms(rec.created_ms);
+  b.add_policy_difficulty(rec.policy_difficulty);
+  b.add_parents(parents);
+  fbb.Finish(b.Finish());
+  SealBuilder(Kind::kQuery, fbb, out);
+}
+
+Status DecodeQuery(std::string_view value, QueryRecord* rec) {
+  const fb::Query* q = nullptr;
+  AlignedPayload scratch;
+  Status s = OpenTable(Kind::kQuery, value, &scratch, &q);
+  if (!s.ok()) return s;
+  rec->prompt = View(q->prompt());
+  rec->answer = View(q->answer());
+  rec->source = View(q->source());
+  if (rec->prompt.empty()) return Status::Corruption("query has an empty prompt");
+  if (rec->prompt.size() > kMaxPromptBytes || rec->answer.size() > kMaxAnswerBytes ||
+      rec->source.size() > kMaxSourceBytes) {
+    return Status::Corruption("query field exceeds its size limit");
+  }
+  if (q->origin() > static_cast<uint8_t>(Origin::kAugmented)) {
+    return Status::Corruption("query origin " + std::to_string(q->origin()) + " out of range");
+  }
+  rec->origin = static_cast<Origin>(q->origin());
+  rec->tokens.clear();
+  if (q->tokens()) {
+    if (q->tokens()->size() > kMaxTokens) return Status::Corruption("query has too many tokens");
+    rec->tokens.assign(q->tokens()->begin(), q->tokens()->end());
+  }
+  rec->meta.clear();
+  if (q->meta()) {
+    if (q->meta()->size() > kMaxMetaEntries) return Status::Corruption("query has too many meta entries");
+    for (const fb::KeyValue* kv : *q->meta()) {
+      rec->meta.emplace_back(std::string(View(kv->key())), std::string(View(kv->value())));
+    }
+  }
+  rec->created_step = q->created_step();
+  rec->created_ms = q->created_ms();
+  rec->policy_difficulty = q->policy_difficulty();
+  if (!Finite(rec->policy_difficulty) || rec->policy_difficulty <= 0) {
+    return Status::Corruption("query policy_difficulty is not a finite positive number");
+  }
+  rec->parents.clear();
+  if (q->parents()) {
+    if (q->parents()->size() > kMaxParents) return Status::Corruption("query has too many parents");
+    rec->parents.assign(q->parents()->begin(), q->parents()->end());
+  }
+  return Status::OK();
+}
+
+void EncodeState(const StateRecord& rec, std::string* out) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  fb::StateBuilder b(fbb);
+  b.add_state(static_cast<uint8_t>(rec.state));
+  b.add_prev_state(static_cast<uint8_t>(rec.prev_state));
+  b.add_has_reward(rec.has_reward);
+  b.add_reward(rec.reward);
+  b.add_seq(rec.seq);
+  b.add_times_sampled(rec.times_sampled);
+  b.add_lease(rec.lease);
+  b.add_lease_deadline_ms(rec.lease_deadline_ms);
+  fbb.Finish(b.Finish());
+  SealBuilder(Kind::kState, fbb, out);
+}
+
+Status DecodeState(std::string_view value, StateRecord* rec) {
+  const fb::State* st = nullptr;
+  AlignedPayload scratch;
+  Status s = OpenTable(Kind::kState, value, &scratch, &st);
+  if (!s.ok()) return s;
+  if (st->state() > kMaxQueryState || st->prev_state() > kMaxQueryState) {
+    return Status::Corruption("state " + std::to_string(st->state()) + "/" +
+                              std::to_string(st->prev_state()) + " out of range");
+  }
+  rec->state = static_cast<QueryState>(st->state());
+  rec->prev_state = static_cast<QueryState>(st->prev_state());
+  rec->has_reward = st->has_reward();
+  rec->reward = st->reward();
+  rec->seq = st->seq();
+  rec->times_sampled = st->times_sampled();
+  rec->lease = st->lease();
+  rec->lease_deadline_ms = st->lease_deadline_ms();
+  if (rec->has_reward && !Finite(rec->reward)) {
+    return Status::Corruption("state holds a non-finite reward");
+  }
+  if ((rec->state == QueryState::kLow || rec->state == QueryState::kHigh) && !rec->has_reward) {
+    return Status::Corruption(std::string("state ") + std::string(QueryStateName(rec->state)) +
+                              " without a reward");
+  }
+  if (rec->state == QueryState::kInFlight && rec->lease == 0) {
+    return Status::Corruption("IN_FLIGHT state without a lease");
+  }
+  return Status::OK();
+}
+
+void EncodeStats(const StatsRecord& rec, std::string* out) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  fb::StatsBuilder b(fbb);
+  b.add_reports(rec.reports);
+  b.add_rollouts(rec.rollouts);
+  b.add_mean(rec.mean);
+  b.add_m2(rec.m2);
+  b.add_min(rec.min);
+  b.add_max(rec.max);
+  b.add_zero_variance_streak(rec.zero_variance_streak);
+  b.add_last_step(rec.last_step);
+  b.add_last_report_lease(rec.last_report_lease);
+  b.add_last_group_mean(rec.last_group_mean);
+  b.add_has_est_reward(rec.has_est_reward);
+  b.add_est_reward(rec.est_reward);
+  fbb.Finish(b.Finish());
+  SealBuilder(Kind::kStats, fbb, out);
+}
+
+Status DecodeStats(std::string_view value, StatsRecord* rec) {
+  const fb::Stats* st = nullptr;
+  AlignedPayload scratch;
+  Status s = OpenTable(Kind::kStats, value, &scratch, &st);
+  if (!s.ok()) return s;
+  rec->reports = st->reports();
+  rec->rollouts = st->rollouts();
+  rec->mean = st->mean();
+  rec->m2 = st->m2();
+  rec->min = st->min();
+  rec->max = st->max();
+  rec->zero_variance_streak = st->zero_variance_streak();
+  rec->last_step = st->last_step();
+  rec->last_report_lease = st->last_report_lease();
+  rec->last_group_mean = st->last_group_mean();
+  rec->has_est_reward = st->has_est_reward();
+  rec->est_reward = st->est_reward();
+  if (rec->has_est_reward && !Finite(rec->est_reward)) {
+    return Status::Corruption("stats hold a non-finite est_reward");
+  }
+  if (!Finite(rec->mean) || !Finite(rec->m2) || rec->m2 < 0 || !Finite(rec->min) ||
+      !Finite(rec->max) || !Finite(rec->last_group_mean)) {
+    return Status::Corruption("stats hold a non-finite or negative moment");
+  }
+  if (rec->reports > rec->rollouts) return Status::Corruption("stats: more reports than rollouts");
+  return Status::OK();
+}
+
+void EncodeConfig(const ConfigRecord& rec, std::string* out) {
+  flatbuffers::FlatBufferBuilder fbb(128);
+  fb::ConfigBuilder b(fbb);
+  b.add_max_size(rec.max_size);
+  b.add_low_fraction(rec.low_fraction);
+  b.add_sampling(static_cast<uint8_t>(rec.sampling));
+  b.add_eviction(static_cast<uint8_t>(rec.eviction));
+  b.add_reinsert_below(rec.reinsert_below);
+  b.add_rng_seed(rec.rng_seed);
+  b.add_default_lease_ms(rec.default_lease_ms);
+  fbb.Finish(b.Finish());
+  SealBuilder(Kind::kConfig, fbb, out);
+}
+
+Status DecodeConfig(std::string_view value, ConfigRecord* rec) {
+  const fb::Config* c = nullptr;
+  AlignedPayload scratch;
+  Status s = OpenTable(Kind::kConfig, value, &scratch, &c);
+  if (!s.ok()) return s;
+  if (c->sampling() > static_cast<uint8_t>(SamplingMode::kMixed) ||
+      c->eviction() > static_cast<uint8_t>(EvictionPolicy::kExtremes)) {
+    return Status::Corruption("config enum out of range");
+  }
+  rec->max_size = c->max_size();
+  rec->low_fraction = c->low_fraction();
+  rec->sampling = static_cast<SamplingMode>(c->sampling());
+  rec->eviction = static_cast<EvictionPolicy>(c->eviction());
+  rec->reinsert_below = c->reinsert_below();
+  rec->rng_seed = c->rng_seed();
+  rec->default_lease_ms = c->default_lease_ms();
+  if (rec->max_size == 0 || !(rec->low_fraction >= 0.05 && rec->low_fraction <= 0.95) ||
+      rec->default_lease_ms <= 0) {
+    return Status::Corruption("config value out of range");
+  }
+  return Status::OK();
+}
+
+void EncodeCounters(const CountersRecord& rec, std::string* out) {
+  flatbuffers::FlatBufferBuilder fbb(192);
+  fb::CountersBuilder b(fbb);
+  b.add_next_id(rec.next_id);
+  b.add_next_seq(rec.next_seq);
+  b.add_next_lease(rec.next_lease);
+  b.add_durable_seq(rec.durable_seq);
+  b.add_total_added(rec.total_added);
+  b.add_total_duplicates(rec.total_duplicates);
+  b.add_total_sampled(rec.total_sampled);
+  b.add_total_evicted(rec.total_evicted);
+  b.add_total_reports(rec.total_reports);
+  b.add_total_reinserted(rec.total_reinserted);
+  b.add_total_expired(rec.total_expired);
+  b.add_rng_state(rec.rng_state);
+  b.add_rng_inc(rec.rng_inc);
+  fbb.Finish(b.Finish());
+  SealBuilder(Kind::kCounters, fbb, out);
+}
+
+Status DecodeCounters(std::string_view value, CountersRecord* rec) {
+  const fb::Counters* c = nullptr;
+  AlignedPayload scratch;
+  Status s = OpenTable(Kind::kCounters, value, &scratch, &c);
+  if (!s.ok()) return s;
+  rec->next_id = c->next_id();
+  rec->next_seq = c->next_seq();
+  rec->next_lease = c->next_lease();
+  rec->durable_seq = c->durable_seq();
+  rec->total_added = c->total_added();
+  rec->total_duplicates = c->total_duplicates();
+  rec->total_sampled = c->total_sampled();
+  rec->total_evicted = c->total_evicted();
+  rec->total_reports = c->total_reports();
+  rec->total_reinserted = c->total_reinserted();
+  rec->total_expired = c->total_expired();
+  rec->rng_state = c->rng_state();
+  rec->rng_inc = c->rng_inc();
+  if (rec->next_id == 0 || rec->next_seq == 0 || rec->next_lease == 0 || (rec->rng_inc & 1) == 0) {
+    return Status::Corruption("counters out of range");
+  }
+  return Status::OK();
+}
+
+void EncodeFormat(uint32_t version, std::string* out) {
+  char buf[4];
+  for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>((version >> (8 * i)) & 0xff);
+  Seal(Kind::kFormat, buf, sizeof(buf), out);
+}
+
+Status DecodeFormat(std::string_view value, uint32_t* version) {
+  std::string_view payload;
+  Status s = Open(Kind::kFormat, value, &payload);
+  if (!s.ok()) return s;
+  if (payload.size() != 4) return Status::Corruption("format record has the wrong size");
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(payload[i]);
+  *version = v;
+  return Status::OK();
+}
+
+void EncodeDedup(uint64_t id, std::string* out) {
+  char buf[8];
+  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((id >> (8 * i)) & 0xff);
+  Seal(Kind::kDedup, buf, sizeof(buf), out);
+}
+
+Status DecodeDedup(std::string_view value, uint64_t* id) {
+  std::string_view payload;
+  Status s = Open(Kind::kDedup, value, &payload);
+  if (!s.ok()) return s;
+  if (payload.size() != 8) return Status::Corruption("dedup record has the wrong size");
+  *id = GetFixed64(payload.data());
+  if (*id == 0) return Status::Corruption("dedup record names id 0");
+  return Status::OK();
+}
+
+Hash128 ContentHash(std::string_view prompt, std::string_view answer) {
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  const uint64_t len = prompt.size();
+  char len_bytes[8];
+  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<char>((len >> (8 * i)) & 0xff);
+  XXH3_128bits_update(&state, len_bytes, sizeof(len_bytes));
+  XXH3_128bits_update(&state, prompt.data(), prompt.size());
+  XXH3_128bits_update(&state, answer.data(), answer.size());
+  const XXH128_hash_t h = XXH3_128bits_digest(&state);
+  return Hash128{h.high64, h.low64};
+}
+
+}  // namespace heapa::storage

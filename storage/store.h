@@ -1,0 +1,89 @@
+// storage::Store: one pool's RocksDB instance, with one write path and a strict scan.
+//
+// The Store knows bytes, keys and durability, not pool semantics. Every mutation of a pool is
+// one Batch passed to Write(), which returns only after the batch is in the WAL and, with
+// StoreOptions::sync (the default), fdatasync'ed. RocksDB options follow
+// reliability-plan §5 (single column family, point-in-time WAL recovery, paranoid checks,
+// no automatic resume after a background error).
+//
+// Thread safety: all methods may be called concurrently (RocksDB serializes writers).
+#ifndef HEAPA_STORAGE_STORE_H_
+#define HEAPA_STORAGE_STORE_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "storage/batch.h"
+#include "storage/result.h"
+#include "storage/status.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace heapa::storage {
+
+struct StoreOptions {
+  // Create the database when `dir` holds none. Off by default so that a wrong or unmounted
+  // path is an error, never a silently empty pool (reliability-plan R9).
+  bool create_if_missing = false;
+  // With create_if_missing: fail with AlreadyExists when a database is already there.
+  bool error_if_exists = false;
+  // Acknowledge writes only after fdatasync of the WAL. Turning this off keeps writes safe
+  // against a process crash but not against power loss; benchmarks only.
+  bool sync = true;
+  // Memtable size. Larger is faster to fill, slower to recover from the WAL.
+  size_t write_buffer_bytes = 64u << 20;
+  // Block cache for the pool's SST files.
+  size_t block_cache_bytes = 64u << 20;
+  // Open read-only (the dump and check tools); Write() then fails with FailedPrecondition.
+  bool read_only = false;
+};
+
+class Store {
+ public:
+  // Opens (or creates, see options) the database in `dir`.
+  // NotFound: no database and !create_if_missing. AlreadyExists: error_if_exists.
+  // Corruption / IOError: RocksDB refused to open; the message names the file when it can.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Applies `batch` atomically and durably. On error nothing of the batch may be assumed
+  // applied or not applied (the outcome is unknown); callers stop writing and reopen.
+  Status Write(Batch* batch);
+
+  // NotFound when `key` is absent; Corruption when a checksum fails on the way.
+  Status Get(std::string_view key, std::string* value) const;
+
+  // Calls fn(key, value) for every key starting with `prefix`, in key order, reading with
+  // checksum verification and without filling the block cache. Stops at the first non-OK
+  // Status from fn and returns it. An iterator error is returned as Corruption/IOError naming
+  // the last key read successfully. Views are valid only during the call.
+  using ScanFn = std::function<Status(std::string_view key, std::string_view value)>;
+  Status Scan(std::string_view prefix, const ScanFn& fn) const;
+
+  // True when the database holds no key at all (a freshly created store).
+  Result<bool> IsEmpty() const;
+
+  // Flushes memtables and closes the database; later calls fail. Idempotent.
+  Status Close();
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  Store(std::string dir, const StoreOptions& options, rocksdb::DB* db);
+
+  const std::string dir_;
+  const StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace heapa::storage
+
+#endif  // HEAPA_STORAGE_STORE_H_
