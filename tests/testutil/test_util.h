@@ -1,0 +1,60 @@
+// Shared test helpers: temporary directories, seeds, status assertions, a fake clock.
+#ifndef HEAPA_TESTS_TESTUTIL_TEST_UTIL_H_
+#define HEAPA_TESTS_TESTUTIL_TEST_UTIL_H_
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "index/pool.h"
+#include "storage/status.h"
+
+// Fails the test with the status text unless `expr` is OK.
+#define HEAPA_REQUIRE_OK(expr)                   \
+  do {                                           \
+    const ::heapa::Status heapa_s_ = (expr);     \
+    INFO(heapa_s_.ToString());                   \
+    REQUIRE(heapa_s_.ok());                      \
+  } while (0)
+
+namespace heapa::testing {
+
+// A fresh empty directory, removed with everything in it on destruction. Lives under
+// $HEAPA_TEST_TMPDIR or the system temp directory.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// The seed of a randomized test: $HEAPA_TEST_SEED when set, else a fresh one. Printed
+// (MESSAGE) so that a failure can be replayed with HEAPA_TEST_SEED=<seed>.
+uint64_t TestSeed(const char* test_name);
+
+// A settable clock for PoolOptions::clock_ms.
+struct FakeClock {
+  int64_t now_ms = 1'000'000;
+};
+inline std::function<int64_t()> ClockOf(const std::shared_ptr<FakeClock>& clock) {
+  return [clock] { return clock->now_ms; };
+}
+
+// Opens (creating) a pool in `dir` with `config`, failing the test on error.
+std::unique_ptr<Pool> OpenPool(const std::string& dir, const PoolConfig& config,
+                               std::function<int64_t()> clock = nullptr);
+
+// A seed query with a distinct prompt "q<n>", scored when `reward` is set.
+NewQuery MakeQuery(int n, std::optional<double> reward = std::nullopt);
+
+}  // namespace heapa::testing
+
+#endif  // HEAPA_TESTS_TESTUTIL_TEST_UTIL_H_
