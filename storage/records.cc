@@ -297,6 +297,10 @@ void EncodeConfig(const ConfigRecord& rec, std::string* out) {
   b.add_reinsert_below(rec.reinsert_below);
   b.add_rng_seed(rec.rng_seed);
   b.add_default_lease_ms(rec.default_lease_ms);
+  b.add_refresh(static_cast<uint8_t>(rec.refresh));
+  b.add_path_weighting(static_cast<uint8_t>(rec.path_weighting));
+  b.add_path_temperature(rec.path_temperature);
+  b.add_inverse_adjust(rec.inverse_adjust);
   fbb.Finish(b.Finish());
   SealBuilder(Kind::kConfig, fbb, out);
 }
@@ -307,7 +311,9 @@ Status DecodeConfig(std::string_view value, ConfigRecord* rec) {
   Status s = OpenTable(Kind::kConfig, value, &scratch, &c);
   if (!s.ok()) return s;
   if (c->sampling() > static_cast<uint8_t>(SamplingMode::kMixed) ||
-      c->eviction() > static_cast<uint8_t>(EvictionPolicy::kExtremes)) {
+      c->eviction() > static_cast<uint8_t>(EvictionPolicy::kExtremes) ||
+      c->refresh() > static_cast<uint8_t>(RefreshMode::kPath) ||
+      c->path_weighting() > static_cast<uint8_t>(PathWeighting::kLinear)) {
     return Status::Corruption("config enum out of range");
   }
   rec->max_size = c->max_size();
@@ -317,6 +323,13 @@ Status DecodeConfig(std::string_view value, ConfigRecord* rec) {
   rec->reinsert_below = c->reinsert_below();
   rec->rng_seed = c->rng_seed();
   rec->default_lease_ms = c->default_lease_ms();
+  rec->refresh = static_cast<RefreshMode>(c->refresh());
+  rec->path_weighting = static_cast<PathWeighting>(c->path_weighting());
+  rec->path_temperature = c->path_temperature();
+  rec->inverse_adjust = c->inverse_adjust();
+  if (!(rec->path_temperature > 0) || !Finite(rec->path_temperature)) {
+    return Status::Corruption("config path_temperature is not a finite positive number");
+  }
   if (rec->max_size == 0 || !(rec->low_fraction >= 0.05 && rec->low_fraction <= 0.95) ||
       rec->default_lease_ms <= 0) {
     return Status::Corruption("config value out of range");

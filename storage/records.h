@@ -41,6 +41,8 @@ std::string_view QueryStateName(QueryState state);
 enum class Origin : uint8_t { kSeed = 0, kAugmented = 1 };
 enum class SamplingMode : uint8_t { kMedium = 0, kMixed = 1 };
 enum class EvictionPolicy : uint8_t { kReference = 0, kExtremes = 1 };
+enum class RefreshMode : uint8_t { kOff = 0, kChild = 1, kPath = 2 };
+enum class PathWeighting : uint8_t { kSoftmax = 0, kLinear = 1 };
 
 struct QueryRecord {
   std::string prompt;
@@ -92,6 +94,10 @@ struct ConfigRecord {
   uint32_t reinsert_below = 0;
   uint64_t rng_seed = 0;
   int64_t default_lease_ms = 0;
+  RefreshMode refresh = RefreshMode::kOff;
+  PathWeighting path_weighting = PathWeighting::kSoftmax;
+  double path_temperature = 1.0;
+  bool inverse_adjust = false;
   friend bool operator==(const ConfigRecord&, const ConfigRecord&) = default;
 };
 
