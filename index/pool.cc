@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "index/placement.h"
+#include "index/query_checks.h"
 #include "index/running_stats.h"
 #include "index/sampler.h"
 #include "storage/batch.h"
@@ -19,33 +20,9 @@ namespace {
 std::string Item(size_t i) { return "query " + std::to_string(i); }
 
 Status ValidateNewQuery(const NewQuery& q, size_t i) {
-  if (q.prompt.empty()) return Status::InvalidArgument(Item(i) + ": empty prompt");
-  if (q.prompt.size() > storage::kMaxPromptBytes) {
-    return Status::InvalidArgument(Item(i) + ": prompt of " + std::to_string(q.prompt.size()) +
-                                   " bytes exceeds " + std::to_string(storage::kMaxPromptBytes));
-  }
-  if (q.answer.size() > storage::kMaxAnswerBytes) {
-    return Status::InvalidArgument(Item(i) + ": answer of " + std::to_string(q.answer.size()) +
-                                   " bytes exceeds " + std::to_string(storage::kMaxAnswerBytes));
-  }
-  if (q.source.size() > storage::kMaxSourceBytes) {
-    return Status::InvalidArgument(Item(i) + ": source exceeds " +
-                                   std::to_string(storage::kMaxSourceBytes) + " bytes");
-  }
-  if (q.tokens.size() > storage::kMaxTokens) {
-    return Status::InvalidArgument(Item(i) + ": " + std::to_string(q.tokens.size()) +
-                                   " tokens exceed " + std::to_string(storage::kMaxTokens));
-  }
-  if (q.meta.size() > storage::kMaxMetaEntries) {
-    return Status::InvalidArgument(Item(i) + ": more than " +
-                                   std::to_string(storage::kMaxMetaEntries) + " meta entries");
-  }
-  size_t meta_bytes = 0;
-  for (const auto& [k, v] : q.meta) meta_bytes += k.size() + v.size();
-  if (meta_bytes > storage::kMaxMetaBytes) {
-    return Status::InvalidArgument(Item(i) + ": meta exceeds " +
-                                   std::to_string(storage::kMaxMetaBytes) + " bytes");
-  }
+  HEAPA_RETURN_IF_ERROR(
+      index::CheckQueryFields(q.prompt, q.answer, q.source, q.tokens.size(), q.meta)
+          .WithContext(Item(i)));
   if (q.origin != Origin::kSeed && q.origin != Origin::kAugmented) {
     return Status::InvalidArgument(Item(i) + ": unknown origin");
   }
@@ -68,14 +45,14 @@ Status Pool::CheckWritable() const {
 
 Status Pool::CommitBatch(storage::Batch* batch) {
   std::string value;
-  for (uint64_t id : ix_.Touched()) {
-    storage::EncodeState(ix_.Find(id)->ToRecord(), &value);
+  for (uint64_t id : ix_->Touched()) {
+    storage::EncodeState(ix_->Find(id)->ToRecord(), &value);
     batch->Put(storage::StateKey(id), value);
   }
-  storage::CountersRecord& counters = ix_.counters();
+  storage::CountersRecord& counters = ix_->counters();
   ++counters.durable_seq;
-  counters.rng_state = ix_.rng().state();
-  counters.rng_inc = ix_.rng().inc();
+  counters.rng_state = ix_->rng().state();
+  counters.rng_inc = ix_->rng().inc();
   storage::EncodeCounters(counters, &value);
   batch->Put(storage::MetaKey("counters"), value);
 
@@ -83,45 +60,137 @@ Status Pool::CommitBatch(storage::Batch* batch) {
   if (!s.ok()) {
     // The outcome of a failed write is unknown: undo the index so that it never runs ahead
     // of what is known durable, and stop writing until a reopen rebuilds from disk.
-    ix_.Rollback();
+    ix_->Rollback();
     degraded_ = s;
     return s;
   }
-  ix_.Commit();
+  ix_->Commit();
   return Status::OK();
 }
 
 void Pool::ReturnToPool(index::Entry& e) {
-  index::Placement placement(&ix_, config_);
-  ix_.Detach(e);
+  index::Placement placement(ix_.get(), config_);
+  ix_->Detach(e);
   e.lease_deadline_ms = 0;
   placement.Add(e, /*keep_cold_seq=*/!e.has_reward);
 }
 
 size_t Pool::ExpireLeases(int64_t now_ms) {
   size_t n = 0;
-  auto& in_flight = ix_.in_flight();
+  auto& in_flight = ix_->in_flight();
   while (!in_flight.empty() && in_flight.begin()->lease_deadline_ms <= now_ms) {
     ReturnToPool(*in_flight.begin());
     ++n;
   }
-  ix_.counters().total_expired += n;
+  ix_->counters().total_expired += n;
   return n;
 }
 
-size_t Pool::ReinsertArchive() {
+Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
+  std::string value;
+  const std::string key = storage::StatsKey(id);
+  Status s = store_->Get(key, &value);
+  if (s.code() == Status::Code::kNotFound) {
+    *stats = storage::StatsRecord();
+    return Status::OK();
+  }
+  HEAPA_RETURN_IF_ERROR(s);
+  return storage::DecodeStats(value, stats).WithContext(storage::DescribeKey(key));
+}
+
+Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
   std::vector<index::Entry*> order;
-  order.reserve(ix_.archived().size());
-  for (index::Entry& e : ix_.archived()) order.push_back(&e);  // id order: canonical
-  ix_.rng().Shuffle(&order);
-  index::Placement placement(&ix_, config_);
+  order.reserve(ix_->archived().size());
+  for (index::Entry& e : ix_->archived()) order.push_back(&e);  // id order: canonical
+  // Refresh over the whole graph, applied only to the queries being reinserted (§4.4): their
+  // reward and est_reward become the refreshed value.
+  const index::RefreshOptions refresh = ConfiguredRefresh();
+  if (refresh.mode != RefreshMode::kOff) {
+    const auto refreshed = index::Refresh(
+        lineage_, [this](uint64_t id) { return RefreshValue(id); },
+        [this](uint64_t id) {
+          auto it = child_difficulty_.find(id);
+          return it == child_difficulty_.end() ? 1.0 : it->second;
+        },
+        refresh);
+    std::string value;
+    for (const auto& [id, v] : refreshed) {
+      index::Entry* e = ix_->Find(id);
+      if (e->state != QueryState::kArchived) continue;
+      storage::StatsRecord stats;
+      HEAPA_RETURN_IF_ERROR(ReadStats(id, &stats));
+      stats.has_est_reward = true;
+      stats.est_reward = v;
+      storage::EncodeStats(stats, &value);
+      batch->Put(storage::StatsKey(id), value);
+      ix_->Touch(*e);
+      e->reward = v;  // safe: archived entries are ordered by id, not reward
+    }
+  }
+  ix_->rng().Shuffle(&order);
+  index::Placement placement(ix_.get(), config_);
   for (index::Entry* e : order) {
-    ix_.Detach(*e);
+    ix_->Detach(*e);
     placement.Add(*e);
   }
   placement.EvictToCapacity();
-  ix_.counters().total_reinserted += order.size();
+  ix_->counters().total_reinserted += order.size();
   return order.size();
+}
+
+index::NodeValue Pool::RefreshValue(uint64_t id) const {
+  const index::Entry* e = ix_->Find(id);
+  if (e == nullptr || e->state == QueryState::kEvicted || e->state == QueryState::kRejected ||
+      e->state == QueryState::kPending) {
+    return index::NodeValue{};
+  }
+  return index::NodeValue{true, e->has_reward ? std::optional<double>(e->reward) : std::nullopt};
+}
+
+index::RefreshOptions Pool::ConfiguredRefresh() const {
+  index::RefreshOptions o;
+  o.mode = config_.refresh;
+  o.weighting = config_.path_weighting;
+  o.temperature = config_.path_temperature;
+  o.inverse_adjust = config_.inverse_adjust;
+  return o;
+}
+
+Status Pool::ResolveDuplicates(size_t n, const std::function<ContentRef(size_t)>& content,
+                               std::vector<InsertResult>* results,
+                               std::vector<storage::Hash128>* hashes) const {
+  std::unordered_set<std::string> new_in_batch;
+  std::string value;
+  for (size_t i = 0; i < n; ++i) {
+    const ContentRef c = content(i);
+    (*hashes)[i] = storage::ContentHash(c.prompt, c.answer);
+    const std::string key = storage::DedupKey((*hashes)[i]);
+    Status s = store_->Get(key, &value);
+    if (s.ok()) {
+      uint64_t id = 0;
+      HEAPA_RETURN_IF_ERROR(storage::DecodeDedup(value, &id).WithContext(storage::DescribeKey(key)));
+      (*results)[i] = InsertResult{id, false};
+    } else if (s.code() != Status::Code::kNotFound) {
+      return s;
+    } else {
+      // The first copy in the batch is created; later copies resolve to it.
+      (*results)[i] = InsertResult{0, new_in_batch.insert(key).second};
+    }
+  }
+  return Status::OK();
+}
+
+void Pool::FinishDuplicates(std::vector<InsertResult>* results,
+                            const std::vector<storage::Hash128>& hashes) {
+  std::unordered_map<std::string, QueryId> created;
+  for (size_t i = 0; i < results->size(); ++i) {
+    if ((*results)[i].created) created.emplace(storage::DedupKey(hashes[i]), (*results)[i].id);
+  }
+  for (size_t i = 0; i < results->size(); ++i) {
+    InsertResult& r = (*results)[i];
+    if (r.id == 0) r.id = created.at(storage::DedupKey(hashes[i]));
+    if (!r.created) ++ix_->counters().total_duplicates;
+  }
 }
 
 Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries) {
@@ -134,37 +203,22 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
 
   std::lock_guard<std::mutex> lock(mu_);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
-  // Dedup before any change: against the store, and within this batch.
   std::vector<InsertResult> results(queries.size());
   std::vector<storage::Hash128> hashes(queries.size());
-  std::unordered_map<std::string, size_t> first_in_batch;
+  HEAPA_RETURN_IF_ERROR(ResolveDuplicates(
+      queries.size(), [&](size_t i) { return ContentRef{queries[i].prompt, queries[i].answer}; },
+      &results, &hashes));
   std::string value;
-  for (size_t i = 0; i < queries.size(); ++i) {
-    hashes[i] = storage::ContentHash(queries[i].prompt, queries[i].answer);
-    const std::string key = storage::DedupKey(hashes[i]);
-    Status s = store_->Get(key, &value);
-    if (s.ok()) {
-      uint64_t id = 0;
-      HEAPA_RETURN_IF_ERROR(storage::DecodeDedup(value, &id).WithContext(storage::DescribeKey(key)));
-      results[i] = InsertResult{id, false};
-    } else if (s.code() != Status::Code::kNotFound) {
-      return s;
-    } else if (!first_in_batch.emplace(key, i).second) {
-      results[i].created = false;  // resolved to the first copy's id below
-    } else {
-      results[i].created = true;
-    }
-  }
 
   const int64_t now = NowMs();
   storage::Batch batch;
-  ix_.Begin();
-  index::Placement placement(&ix_, config_);
-  storage::CountersRecord& counters = ix_.counters();
+  ix_->Begin();
+  index::Placement placement(ix_.get(), config_);
+  storage::CountersRecord& counters = ix_->counters();
   for (size_t i = 0; i < queries.size(); ++i) {
     if (!results[i].created) continue;
     const NewQuery& q = queries[i];
-    index::Entry& e = ix_.Create();
+    index::Entry& e = ix_->Create();
     results[i].id = e.id;
     e.has_reward = q.reward.has_value();
     e.reward = q.reward.value_or(0);
@@ -186,11 +240,7 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
     ++counters.total_added;
   }
   placement.EvictToCapacity();
-  for (size_t i = 0; i < queries.size(); ++i) {
-    if (results[i].id != 0) continue;
-    results[i].id = results[first_in_batch.at(storage::DedupKey(hashes[i]))].id;
-  }
-  for (const InsertResult& r : results) counters.total_duplicates += r.created ? 0 : 1;
+  FinishDuplicates(&results, hashes);
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
   return results;
 }
@@ -210,18 +260,25 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req) {
   std::lock_guard<std::mutex> lock(mu_);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   const int64_t now = NowMs();
-  ix_.Begin();
+  storage::Batch batch;
+  ix_->Begin();
   ExpireLeases(now);
   const uint64_t threshold = config_.reinsert_below > 0 ? config_.reinsert_below : req.count;
-  if (ix_.pooled() < threshold && !ix_.archived().empty()) ReinsertArchive();
+  if (ix_->pooled() < threshold && !ix_->archived().empty()) {
+    Result<size_t> reinserted = ReinsertArchive(&batch);
+    if (!reinserted.ok()) {
+      ix_->Rollback();
+      return reinserted.status();
+    }
+  }
 
-  index::Placement placement(&ix_, config_);
-  index::Sampler sampler(&ix_, &placement, config_);
+  index::Placement placement(ix_.get(), config_);
+  index::Sampler sampler(ix_.get(), &placement, config_);
   const std::vector<index::Entry*> picks = sampler.Sample(req.count);
   std::vector<SampledQuery> out;
   out.reserve(picks.size());
   if (!picks.empty()) {
-    storage::CountersRecord& counters = ix_.counters();
+    storage::CountersRecord& counters = ix_->counters();
     const LeaseId lease = counters.next_lease++;
     for (index::Entry* e : picks) {
       SampledQuery sq;
@@ -234,16 +291,15 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req) {
       e->lease = lease;
       e->lease_deadline_ms = sq.lease_deadline_ms;
       ++e->times_sampled;
-      ix_.Attach(*e, QueryState::kInFlight);
+      ix_->Attach(*e, QueryState::kInFlight);
       out.push_back(std::move(sq));
     }
     counters.total_sampled += picks.size();
   }
-  if (ix_.Touched().empty()) {
-    ix_.Rollback();  // nothing changed: nothing to write
+  if (ix_->Touched().empty()) {
+    ix_->Rollback();  // nothing changed: nothing to write
     return out;
   }
-  storage::Batch batch;
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
   if (req.with_content) {
     std::string value;
@@ -286,19 +342,13 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   std::string value;
   for (size_t i = 0; i < items.size(); ++i) {
     const ReportItem& it = items[i];
-    const index::Entry* e = ix_.Find(it.id);
+    const index::Entry* e = ix_->Find(it.id);
     if (e == nullptr) return Status::NotFound("query " + std::to_string(it.id) + " not found");
     if (!seen.insert(it.id).second) {
       return Status::InvalidArgument("query " + std::to_string(it.id) +
                                      " appears twice in one report");
     }
-    const std::string key = storage::StatsKey(it.id);
-    Status s = store_->Get(key, &value);
-    if (s.ok()) {
-      HEAPA_RETURN_IF_ERROR(storage::DecodeStats(value, &stats[i]).WithContext(storage::DescribeKey(key)));
-    } else if (s.code() != Status::Code::kNotFound) {
-      return s;
-    }
+    HEAPA_RETURN_IF_ERROR(ReadStats(it.id, &stats[i]));
     if (stats[i].last_report_lease == it.lease) {
       outcomes[i] = ReportOutcome::kDuplicate;
     } else if (e->lease != it.lease) {
@@ -313,7 +363,7 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   }
 
   storage::Batch batch;
-  ix_.Begin();
+  ix_->Begin();
   size_t changed = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     if (outcomes[i] == ReportOutcome::kDuplicate) continue;
@@ -321,19 +371,19 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     index::ApplyGroup(it.rewards, it.step, it.lease, &stats[i]);
     storage::EncodeStats(stats[i], &value);
     batch.Put(storage::StatsKey(it.id), value);
-    ++ix_.counters().total_reports;
+    ++ix_->counters().total_reports;
     ++changed;
     if (outcomes[i] == ReportOutcome::kApplied) {
-      index::Entry& e = *ix_.Find(it.id);
-      ix_.Detach(e);
+      index::Entry& e = *ix_->Find(it.id);
+      ix_->Detach(e);
       e.has_reward = true;
       e.reward = stats[i].last_group_mean;
       e.lease_deadline_ms = 0;
-      ix_.Attach(e, QueryState::kArchived);
+      ix_->Attach(e, QueryState::kArchived);
     }
   }
   if (changed == 0) {
-    ix_.Rollback();
+    ix_->Rollback();
     return outcomes;
   }
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
@@ -343,10 +393,14 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
 Result<size_t> Pool::Reinsert() {
   std::lock_guard<std::mutex> lock(mu_);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
-  if (ix_.archived().empty()) return size_t{0};
-  ix_.Begin();
-  const size_t n = ReinsertArchive();
+  if (ix_->archived().empty()) return size_t{0};
   storage::Batch batch;
+  ix_->Begin();
+  Result<size_t> n = ReinsertArchive(&batch);
+  if (!n.ok()) {
+    ix_->Rollback();
+    return n.status();
+  }
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
   return n;
 }
@@ -354,11 +408,11 @@ Result<size_t> Pool::Reinsert() {
 Result<size_t> Pool::Recover() {
   std::lock_guard<std::mutex> lock(mu_);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
-  if (ix_.in_flight().empty()) return size_t{0};
-  ix_.Begin();
+  if (ix_->in_flight().empty()) return size_t{0};
+  ix_->Begin();
   size_t n = 0;
-  while (!ix_.in_flight().empty()) {
-    ReturnToPool(*ix_.in_flight().begin());
+  while (!ix_->in_flight().empty()) {
+    ReturnToPool(*ix_->in_flight().begin());
     ++n;
   }
   storage::Batch batch;

@@ -10,19 +10,33 @@
 // caller ever observes a state that is not durable; the pool then turns read-only
 // ("degraded") and must be reopened. Nothing is acknowledged before it is durable.
 //
-// Semantics: ../shared/DESIGN.md §3 and heapa-algorithm.md §3 (placement, sampling, eviction).
+// Semantics: ../shared/DESIGN.md §3 and heapa-algorithm.md §3 (placement, sampling, eviction),
+// §4.4-4.5 (reinsertion, refresh), §5.2-5.3 (augmented children).
+//
+// On disk a pool is a directory (storage/pool_dir.h): LIVE names the live RocksDB database
+// generation; checkpoints/<tag>/ hold checkpoints. Admin operations (Checkpoint, Restore,
+// Fork, Close) are serialized among themselves by a second mutex; Checkpoint does not hold
+// the operation mutex, so sampling and reports go on while it runs.
 #ifndef HEAPA_INDEX_POOL_H_
 #define HEAPA_INDEX_POOL_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "index/frontier.h"
+#include "index/lineage.h"
 #include "index/pool_options.h"
+#include "index/refresh.h"
 #include "index/types.h"
+#include "storage/pool_dir.h"
 #include "storage/result.h"
 #include "storage/status.h"
 
@@ -78,6 +92,52 @@ class Pool final {
   // Returns how many. A later report for those leases is kLate.
   Result<size_t> Recover();
 
+  // ---- Augmentation and lineage.
+
+  // Inserts augmented children in one batch, with their lineage edges. Each names existing,
+  // distinct parents (NotFound / InvalidArgument otherwise). A child without est_reward gets
+  // EstimateChildReward(first parent's reward, policy_difficulty). Unvalidated children are
+  // PENDING (never sampled, kept across restarts); validated ones enter the heaps by
+  // est_reward. A child whose (prompt, answer) exists already is not inserted again and
+  // gets no new edges: created=false names the existing query. Any error: nothing written.
+  Result<std::vector<InsertResult>> InsertChildren(std::span<const NewChild> children);
+
+  // Admits a PENDING child into the heaps by its est_reward (accept), or marks it REJECTED.
+  // `answer` replaces the stored answer (the teacher's), `teacher_difficulty` is kept in the
+  // query's meta. NotFound for an unknown id; FailedPrecondition when it is not PENDING;
+  // AlreadyExists when the new (prompt, answer) is already another query's.
+  Status Validate(QueryId id, bool accept, std::optional<std::string> answer = std::nullopt,
+                  std::optional<double> teacher_difficulty = std::nullopt);
+
+  // Parents, children, and ancestors/descendants up to max_depth. NotFound for an unknown id.
+  Result<LineageView> Lineage(QueryId id, uint32_t max_depth) const;
+
+  // The values a refresh would give, without writing anything: with `options`, or with the
+  // pool's configured refresh when nullopt. InvalidArgument for a bad temperature.
+  Result<std::vector<std::pair<QueryId, double>>> RefreshDryRun(
+      const std::optional<index::RefreshOptions>& options = std::nullopt) const;
+
+  // ---- Checkpoints.
+
+  // Makes a checkpoint named `tag` (hard links; operations are not paused). InvalidArgument
+  // for a bad tag, AlreadyExists when the tag is taken.
+  Status Checkpoint(const std::string& tag);
+  Result<std::vector<storage::CheckpointInfo>> ListCheckpoints() const;
+  // Returns the pool exactly to checkpoint `tag`: everything after it, including leases
+  // granted since, is dropped. Lease numbers and the durable sequence keep counting upward, so
+  // a report from the abandoned future can never match a new lease. NotFound for an unknown
+  // tag. On failure after the switch the pool is closed (reopen it).
+  Status Restore(const std::string& tag);
+  // Creates a new pool in `new_dir` from checkpoint `tag`, or from the current state when
+  // nullopt. AlreadyExists when `new_dir` holds a pool.
+  Status Fork(const std::string& new_dir, const std::optional<std::string>& tag) const;
+
+  // XXH3-128 over the canonical state: every query's record, state and statistics, the
+  // lineage, the config, the counters and the RNG. Excludes what does not describe the pool
+  // (wall-clock times, lease numbers, the durable sequence), so equal operation sequences give
+  // equal digests, across reopen and across Checkpoint + Restore. O(n).
+  Result<Hash128> Digest() const;
+
   // The query's record, state and statistics. NotFound for an unknown id.
   Result<QueryInfo> Get(QueryId id) const;
 
@@ -96,10 +156,17 @@ class Pool final {
   Snapshot TEST_Snapshot() const;
 
  private:
-  Pool(const PoolOptions& options, std::unique_ptr<storage::Store> store,
+  Pool(const std::string& dir, const PoolOptions& options, std::unique_ptr<storage::Store> store,
        const storage::ConfigRecord& config);
 
+  // Opens the live store of `dir` (creating the pool when asked).
+  static Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir,
+                                                           const PoolOptions& options,
+                                                           bool* created);
+  // Reads counters, states and edges from store_ into a fresh index. REQUIRES: mu_ held.
   Status Rebuild();
+  index::NodeValue RefreshValue(uint64_t id) const;
+  index::RefreshOptions ConfiguredRefresh() const;
   int64_t NowMs() const;
   Status CheckWritable() const;
   // Adds the touched entries' states and the counters to `batch`, writes it, then commits
@@ -108,16 +175,38 @@ class Pool final {
   Status CommitBatch(storage::Batch* batch);
   // Inside a transaction: lease expiry, archive reinsertion, in-flight recovery.
   size_t ExpireLeases(int64_t now_ms);
-  size_t ReinsertArchive();
+  // Reinserts the archive, refreshed per config; adds stats records to `batch`. On error the
+  // caller rolls back.
+  Result<size_t> ReinsertArchive(storage::Batch* batch);
   void ReturnToPool(index::Entry& e);
+  // Dedup of a batch of new content: each item resolves to an existing query (created=false,
+  // its id), to the first copy within the batch (created=false, id filled in later by
+  // FinishDuplicates), or is new (created=true). REQUIRES: mu_ held.
+  struct ContentRef {
+    std::string_view prompt;
+    std::string_view answer;
+  };
+  Status ResolveDuplicates(size_t n, const std::function<ContentRef(size_t)>& content,
+                           std::vector<InsertResult>* results,
+                           std::vector<storage::Hash128>* hashes) const;
+  // Inside the transaction, after ids are assigned: fills in the ids of in-batch copies and
+  // counts duplicates.
+  void FinishDuplicates(std::vector<InsertResult>* results,
+                        const std::vector<storage::Hash128>& hashes);
+  // Reads the 'T' record of `id`; zeros when it has none.
+  Status ReadStats(uint64_t id, storage::StatsRecord* stats) const;
 
+  const std::string dir_;
   const PoolOptions options_;
   const storage::ConfigRecord config_;
 
+  mutable std::mutex admin_mu_;  // Checkpoint, Restore, Fork, Close; taken before mu_
   mutable std::mutex mu_;
-  std::unique_ptr<storage::Store> store_;  // guarded by mu_
-  index::FrontierIndex ix_;                // guarded by mu_
-  Status degraded_;                        // guarded by mu_; OK while writable
+  std::unique_ptr<storage::Store> store_;      // guarded by mu_ (replaced under admin_mu_ too)
+  std::unique_ptr<index::FrontierIndex> ix_;   // guarded by mu_
+  index::LineageGraph lineage_;                // guarded by mu_
+  std::unordered_map<uint64_t, double> child_difficulty_;  // guarded by mu_; children only
+  Status degraded_;                            // guarded by mu_; OK while writable
 };
 
 }  // namespace heapa

@@ -1,9 +1,11 @@
 // Pool::Open and the rebuild of the index from storage (the strict scan).
 #include <chrono>
+#include <cmath>
 
 #include "index/pool.h"
 #include "storage/batch.h"
 #include "storage/keys.h"
+#include "storage/pool_dir.h"
 #include "storage/records.h"
 #include "storage/store.h"
 
@@ -19,6 +21,10 @@ storage::ConfigRecord ToRecord(const PoolConfig& c) {
   r.reinsert_below = c.reinsert_below;
   r.rng_seed = c.rng_seed;
   r.default_lease_ms = c.default_lease_ms;
+  r.refresh = c.refresh;
+  r.path_weighting = c.path_weighting;
+  r.path_temperature = c.path_temperature;
+  r.inverse_adjust = c.inverse_adjust;
   return r;
 }
 
@@ -70,34 +76,65 @@ Status ValidateConfig(const PoolConfig& c) {
   if (c.default_lease_ms <= 0) {
     return Status::InvalidArgument("config.default_lease_ms must be positive");
   }
+  if (c.refresh != RefreshMode::kOff && c.refresh != RefreshMode::kChild &&
+      c.refresh != RefreshMode::kPath) {
+    return Status::InvalidArgument("config.refresh is not a known mode");
+  }
+  if (c.path_weighting != PathWeighting::kSoftmax && c.path_weighting != PathWeighting::kLinear) {
+    return Status::InvalidArgument("config.path_weighting is not a known weighting");
+  }
+  if (!(c.path_temperature > 0) || !std::isfinite(c.path_temperature)) {
+    return Status::InvalidArgument("config.path_temperature must be a finite positive number");
+  }
   return Status::OK();
 }
 
-Pool::Pool(const PoolOptions& options, std::unique_ptr<storage::Store> store,
-           const storage::ConfigRecord& config)
-    : options_(options), config_(config), store_(std::move(store)) {}
+Pool::Pool(const std::string& dir, const PoolOptions& options,
+           std::unique_ptr<storage::Store> store, const storage::ConfigRecord& config)
+    : dir_(dir), options_(options), config_(config), store_(std::move(store)) {}
 
 Pool::~Pool() { (void)Close(); }  // a close error has nobody left to report to
 
-Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptions& options) {
-  if (options.create_if_missing) HEAPA_RETURN_IF_ERROR(ValidateConfig(options.config));
+Result<std::unique_ptr<storage::Store>> Pool::OpenStore(const std::string& dir,
+                                                        const PoolOptions& options,
+                                                        bool* created) {
   storage::StoreOptions so;
-  so.create_if_missing = options.create_if_missing;
-  so.error_if_exists = options.error_if_exists;
   so.sync = options.sync;
   so.write_buffer_bytes = options.write_buffer_bytes;
   so.block_cache_bytes = options.block_cache_bytes;
-  HEAPA_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store, storage::Store::Open(dir, so));
+  Result<std::string> live = storage::PoolDir::LiveDb(dir);
+  *created = false;
+  std::string db;
+  if (live.ok()) {
+    if (options.error_if_exists) return Status::AlreadyExists("a pool already exists in " + dir);
+    HEAPA_RETURN_IF_ERROR(storage::PoolDir::RemoveStale(dir));
+    db = *live;
+  } else if (live.status().code() == Status::Code::kNotFound && options.create_if_missing) {
+    HEAPA_ASSIGN_OR_RETURN(db, storage::PoolDir::Create(dir));
+    so.create_if_missing = true;
+    so.error_if_exists = true;
+    *created = true;
+  } else {
+    return live.status();
+  }
+  return storage::Store::Open(db, so);
+}
 
-  std::string value;
-  Status s = store->Get(storage::MetaKey("format"), &value);
-  if (s.code() == Status::Code::kNotFound) {
-    HEAPA_ASSIGN_OR_RETURN(const bool empty, store->IsEmpty());
-    if (!empty || !options.create_if_missing) {
+Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptions& options) {
+  if (options.create_if_missing) HEAPA_RETURN_IF_ERROR(ValidateConfig(options.config));
+  bool created = false;
+  HEAPA_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store, OpenStore(dir, options, &created));
+  if (created) {
+    // LIVE names the new database only once it is a complete pool: a crash before this
+    // leaves no pool (the creation was never acknowledged), never a half-made one.
+    HEAPA_RETURN_IF_ERROR(Initialize(store.get(), ToRecord(options.config)));
+    HEAPA_RETURN_IF_ERROR(storage::PoolDir::SwitchLive(dir, store->dir()));
+  } else {
+    std::string value;
+    Status s = store->Get(storage::MetaKey("format"), &value);
+    if (s.code() == Status::Code::kNotFound) {
       return Status::Corruption("database in " + dir + " holds no pool format record");
     }
-    HEAPA_RETURN_IF_ERROR(Initialize(store.get(), ToRecord(options.config)));
-  } else {
     HEAPA_RETURN_IF_ERROR(s);
     uint32_t version = 0;
     HEAPA_RETURN_IF_ERROR(storage::DecodeFormat(value, &version).WithContext("M/format"));
@@ -109,13 +146,18 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
   }
   storage::ConfigRecord config;
   HEAPA_RETURN_IF_ERROR(ReadMeta(*store, "config", &storage::DecodeConfig, &config));
-  std::unique_ptr<Pool> pool(new Pool(options, std::move(store), config));
-  HEAPA_RETURN_IF_ERROR(pool->Rebuild());
+  std::unique_ptr<Pool> pool(new Pool(dir, options, std::move(store), config));
+  {
+    std::lock_guard<std::mutex> lock(pool->mu_);
+    HEAPA_RETURN_IF_ERROR(pool->Rebuild());
+  }
   return pool;
 }
 
 Status Pool::Rebuild() {
-  std::lock_guard<std::mutex> lock(mu_);
+  ix_ = std::make_unique<index::FrontierIndex>();
+  lineage_ = index::LineageGraph();
+  child_difficulty_.clear();
   storage::CountersRecord counters;
   HEAPA_RETURN_IF_ERROR(ReadMeta(*store_, "counters", &storage::DecodeCounters, &counters));
   uint64_t loaded = 0;
@@ -131,7 +173,7 @@ Status Pool::Rebuild() {
     if (rec.seq >= counters.next_seq || rec.lease >= counters.next_lease) {
       return Status::Corruption(storage::DescribeKey(key) + " names a seq or lease not yet issued");
     }
-    ix_.Load(*id, rec);
+    ix_->Load(*id, rec);
     ++loaded;
     return Status::OK();
   });
@@ -142,9 +184,24 @@ Status Pool::Rebuild() {
                               " state records; its counters say " +
                               std::to_string(counters.next_id - 1));
   }
-  ix_.FinishLoad();
-  ix_.counters() = counters;
-  ix_.rng() = index::Rng::FromState(counters.rng_state, counters.rng_inc);
+  ix_->FinishLoad();
+  Status edges = store_->Scan(storage::FamilyPrefix(storage::KeyFamily::kEdge),
+                              [&](std::string_view key, std::string_view value) {
+    uint64_t parent = 0, child = 0;
+    double difficulty = 0;
+    if (!storage::DecodeEdgeKey(key, &parent, &child) || ix_->Find(parent) == nullptr ||
+        ix_->Find(child) == nullptr || parent >= child) {
+      return Status::Corruption("lineage edge " + storage::DescribeKey(key) +
+                                " names an unknown or younger parent");
+    }
+    HEAPA_RETURN_IF_ERROR(storage::DecodeEdge(value, &difficulty).WithContext(storage::DescribeKey(key)));
+    lineage_.AddEdge(parent, child);
+    child_difficulty_[child] = difficulty;
+    return Status::OK();
+  });
+  HEAPA_RETURN_IF_ERROR(edges);
+  ix_->counters() = counters;
+  ix_->rng() = index::Rng::FromState(counters.rng_state, counters.rng_inc);
   return Status::OK();
 }
 

@@ -29,6 +29,12 @@ struct PoolConfig {
   uint64_t rng_seed = 0;
   // Lease length when a Sample does not name one.
   int64_t default_lease_ms = 10 * 60 * 1000;
+  // Topology-aware re-estimation applied to the archive at reinsertion (§4.5).
+  RefreshMode refresh = RefreshMode::kOff;
+  PathWeighting path_weighting = PathWeighting::kSoftmax;
+  double path_temperature = 1.0;  // > 0
+  // B15: inverse difficulty adjustment on the child -> parent direction.
+  bool inverse_adjust = false;
 };
 
 struct PoolOptions {

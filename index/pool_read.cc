@@ -9,7 +9,7 @@ namespace heapa {
 Result<QueryInfo> Pool::Get(QueryId id) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  const index::Entry* e = ix_.Find(id);
+  const index::Entry* e = ix_->Find(id);
   if (e == nullptr) return Status::NotFound("query " + std::to_string(id) + " not found");
   QueryInfo info;
   info.id = id;
@@ -30,21 +30,22 @@ Result<QueryInfo> Pool::Get(QueryId id) const {
 
 PoolStats Pool::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!ix_) return PoolStats{};
   PoolStats st;
   st.max_size = config_.max_size;
-  st.pooled = ix_.pooled();
-  st.cold = ix_.count(QueryState::kCold);
-  st.low = ix_.count(QueryState::kLow);
-  st.high = ix_.count(QueryState::kHigh);
-  st.in_flight = ix_.count(QueryState::kInFlight);
-  st.archived = ix_.count(QueryState::kArchived);
-  st.pending = ix_.count(QueryState::kPending);
-  st.rejected = ix_.count(QueryState::kRejected);
-  st.evicted = ix_.count(QueryState::kEvicted);
-  if (!ix_.low().empty()) st.low_max = ix_.LowMaxReward();
-  if (!ix_.high().empty()) st.high_min = ix_.HighMinReward();
-  st.counters = ix_.counters();
-  st.index_bytes = ix_.MemoryBytes();
+  st.pooled = ix_->pooled();
+  st.cold = ix_->count(QueryState::kCold);
+  st.low = ix_->count(QueryState::kLow);
+  st.high = ix_->count(QueryState::kHigh);
+  st.in_flight = ix_->count(QueryState::kInFlight);
+  st.archived = ix_->count(QueryState::kArchived);
+  st.pending = ix_->count(QueryState::kPending);
+  st.rejected = ix_->count(QueryState::kRejected);
+  st.evicted = ix_->count(QueryState::kEvicted);
+  if (!ix_->low().empty()) st.low_max = ix_->LowMaxReward();
+  if (!ix_->high().empty()) st.high_min = ix_->HighMinReward();
+  st.counters = ix_->counters();
+  st.index_bytes = ix_->MemoryBytes();
   if (!degraded_.ok()) st.degraded = degraded_.ToString();
   return st;
 }
@@ -58,23 +59,29 @@ PoolConfig Pool::config() const {
   c.reinsert_below = config_.reinsert_below;
   c.rng_seed = config_.rng_seed;
   c.default_lease_ms = config_.default_lease_ms;
+  c.refresh = config_.refresh;
+  c.path_weighting = config_.path_weighting;
+  c.path_temperature = config_.path_temperature;
+  c.inverse_adjust = config_.inverse_adjust;
   return c;
 }
 
 Pool::Snapshot Pool::TEST_Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!ix_) return Snapshot{};
   Snapshot snap;
-  for (const index::Entry& e : ix_.low()) snap.low.push_back(e.id);
-  for (const index::Entry& e : ix_.high()) snap.high.push_back(e.id);
-  for (const index::Entry& e : ix_.cold()) snap.cold.push_back(e.id);
-  for (const index::Entry& e : ix_.in_flight()) snap.in_flight.push_back(e.id);
-  for (const index::Entry& e : ix_.archived()) snap.archived.push_back(e.id);
-  for (const index::Entry& e : ix_.pending()) snap.pending.push_back(e.id);
-  snap.counters = ix_.counters();
+  for (const index::Entry& e : ix_->low()) snap.low.push_back(e.id);
+  for (const index::Entry& e : ix_->high()) snap.high.push_back(e.id);
+  for (const index::Entry& e : ix_->cold()) snap.cold.push_back(e.id);
+  for (const index::Entry& e : ix_->in_flight()) snap.in_flight.push_back(e.id);
+  for (const index::Entry& e : ix_->archived()) snap.archived.push_back(e.id);
+  for (const index::Entry& e : ix_->pending()) snap.pending.push_back(e.id);
+  snap.counters = ix_->counters();
   return snap;
 }
 
 Status Pool::Close() {
+  std::lock_guard<std::mutex> admin(admin_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::OK();
   Status s = store_->Close();

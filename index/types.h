@@ -20,6 +20,9 @@ using QueryId = uint64_t;
 using LeaseId = uint64_t;
 
 using storage::EvictionPolicy;
+using storage::Hash128;
+using storage::PathWeighting;
+using storage::RefreshMode;
 using storage::Origin;
 using storage::QueryRecord;
 using storage::QueryState;
@@ -36,6 +39,22 @@ struct NewQuery {
   std::vector<std::pair<std::string, std::string>> meta;
   std::optional<double> reward;  // absent: unscored, joins COLD
   int64_t step = 0;              // the trainer's step at creation
+};
+
+// An augmented child of one or more existing queries.
+struct NewChild {
+  std::vector<QueryId> parents;  // 1..64 existing queries, distinct
+  std::string prompt;
+  std::string answer;
+  std::string source;
+  std::vector<uint32_t> tokens;
+  std::vector<std::pair<std::string, std::string>> meta;
+  double policy_difficulty = 1.0;  // finite, > 0; the factor the policy reported
+  // Absent: derived from the first parent's current reward as the reference does (§5.2).
+  std::optional<double> est_reward;
+  // false: PENDING until Validate(); true: admitted into the heaps at once by est_reward.
+  bool validated = false;
+  int64_t step = 0;
 };
 
 struct InsertResult {
@@ -78,6 +97,15 @@ struct QueryInfo {
   QueryRecord query;
   storage::StateRecord state;
   StatsRecord stats;  // zeros until the first report
+};
+
+// The neighbourhood of one query in the lineage graph.
+struct LineageView {
+  std::vector<QueryId> parents;
+  std::vector<QueryId> children;
+  // Breadth-first, nearest first, each once at its smallest depth (1 = direct).
+  std::vector<std::pair<QueryId, uint32_t>> ancestors;
+  std::vector<std::pair<QueryId, uint32_t>> descendants;
 };
 
 // A point-in-time summary. Cheap: O(1).

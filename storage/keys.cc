@@ -51,6 +51,20 @@ std::string DedupKey(const Hash128& hash) {
   return key;
 }
 
+std::string EdgeKey(uint64_t parent, uint64_t child) {
+  std::string key(1, static_cast<char>(KeyFamily::kEdge));
+  AppendBigEndian64(&key, parent);
+  AppendBigEndian64(&key, child);
+  return key;
+}
+
+bool DecodeEdgeKey(std::string_view key, uint64_t* parent, uint64_t* child) {
+  if (key.size() != 17 || key[0] != static_cast<char>(KeyFamily::kEdge)) return false;
+  *parent = ReadBigEndian64(key.substr(1));
+  *child = ReadBigEndian64(key.substr(9));
+  return true;
+}
+
 std::string FamilyPrefix(KeyFamily family) { return std::string(1, static_cast<char>(family)); }
 
 std::optional<uint64_t> DecodeIdKey(KeyFamily family, std::string_view key) {
@@ -73,6 +87,12 @@ std::string DescribeKey(std::string_view key) {
       return "M/" + std::string(key.substr(1));
     case static_cast<char>(KeyFamily::kDedup):
       return "H/" + Hex(key.substr(1));
+    case static_cast<char>(KeyFamily::kEdge):
+      if (key.size() == 17) {
+        return "E/" + std::to_string(ReadBigEndian64(key.substr(1))) + "->" +
+               std::to_string(ReadBigEndian64(key.substr(9)));
+      }
+      break;
     default:
       break;
   }

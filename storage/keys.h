@@ -8,6 +8,7 @@
 //   'S' id(8)             StateRecord: partition, reward, seq, lease (rewritten on every move)
 //   'T' id(8)             StatsRecord: running reward statistics (rewritten on report)
 //   'H' hash(16)          dedup index: XXH3-128 of (prompt, answer) -> id
+//   'E' parent(8) child(8) lineage edge -> the child's policy difficulty
 //
 // When changing this layout, bump kFormatVersion, teach the dump and check tools the change,
 // and add a round-trip test in tests/storage/keys_test.cc.
@@ -31,6 +32,7 @@ enum class KeyFamily : char {
   kState = 'S',
   kStats = 'T',
   kDedup = 'H',
+  kEdge = 'E',
 };
 
 // A 128-bit content hash (XXH3-128), big-endian halves for a stable key order.
@@ -45,6 +47,10 @@ std::string QueryKey(uint64_t id);
 std::string StateKey(uint64_t id);
 std::string StatsKey(uint64_t id);
 std::string DedupKey(const Hash128& hash);
+std::string EdgeKey(uint64_t parent, uint64_t child);
+
+// Decodes an 'E' key; false when `key` is not exactly one.
+bool DecodeEdgeKey(std::string_view key, uint64_t* parent, uint64_t* child);
 
 // The one-byte prefix of a family, for prefix scans.
 std::string FamilyPrefix(KeyFamily family);

@@ -21,6 +21,7 @@ enum class Kind : char {
   kCounters = 'n',
   kFormat = 'f',
   kDedup = 'h',
+  kEdge = 'e',
 };
 
 constexpr size_t kChecksumBytes = 8;
@@ -411,6 +412,27 @@ Status DecodeDedup(std::string_view value, uint64_t* id) {
   if (payload.size() != 8) return Status::Corruption("dedup record has the wrong size");
   *id = GetFixed64(payload.data());
   if (*id == 0) return Status::Corruption("dedup record names id 0");
+  return Status::OK();
+}
+
+void EncodeEdge(double policy_difficulty, std::string* out) {
+  uint64_t bits;
+  std::memcpy(&bits, &policy_difficulty, sizeof(bits));
+  char buf[8];
+  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
+  Seal(Kind::kEdge, buf, sizeof(buf), out);
+}
+
+Status DecodeEdge(std::string_view value, double* policy_difficulty) {
+  std::string_view payload;
+  Status s = Open(Kind::kEdge, value, &payload);
+  if (!s.ok()) return s;
+  if (payload.size() != 8) return Status::Corruption("edge record has the wrong size");
+  const uint64_t bits = GetFixed64(payload.data());
+  std::memcpy(policy_difficulty, &bits, sizeof(bits));
+  if (!Finite(*policy_difficulty) || *policy_difficulty <= 0) {
+    return Status::Corruption("edge difficulty is not a finite positive number");
+  }
   return Status::OK();
 }
 

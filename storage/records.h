@@ -136,6 +136,8 @@ void EncodeConfig(const ConfigRecord& rec, std::string* out);
 void EncodeCounters(const CountersRecord& rec, std::string* out);
 void EncodeFormat(uint32_t version, std::string* out);
 void EncodeDedup(uint64_t id, std::string* out);
+// A lineage edge's value: the child's policy difficulty (finite, > 0).
+void EncodeEdge(double policy_difficulty, std::string* out);
 
 Status DecodeQuery(std::string_view value, QueryRecord* rec);
 Status DecodeState(std::string_view value, StateRecord* rec);
@@ -144,6 +146,7 @@ Status DecodeConfig(std::string_view value, ConfigRecord* rec);
 Status DecodeCounters(std::string_view value, CountersRecord* rec);
 Status DecodeFormat(std::string_view value, uint32_t* version);
 Status DecodeDedup(std::string_view value, uint64_t* id);
+Status DecodeEdge(std::string_view value, double* policy_difficulty);
 
 // XXH3-128 of (prompt, answer), unambiguous: the prompt's length is hashed in front.
 Hash128 ContentHash(std::string_view prompt, std::string_view answer);

@@ -54,16 +54,19 @@ class [[nodiscard]] Result {
 #define HEAPA_CONCAT_INNER_(a, b) a##b
 #define HEAPA_CONCAT_(a, b) HEAPA_CONCAT_INNER_(a, b)
 
-// Returns the Status from the enclosing function when `expr` is not OK.
-#define HEAPA_RETURN_IF_ERROR(expr)              \
-  do {                                           \
-    ::heapa::Status heapa_status_ = (expr);      \
-    if (!heapa_status_.ok()) return heapa_status_; \
+// Returns the Status from the enclosing function when `expr` is not OK. Nests (each expansion
+// gets its own temporary).
+#define HEAPA_RETURN_IF_ERROR(expr) \
+  HEAPA_RETURN_IF_ERROR_IMPL_(HEAPA_CONCAT_(heapa_status_, __COUNTER__), expr)
+#define HEAPA_RETURN_IF_ERROR_IMPL_(tmp, expr) \
+  do {                                         \
+    ::heapa::Status tmp = (expr);              \
+    if (!tmp.ok()) return tmp;                 \
   } while (0)
 
 // `decl = value of expr`, or returns its Status from the enclosing function.
 #define HEAPA_ASSIGN_OR_RETURN(decl, expr) \
-  HEAPA_ASSIGN_OR_RETURN_IMPL_(HEAPA_CONCAT_(heapa_result_, __LINE__), decl, expr)
+  HEAPA_ASSIGN_OR_RETURN_IMPL_(HEAPA_CONCAT_(heapa_result_, __COUNTER__), decl, expr)
 #define HEAPA_ASSIGN_OR_RETURN_IMPL_(tmp, decl, expr) \
   auto tmp = (expr);                                  \
   if (!tmp.ok()) return tmp.status();                 \

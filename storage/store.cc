@@ -5,6 +5,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 
 #include <filesystem>
 
@@ -130,6 +131,16 @@ Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
     return FromRocksDb(it->status()).WithContext("scan of " + dir_ + " after key " + last_key);
   }
   return Status::OK();
+}
+
+Status Store::CreateCheckpoint(const std::string& dir) {
+  if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
+  rocksdb::Checkpoint* raw = nullptr;
+  HEAPA_RETURN_IF_ERROR(FromRocksDb(rocksdb::Checkpoint::Create(db_.get(), &raw)));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush = 0: always flush first, so the checkpoint needs no WAL replay.
+  return FromRocksDb(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0))
+      .WithContext("checkpoint of " + dir_ + " to " + dir);
 }
 
 Result<bool> Store::IsEmpty() const {

@@ -130,6 +130,10 @@ TEST_SUITE("index/pool_crash") {
 
       PoolOptions options;
       auto reopened = Pool::Open(path, options);
+      if (reopened.status().code() == Status::Code::kNotFound && inserted.empty() &&
+          durable == 0) {
+        continue;  // killed while creating the pool: nothing was acknowledged, no pool exists
+      }
       INFO(reopened.status().ToString());
       REQUIRE(reopened.ok());
       Pool& pool = **reopened;

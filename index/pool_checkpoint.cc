@@ -1,0 +1,117 @@
+// Checkpoints: create, list, restore, fork. Serialized by admin_mu_; only Restore pauses
+// operations (it replaces the store and rebuilds the index).
+#include <filesystem>
+
+#include "index/pool.h"
+#include "storage/batch.h"
+#include "storage/keys.h"
+#include "storage/pool_dir.h"
+#include "storage/records.h"
+#include "storage/store.h"
+
+namespace heapa {
+namespace fs = std::filesystem;
+
+Status Pool::Checkpoint(const std::string& tag) {
+  HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(tag));
+  std::lock_guard<std::mutex> admin(admin_mu_);
+  storage::Store* store = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!store_) return Status::Unavailable("pool is closed");
+    store = store_.get();  // stays valid: only admin operations replace it
+  }
+  const std::string path = storage::PoolDir::CheckpointPath(dir_, tag);
+  std::error_code ec;
+  if (fs::exists(path, ec)) return Status::AlreadyExists("checkpoint '" + tag + "' exists");
+  const fs::path root = fs::path(path).parent_path();
+  fs::create_directories(root, ec);
+  if (ec) return Status::IOError("create " + root.string() + ": " + ec.message());
+  // Without the operation lock: RocksDB checkpoints a consistent prefix of batches while
+  // samples and reports go on.
+  HEAPA_RETURN_IF_ERROR(store->CreateCheckpoint(path));
+  return storage::PoolDir::SyncDir(root.string());
+}
+
+Result<std::vector<storage::CheckpointInfo>> Pool::ListCheckpoints() const {
+  std::lock_guard<std::mutex> admin(admin_mu_);
+  return storage::PoolDir::ListCheckpoints(dir_);
+}
+
+Status Pool::Restore(const std::string& tag) {
+  HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(tag));
+  std::lock_guard<std::mutex> admin(admin_mu_);
+  const std::string src = storage::PoolDir::CheckpointPath(dir_, tag);
+  std::error_code ec;
+  if (!fs::is_directory(src, ec)) return Status::NotFound("no checkpoint '" + tag + "'");
+  HEAPA_ASSIGN_OR_RETURN(const std::string db, storage::PoolDir::NewGeneration(dir_));
+  HEAPA_RETURN_IF_ERROR(storage::PoolDir::CloneDb(src, db));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  storage::StoreOptions so;
+  so.sync = options_.sync;
+  so.write_buffer_bytes = options_.write_buffer_bytes;
+  so.block_cache_bytes = options_.block_cache_bytes;
+  {
+    // Lease numbers and the durable sequence never go backwards: a report from the abandoned
+    // future must not match a lease granted after the restore. Written before the switch.
+    HEAPA_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> restored, storage::Store::Open(db, so));
+    std::string value;
+    HEAPA_RETURN_IF_ERROR(restored->Get(storage::MetaKey("counters"), &value));
+    storage::CountersRecord counters;
+    HEAPA_RETURN_IF_ERROR(storage::DecodeCounters(value, &counters).WithContext("M/counters"));
+    const storage::CountersRecord& now = ix_->counters();
+    counters.next_lease = std::max(counters.next_lease, now.next_lease);
+    counters.durable_seq = std::max(counters.durable_seq, now.durable_seq) + 1;
+    storage::EncodeCounters(counters, &value);
+    storage::Batch batch;
+    batch.Put(storage::MetaKey("counters"), value);
+    HEAPA_RETURN_IF_ERROR(restored->Write(&batch));
+    HEAPA_RETURN_IF_ERROR(restored->Close());
+  }
+  // The switch. From here a failure leaves the pool closed; a crash leaves either generation
+  // live, complete.
+  Status closed = store_->Close();
+  store_.reset();
+  HEAPA_RETURN_IF_ERROR(closed);
+  HEAPA_RETURN_IF_ERROR(storage::PoolDir::SwitchLive(dir_, db));
+  HEAPA_RETURN_IF_ERROR(storage::PoolDir::RemoveStale(dir_));
+  HEAPA_ASSIGN_OR_RETURN(store_, storage::Store::Open(db, so));
+  degraded_ = Status::OK();
+  Status rebuilt = Rebuild();
+  if (!rebuilt.ok()) {
+    (void)store_->Close();  // the rebuild error is the one to report
+    store_.reset();
+  }
+  return rebuilt;
+}
+
+Status Pool::Fork(const std::string& new_dir, const std::optional<std::string>& tag) const {
+  if (tag) HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(*tag));
+  std::lock_guard<std::mutex> admin(admin_mu_);
+  if (storage::PoolDir::LiveDb(new_dir).ok()) {
+    return Status::AlreadyExists("a pool already exists in " + new_dir);
+  }
+  std::string src;
+  if (tag) {
+    src = storage::PoolDir::CheckpointPath(dir_, *tag);
+    std::error_code ec;
+    if (!fs::is_directory(src, ec)) return Status::NotFound("no checkpoint '" + *tag + "'");
+  }
+  HEAPA_ASSIGN_OR_RETURN(const std::string db, storage::PoolDir::Create(new_dir));
+  if (tag) {
+    HEAPA_RETURN_IF_ERROR(storage::PoolDir::CloneDb(src, db));
+  } else {
+    storage::Store* store = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!store_) return Status::Unavailable("pool is closed");
+      store = store_.get();
+    }
+    HEAPA_RETURN_IF_ERROR(store->CreateCheckpoint(db));
+  }
+  return storage::PoolDir::SwitchLive(new_dir, db);
+}
+
+}  // namespace heapa

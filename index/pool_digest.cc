@@ -1,0 +1,68 @@
+// The digest of a pool's canonical state.
+#include "index/pool.h"
+#include "storage/digest.h"
+#include "storage/keys.h"
+#include "storage/records.h"
+#include "storage/store.h"
+
+namespace heapa {
+
+Result<Hash128> Pool::Digest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  storage::DigestBuilder d;
+  std::string value;
+  d.Add("heapa-digest-v1");
+  storage::EncodeConfig(config_, &value);
+  d.Add(value);
+  // Lease numbers and the durable sequence count deliveries, not pool state (Restore moves
+  // them forward); wall-clock times depend on when, not what.
+  storage::CountersRecord counters = ix_->counters();
+  counters.durable_seq = 0;
+  counters.next_lease = 1;
+  counters.rng_state = ix_->rng().state();
+  counters.rng_inc = ix_->rng().inc();
+  storage::EncodeCounters(counters, &value);
+  d.Add(value);
+  for (uint64_t id = 1; id < counters.next_id; ++id) {
+    storage::StateRecord st = ix_->Find(id)->ToRecord();
+    st.lease = 0;
+    st.lease_deadline_ms = 0;
+    storage::EncodeState(st, &value);
+    d.AddU64(id);
+    d.Add(value);
+  }
+  auto family = [&](storage::KeyFamily f, auto canonical) {
+    return store_->Scan(storage::FamilyPrefix(f), [&](std::string_view key, std::string_view v) {
+      d.Add(key);
+      return canonical(key, v);
+    });
+  };
+  HEAPA_RETURN_IF_ERROR(family(storage::KeyFamily::kQuery, [&](std::string_view key,
+                                                                std::string_view v) {
+    storage::QueryRecord q;
+    HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(v, &q).WithContext(storage::DescribeKey(key)));
+    q.created_ms = 0;
+    storage::EncodeQuery(q, &value);
+    d.Add(value);
+    return Status::OK();
+  }));
+  HEAPA_RETURN_IF_ERROR(family(storage::KeyFamily::kStats, [&](std::string_view key,
+                                                                std::string_view v) {
+    storage::StatsRecord t;
+    HEAPA_RETURN_IF_ERROR(storage::DecodeStats(v, &t).WithContext(storage::DescribeKey(key)));
+    t.last_report_lease = 0;
+    storage::EncodeStats(t, &value);
+    d.Add(value);
+    return Status::OK();
+  }));
+  for (storage::KeyFamily f : {storage::KeyFamily::kEdge, storage::KeyFamily::kDedup}) {
+    HEAPA_RETURN_IF_ERROR(family(f, [&](std::string_view, std::string_view v) {
+      d.Add(v);
+      return Status::OK();
+    }));
+  }
+  return d.Finish();
+}
+
+}  // namespace heapa

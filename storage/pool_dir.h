@@ -1,0 +1,66 @@
+// storage::PoolDir: the files of one pool directory, and the crash-safe switch between
+// database generations that Restore needs.
+//
+//   <dir>/LIVE                names the live generation, e.g. "db-000003"
+//   <dir>/db-000003/          the live RocksDB database
+//   <dir>/checkpoints/<tag>/  RocksDB checkpoints (SST files hard-linked)
+//
+// LIVE changes only by writing LIVE.tmp, fsync, rename over LIVE, fsync of <dir>: a crash
+// leaves either the old or the new generation live, never neither. Generations that LIVE does
+// not name are leftovers of an interrupted restore and are removed on open.
+//
+// Thread safety: stateless functions; callers serialize operations on one directory.
+#ifndef HEAPA_STORAGE_POOL_DIR_H_
+#define HEAPA_STORAGE_POOL_DIR_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "storage/result.h"
+#include "storage/status.h"
+
+namespace heapa::storage {
+
+struct CheckpointInfo {
+  std::string tag;
+  int64_t created_ms = 0;  // modification time of the checkpoint directory
+  uint64_t bytes = 0;      // sum of its file sizes (hard-linked files count fully)
+};
+
+class PoolDir {
+ public:
+  // The path of the live database. NotFound when `dir` holds no pool; Corruption when LIVE
+  // names a generation that is not there.
+  static Result<std::string> LiveDb(const std::string& dir);
+
+  // Makes `dir` a pool directory with an empty first generation and returns its path.
+  // AlreadyExists when `dir` already holds a pool.
+  static Result<std::string> Create(const std::string& dir);
+
+  // A fresh generation path in `dir` (not yet created, not live).
+  static Result<std::string> NewGeneration(const std::string& dir);
+
+  // Makes the generation at `db_path` (inside `dir`) live, atomically and durably.
+  static Status SwitchLive(const std::string& dir, const std::string& db_path);
+
+  // Removes generations that LIVE does not name, and temporary files.
+  static Status RemoveStale(const std::string& dir);
+
+  // InvalidArgument unless `tag` is 1-64 characters of [A-Za-z0-9._-], not starting with '.'.
+  static Status ValidateTag(const std::string& tag);
+  static std::string CheckpointPath(const std::string& dir, const std::string& tag);
+  // Tags in name order. An absent checkpoints directory lists nothing.
+  static Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& dir);
+
+  // Copies the database at `src` to the new directory `dst`: SST files (immutable) are
+  // hard-linked, everything else is copied; files and directory are fsync'ed.
+  static Status CloneDb(const std::string& src, const std::string& dst);
+
+  // fsync of a directory, so that entries created or renamed in it are durable.
+  static Status SyncDir(const std::string& dir);
+};
+
+}  // namespace heapa::storage
+
+#endif  // HEAPA_STORAGE_POOL_DIR_H_

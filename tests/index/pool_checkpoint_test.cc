@@ -1,0 +1,135 @@
+// Checkpoint, Restore and Fork.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "index/pool.h"
+#include "tests/testutil/random_ops.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa {
+namespace {
+
+PoolConfig Config() {
+  PoolConfig c;
+  c.max_size = 80;
+  c.rng_seed = 5;
+  return c;
+}
+
+}  // namespace
+
+TEST_SUITE("index/pool_checkpoint") {
+  TEST_CASE("Restore then the same operations equals a run that never went past the checkpoint") {
+    const uint64_t seed = testing::TestSeed("checkpoint restore");
+    testing::TempDir dir;
+    auto clock_a = std::make_shared<testing::FakeClock>();
+    auto clock_b = std::make_shared<testing::FakeClock>();
+    auto a = testing::OpenPool(dir.Sub("a"), Config(), testing::ClockOf(clock_a));
+    auto b = testing::OpenPool(dir.Sub("b"), Config(), testing::ClockOf(clock_b));
+    testing::RandomDriver da(seed, clock_a), db(seed, clock_b);
+    for (int i = 0; i < 200; ++i) {
+      da.Step(*a);
+      db.Step(*b);
+    }
+    HEAPA_REQUIRE_OK(a->Checkpoint("t1"));
+    const Hash128 at_t = *a->Digest();
+    const int64_t clock_at_t = clock_a->now_ms;
+    testing::RandomDriver after_t = da;  // the driver as it was at t
+    // The abandoned future.
+    for (int i = 0; i < 150; ++i) da.Step(*a);
+    CHECK(*a->Digest() != at_t);
+    const auto abandoned_lease = a->Stats().counters.next_lease;
+    const auto abandoned_durable = a->Stats().counters.durable_seq;
+
+    HEAPA_REQUIRE_OK(a->Restore("t1"));
+    CHECK(*a->Digest() == at_t);
+    CHECK(a->Stats().counters.next_lease >= abandoned_lease);
+    CHECK(a->Stats().counters.durable_seq > abandoned_durable);
+    clock_a->now_ms = clock_at_t;
+    for (int i = 0; i < 150; ++i) {
+      after_t.Step(*a);
+      db.Step(*b);
+    }
+    CHECK(after_t.samples() == db.samples());
+    CHECK(*a->Digest() == *b->Digest());
+
+    // The restore survives a reopen.
+    const Hash128 final_digest = *a->Digest();
+    HEAPA_REQUIRE_OK(a->Close());
+    auto reopened = Pool::Open(dir.Sub("a"), PoolOptions{});
+    REQUIRE(reopened.ok());
+    CHECK(*(*reopened)->Digest() == final_digest);
+  }
+
+  TEST_CASE("tags are validated, listed, unique, and unknown tags are NotFound") {
+    testing::TempDir dir;
+    auto pool = testing::OpenPool(dir.path(), Config());
+    for (const char* bad : {"", "../x", "a/b", ".hidden", "x y"}) {
+      CHECK(pool->Checkpoint(bad).code() == Status::Code::kInvalidArgument);
+      CHECK(pool->Restore(bad).code() == Status::Code::kInvalidArgument);
+    }
+    CHECK(pool->Checkpoint(std::string(65, 'a')).code() == Status::Code::kInvalidArgument);
+    HEAPA_REQUIRE_OK(pool->Checkpoint("step-10"));
+    HEAPA_REQUIRE_OK(pool->Checkpoint("step-2"));
+    CHECK(pool->Checkpoint("step-2").code() == Status::Code::kAlreadyExists);
+    auto list = pool->ListCheckpoints();
+    REQUIRE(list.ok());
+    REQUIRE(list->size() == 2);
+    CHECK((*list)[0].tag == "step-10");
+    CHECK((*list)[1].tag == "step-2");
+    CHECK(pool->Restore("nope").code() == Status::Code::kNotFound);
+  }
+
+  TEST_CASE("a report from the abandoned future never matches after Restore") {
+    testing::TempDir dir;
+    auto pool = testing::OpenPool(dir.path(), Config());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).ok());
+    HEAPA_REQUIRE_OK(pool->Checkpoint("t"));
+    SampleRequest req;
+    req.count = 1;
+    auto future = pool->Sample(req);
+    REQUIRE(future.ok());
+    HEAPA_REQUIRE_OK(pool->Restore("t"));
+    auto again = pool->Sample(req);
+    REQUIRE(again.ok());
+    REQUIRE(again->size() == 1);
+    CHECK((*again)[0].id == (*future)[0].id);
+    CHECK((*again)[0].lease != (*future)[0].lease);
+    auto stale = pool->Report(std::vector<ReportItem>{{(*future)[0].id, (*future)[0].lease, {1}, 1}});
+    CHECK(stale.status().code() == Status::Code::kFailedPrecondition);
+  }
+
+  TEST_CASE("Fork seeds a new pool from a checkpoint or from now") {
+    testing::TempDir dir;
+    auto pool = testing::OpenPool(dir.Sub("src"), Config());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1), testing::MakeQuery(2)}).ok());
+    HEAPA_REQUIRE_OK(pool->Checkpoint("two"));
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).ok());
+    HEAPA_REQUIRE_OK(pool->Fork(dir.Sub("from-two"), std::string("two")));
+    HEAPA_REQUIRE_OK(pool->Fork(dir.Sub("from-now"), std::nullopt));
+    CHECK(pool->Fork(dir.Sub("from-now"), std::nullopt).code() == Status::Code::kAlreadyExists);
+    CHECK(pool->Fork(dir.Sub("x"), std::string("missing")).code() == Status::Code::kNotFound);
+    auto two = Pool::Open(dir.Sub("from-two"), PoolOptions{});
+    REQUIRE(two.ok());
+    CHECK((*two)->Stats().pooled == 2);
+    auto now = Pool::Open(dir.Sub("from-now"), PoolOptions{});
+    REQUIRE(now.ok());
+    CHECK((*now)->Stats().pooled == 3);
+    CHECK(*(*now)->Digest() == *pool->Digest());
+    // Independent afterwards.
+    REQUIRE((*now)->Insert(std::vector<NewQuery>{testing::MakeQuery(4)}).ok());
+    CHECK(pool->Stats().pooled == 3);
+  }
+
+  TEST_CASE("a leftover generation from an interrupted restore is removed on open") {
+    testing::TempDir dir;
+    { auto pool = testing::OpenPool(dir.path(), Config()); }
+    std::filesystem::create_directories(dir.Sub("db-000009"));
+    auto pool = Pool::Open(dir.path(), PoolOptions{});
+    REQUIRE(pool.ok());
+    CHECK_FALSE(std::filesystem::exists(dir.Sub("db-000009")));
+  }
+}
+
+}  // namespace heapa
