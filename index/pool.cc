@@ -1,10 +1,12 @@
 // Pool mutations: the single write path and the operations built on it.
 #include "index/pool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "index/op_results.h"
 #include "index/placement.h"
 #include "index/query_checks.h"
 #include "index/running_stats.h"
@@ -62,7 +64,7 @@ Status Pool::CommitBatch(storage::Batch* batch) {
     // of what is known durable, and stop writing until a reopen rebuilds from disk.
     ix_->Rollback();
     degraded_ = s;
-    return s;
+    return Status::UnknownOutcome("write failed, the pool is now read-only: " + s.ToString());
   }
   ix_->Commit();
   return Status::OK();
@@ -96,6 +98,42 @@ Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
   }
   HEAPA_RETURN_IF_ERROR(s);
   return storage::DecodeStats(value, stats).WithContext(storage::DescribeKey(key));
+}
+
+Status Pool::LoadResult(const RequestKey& rk, storage::OpKind kind,
+                        storage::OpResultRecord* rec) const {
+  std::string value;
+  const std::string key = storage::RequestKey(rk.client, rk.request);
+  HEAPA_RETURN_IF_ERROR(store_->Get(key, &value));
+  HEAPA_RETURN_IF_ERROR(storage::DecodeOpResult(value, rec).WithContext(storage::DescribeKey(key)));
+  if (rec->kind != kind) {
+    return Status::InvalidArgument("request " + std::to_string(rk.request) + " of client " +
+                                   std::to_string(rk.client) +
+                                   " was already used for another operation");
+  }
+  return Status::OK();
+}
+
+void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
+                       storage::Batch* batch) {
+  if (rk.request == 0) return;
+  std::string value;
+  storage::EncodeOpResult(rec, &value);
+  batch->Put(storage::RequestKey(rk.client, rk.request), value);
+  if (rk.request > kRequestWindow) {
+    batch->Delete(storage::RequestKey(rk.client, rk.request - kRequestWindow));
+  }
+}
+
+Status Pool::ReadContent(std::vector<SampledQuery>* out) const {
+  std::string value;
+  for (SampledQuery& sq : *out) {
+    const std::string key = storage::QueryKey(sq.id);
+    HEAPA_RETURN_IF_ERROR(store_->Get(key, &value));
+    HEAPA_RETURN_IF_ERROR(
+        storage::DecodeQuery(value, &sq.query).WithContext(storage::DescribeKey(key)));
+  }
+  return Status::OK();
 }
 
 Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
@@ -193,7 +231,19 @@ void Pool::FinishDuplicates(std::vector<InsertResult>* results,
   }
 }
 
-Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries) {
+// Returns from the enclosing mutation with the stored result of request `rk`, if it has one.
+#define HEAPA_REPLAY(rk, kind, convert)                      \
+  do {                                                       \
+    if ((rk).request != 0) {                                 \
+      storage::OpResultRecord stored;                        \
+      Status replay = LoadResult((rk), (kind), &stored);     \
+      if (replay.ok()) return convert(stored);               \
+      if (replay.code() != Status::Code::kNotFound) return replay; \
+    }                                                        \
+  } while (0)
+
+Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries,
+                                               const RequestKey& rk) {
   if (queries.size() > options_.max_batch) {
     return Status::InvalidArgument("insert of " + std::to_string(queries.size()) +
                                    " queries exceeds max_batch " +
@@ -202,6 +252,8 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
   for (size_t i = 0; i < queries.size(); ++i) HEAPA_RETURN_IF_ERROR(ValidateNewQuery(queries[i], i));
 
   std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  HEAPA_REPLAY(rk, storage::OpKind::kInsert, index::InsertResultsFromRecord);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   std::vector<InsertResult> results(queries.size());
   std::vector<storage::Hash128> hashes(queries.size());
@@ -241,11 +293,12 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
   }
   placement.EvictToCapacity();
   FinishDuplicates(&results, hashes);
+  StoreResult(rk, index::InsertResultsToRecord(storage::OpKind::kInsert, results), &batch);
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
   return results;
 }
 
-Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req) {
+Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const RequestKey& rk) {
   if (req.count == 0 || req.count > options_.max_batch) {
     return Status::InvalidArgument("sample count " + std::to_string(req.count) +
                                    " is outside [1, " + std::to_string(options_.max_batch) + "]");
@@ -258,6 +311,17 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req) {
   const int64_t lease_ms = req.lease_ms > 0 ? req.lease_ms : config_.default_lease_ms;
 
   std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  if (rk.request != 0) {
+    storage::OpResultRecord stored;
+    Status replay = LoadResult(rk, storage::OpKind::kSample, &stored);
+    if (replay.ok()) {
+      std::vector<SampledQuery> out = index::SampleFromRecord(stored);
+      if (req.with_content) HEAPA_RETURN_IF_ERROR(ReadContent(&out));
+      return out;
+    }
+    if (replay.code() != Status::Code::kNotFound) return replay;
+  }
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   const int64_t now = NowMs();
   storage::Batch batch;
@@ -300,19 +364,14 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req) {
     ix_->Rollback();  // nothing changed: nothing to write
     return out;
   }
+  StoreResult(rk, index::SampleToRecord(out), &batch);
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
-  if (req.with_content) {
-    std::string value;
-    for (SampledQuery& sq : out) {
-      const std::string key = storage::QueryKey(sq.id);
-      HEAPA_RETURN_IF_ERROR(store_->Get(key, &value));
-      HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(value, &sq.query).WithContext(storage::DescribeKey(key)));
-    }
-  }
+  if (req.with_content) HEAPA_RETURN_IF_ERROR(ReadContent(&out));
   return out;
 }
 
-Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> items) {
+Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> items,
+                                                const RequestKey& rk) {
   if (items.size() > options_.max_batch) {
     return Status::InvalidArgument("report of " + std::to_string(items.size()) +
                                    " queries exceeds max_batch " +
@@ -334,6 +393,8 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   }
 
   std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  HEAPA_REPLAY(rk, storage::OpKind::kReport, index::ReportFromRecord);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   // Classify every item against the current state before changing anything.
   std::vector<ReportOutcome> outcomes(items.size());
@@ -349,7 +410,8 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
                                      " appears twice in one report");
     }
     HEAPA_RETURN_IF_ERROR(ReadStats(it.id, &stats[i]));
-    if (stats[i].last_report_lease == it.lease) {
+    const auto& recent = stats[i].recent_leases;
+    if (std::find(recent.begin(), recent.end(), it.lease) != recent.end()) {
       outcomes[i] = ReportOutcome::kDuplicate;
     } else if (e->lease != it.lease) {
       return Status::FailedPrecondition("query " + std::to_string(it.id) + ": lease " +
@@ -386,12 +448,19 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     ix_->Rollback();
     return outcomes;
   }
+  StoreResult(rk, index::ReportToRecord(items, outcomes), &batch);
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
   return outcomes;
 }
 
-Result<size_t> Pool::Reinsert() {
+namespace {
+size_t CountFromRecord(const storage::OpResultRecord& rec) { return rec.count; }
+}  // namespace
+
+Result<size_t> Pool::Reinsert(const RequestKey& rk) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  HEAPA_REPLAY(rk, storage::OpKind::kReinsert, CountFromRecord);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   if (ix_->archived().empty()) return size_t{0};
   storage::Batch batch;
@@ -401,12 +470,15 @@ Result<size_t> Pool::Reinsert() {
     ix_->Rollback();
     return n.status();
   }
+  StoreResult(rk, index::CountToRecord(storage::OpKind::kReinsert, *n), &batch);
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
   return n;
 }
 
-Result<size_t> Pool::Recover() {
+Result<size_t> Pool::Recover(const RequestKey& rk) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  HEAPA_REPLAY(rk, storage::OpKind::kRecover, CountFromRecord);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   if (ix_->in_flight().empty()) return size_t{0};
   ix_->Begin();
@@ -416,6 +488,7 @@ Result<size_t> Pool::Recover() {
     ++n;
   }
   storage::Batch batch;
+  StoreResult(rk, index::CountToRecord(storage::OpKind::kRecover, n), &batch);
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
   return n;
 }

@@ -7,8 +7,14 @@
 //   RocksDB batch (records, counters, RNG state) -> commit the index -> return.
 //
 // If the write fails, the transaction is rolled back before the lock is released, so no
-// caller ever observes a state that is not durable; the pool then turns read-only
-// ("degraded") and must be reopened. Nothing is acknowledged before it is durable.
+// caller ever observes a state that is not durable; the call returns UnknownOutcome and the
+// pool turns read-only ("degraded") until it is reopened. Nothing is acknowledged before it
+// is durable.
+//
+// Exactly once: every mutation takes an optional RequestKey. Its result is stored in the same
+// batch (the last kRequestWindow requests of each client are kept), and a call with the key of
+// an applied request returns the stored result without applying anything. A key reused for a
+// different kind of operation is InvalidArgument.
 //
 // Semantics: ../shared/DESIGN.md §3 and heapa-algorithm.md §3 (placement, sampling, eviction),
 // §4.4-4.5 (reinsertion, refresh), §5.2-5.3 (augmented children).
@@ -49,6 +55,9 @@ class Store;
 
 class Pool final {
  public:
+  // How many recent request results each client has remembered per pool.
+  static constexpr uint64_t kRequestWindow = 4096;
+
   // Opens the pool in `dir` and rebuilds its index with a strict scan of every state record.
   // NotFound: no pool there and !create_if_missing. AlreadyExists: error_if_exists.
   // InvalidArgument: a bad options.config on creation. FailedPrecondition: a format version
@@ -66,31 +75,35 @@ class Pool final {
   // with created=false. InvalidArgument (naming the query's index and the field) for an empty
   // prompt, a non-finite reward, an oversize field or batch: then nothing is written.
   // O(log n) per query.
-  Result<std::vector<InsertResult>> Insert(std::span<const NewQuery> queries);
+  Result<std::vector<InsertResult>> Insert(std::span<const NewQuery> queries,
+                                           const RequestKey& rk = {});
 
   // Leases up to req.count queries: expired leases return first; when fewer than the reinsert
   // threshold are pooled and the archive is not empty, the archive is reinserted; then the
   // COLD FIFO, then boundary (and in mixed mode, easiest) picks. All returned queries share
   // one new lease. An empty pool gives an empty vector. InvalidArgument for count 0 or above
   // max_batch, or a lease outside (0, max_lease_ms]. O(k log n).
-  Result<std::vector<SampledQuery>> Sample(const SampleRequest& req);
+  Result<std::vector<SampledQuery>> Sample(const SampleRequest& req, const RequestKey& rk = {});
 
   // Records the rollouts of sampled queries, in one batch; outcomes follow the input order.
   // In flight under that lease: statistics update, reward = the group mean, state ARCHIVED.
-  // Same (id, lease) reported before: kDuplicate, no change. Lease expired and not granted
-  // again since: kLate, statistics update only. NotFound for an unknown id;
+  // Same (id, lease) reported before (among the query's last 16 reports): kDuplicate, no
+  // change. Lease expired and not granted again since: kLate, statistics update only.
+  // A lease past its deadline counts as expired once a Sample has processed the expiry.
+  // NotFound for an unknown id;
   // FailedPrecondition for a lease the query does not hold; InvalidArgument for empty or
   // non-finite rewards or an id twice in one call. Any error: nothing is written.
-  Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items);
+  Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items,
+                                            const RequestKey& rk = {});
 
   // Returns every ARCHIVED query to LOW/HIGH by its reward, in an order shuffled by the pool
   // RNG (controlled reinsertion). Returns how many. O(A log n).
-  Result<size_t> Reinsert();
+  Result<size_t> Reinsert(const RequestKey& rk = {});
 
   // Returns every IN_FLIGHT query to the pool now, as if its lease had expired: scored ones
   // are placed by their reward, unscored ones return to their old place in the COLD FIFO.
   // Returns how many. A later report for those leases is kLate.
-  Result<size_t> Recover();
+  Result<size_t> Recover(const RequestKey& rk = {});
 
   // ---- Augmentation and lineage.
 
@@ -100,14 +113,16 @@ class Pool final {
   // PENDING (never sampled, kept across restarts); validated ones enter the heaps by
   // est_reward. A child whose (prompt, answer) exists already is not inserted again and
   // gets no new edges: created=false names the existing query. Any error: nothing written.
-  Result<std::vector<InsertResult>> InsertChildren(std::span<const NewChild> children);
+  Result<std::vector<InsertResult>> InsertChildren(std::span<const NewChild> children,
+                                                   const RequestKey& rk = {});
 
   // Admits a PENDING child into the heaps by its est_reward (accept), or marks it REJECTED.
   // `answer` replaces the stored answer (the teacher's), `teacher_difficulty` is kept in the
   // query's meta. NotFound for an unknown id; FailedPrecondition when it is not PENDING;
   // AlreadyExists when the new (prompt, answer) is already another query's.
   Status Validate(QueryId id, bool accept, std::optional<std::string> answer = std::nullopt,
-                  std::optional<double> teacher_difficulty = std::nullopt);
+                  std::optional<double> teacher_difficulty = std::nullopt,
+                  const RequestKey& rk = {});
 
   // Parents, children, and ancestors/descendants up to max_depth. NotFound for an unknown id.
   Result<LineageView> Lineage(QueryId id, uint32_t max_depth) const;
@@ -193,6 +208,14 @@ class Pool final {
   // counts duplicates.
   void FinishDuplicates(std::vector<InsertResult>* results,
                         const std::vector<storage::Hash128>& hashes);
+  // The stored result of request `rk` (NotFound when none). REQUIRES: mu_ held.
+  Status LoadResult(const RequestKey& rk, storage::OpKind kind, storage::OpResultRecord* rec) const;
+  // Adds the result of request `rk` to `batch` (nothing when rk.request is 0), and forgets the
+  // client's request kRequestWindow before it.
+  static void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
+                          storage::Batch* batch);
+  // Reads the query records of sampled queries into them.
+  Status ReadContent(std::vector<SampledQuery>* out) const;
   // Reads the 'T' record of `id`; zeros when it has none.
   Status ReadStats(uint64_t id, storage::StatsRecord* stats) const;
 

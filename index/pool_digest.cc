@@ -52,6 +52,7 @@ Result<Hash128> Pool::Digest() const {
     storage::StatsRecord t;
     HEAPA_RETURN_IF_ERROR(storage::DecodeStats(v, &t).WithContext(storage::DescribeKey(key)));
     t.last_report_lease = 0;
+    t.recent_leases.clear();
     storage::EncodeStats(t, &value);
     d.Add(value);
     return Status::OK();

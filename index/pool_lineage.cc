@@ -2,6 +2,7 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "index/op_results.h"
 #include "index/placement.h"
 #include "index/query_checks.h"
 #include "index/pool.h"
@@ -36,7 +37,8 @@ Status ValidateChild(const NewChild& c, size_t i) {
 
 }  // namespace
 
-Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild> children) {
+Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild> children,
+                                                       const RequestKey& rk) {
   if (children.size() > options_.max_batch) {
     return Status::InvalidArgument("insert of " + std::to_string(children.size()) +
                                    " children exceeds max_batch " +
@@ -45,6 +47,13 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
   for (size_t i = 0; i < children.size(); ++i) HEAPA_RETURN_IF_ERROR(ValidateChild(children[i], i));
 
   std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  if (rk.request != 0) {
+    storage::OpResultRecord stored;
+    Status replay = LoadResult(rk, storage::OpKind::kInsertChildren, &stored);
+    if (replay.ok()) return index::InsertResultsFromRecord(stored);
+    if (replay.code() != Status::Code::kNotFound) return replay;
+  }
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   for (size_t i = 0; i < children.size(); ++i) {
     for (QueryId p : children[i].parents) {
@@ -119,6 +128,7 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
   }
   placement.EvictToCapacity();
   FinishDuplicates(&results, hashes);
+  StoreResult(rk, index::InsertResultsToRecord(storage::OpKind::kInsertChildren, results), &batch);
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
   // The edges are durable now; the graph follows the disk.
   for (const NewEdge& edge : new_edges) {
@@ -129,7 +139,7 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
 }
 
 Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer,
-                      std::optional<double> teacher_difficulty) {
+                      std::optional<double> teacher_difficulty, const RequestKey& rk) {
   if (answer && answer->size() > storage::kMaxAnswerBytes) {
     return Status::InvalidArgument("answer exceeds " + std::to_string(storage::kMaxAnswerBytes) +
                                    " bytes");
@@ -138,6 +148,12 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
     return Status::InvalidArgument("teacher_difficulty is not finite");
   }
   std::lock_guard<std::mutex> lock(mu_);
+  if (!store_) return Status::Unavailable("pool is closed");
+  if (rk.request != 0) {
+    storage::OpResultRecord stored;
+    Status replay = LoadResult(rk, storage::OpKind::kValidate, &stored);
+    if (replay.code() != Status::Code::kNotFound) return replay;  // OK: applied before
+  }
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   index::Entry* e = ix_->Find(id);
   if (e == nullptr) return Status::NotFound("query " + std::to_string(id) + " not found");
@@ -184,6 +200,7 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
   } else {
     ix_->Attach(*e, QueryState::kRejected);
   }
+  StoreResult(rk, index::CountToRecord(storage::OpKind::kValidate, accept ? 1 : 0), &batch);
   return CommitBatch(&batch);
 }
 

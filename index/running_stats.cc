@@ -27,6 +27,10 @@ void ApplyGroup(std::span<const double> rewards, int64_t step, uint64_t lease,
   stats->zero_variance_streak = constant ? stats->zero_variance_streak + 1 : 0;
   stats->last_step = step;
   stats->last_report_lease = lease;
+  stats->recent_leases.push_back(lease);
+  if (stats->recent_leases.size() > storage::kRecentLeases) {
+    stats->recent_leases.erase(stats->recent_leases.begin());
+  }
   stats->last_group_mean = group_sum / static_cast<double>(rewards.size());
   stats->has_est_reward = true;
   stats->est_reward = stats->last_group_mean;

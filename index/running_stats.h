@@ -11,7 +11,8 @@
 namespace heapa::index {
 
 // Folds one reported group of rollout rewards into `stats`. REQUIRES: rewards non-empty and
-// finite. Sets last_group_mean, last_step, last_report_lease and est_reward (= group mean).
+// finite. Sets last_group_mean, last_step, last_report_lease, recent_leases and est_reward
+// (= group mean).
 void ApplyGroup(std::span<const double> rewards, int64_t step, uint64_t lease,
                 storage::StatsRecord* stats);
 

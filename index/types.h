@@ -29,6 +29,14 @@ using storage::QueryState;
 using storage::SamplingMode;
 using storage::StatsRecord;
 
+// Names one request of one client, for exactly-once retries: a mutation given the key of a
+// request the pool already applied returns that request's stored result and changes nothing.
+// request 0: not retryable (no result is stored).
+struct RequestKey {
+  uint64_t client = 0;
+  uint64_t request = 0;
+};
+
 // A query to insert.
 struct NewQuery {
   std::string prompt;  // required, UTF-8 text (may be a JSON chat-message list)

@@ -58,6 +58,13 @@ std::string EdgeKey(uint64_t parent, uint64_t child) {
   return key;
 }
 
+std::string RequestKey(uint64_t client, uint64_t request) {
+  std::string key(1, static_cast<char>(KeyFamily::kRequest));
+  AppendBigEndian64(&key, client);
+  AppendBigEndian64(&key, request);
+  return key;
+}
+
 bool DecodeEdgeKey(std::string_view key, uint64_t* parent, uint64_t* child) {
   if (key.size() != 17 || key[0] != static_cast<char>(KeyFamily::kEdge)) return false;
   *parent = ReadBigEndian64(key.substr(1));
@@ -87,6 +94,12 @@ std::string DescribeKey(std::string_view key) {
       return "M/" + std::string(key.substr(1));
     case static_cast<char>(KeyFamily::kDedup):
       return "H/" + Hex(key.substr(1));
+    case static_cast<char>(KeyFamily::kRequest):
+      if (key.size() == 17) {
+        return "R/" + std::to_string(ReadBigEndian64(key.substr(1))) + "/" +
+               std::to_string(ReadBigEndian64(key.substr(9)));
+      }
+      break;
     case static_cast<char>(KeyFamily::kEdge):
       if (key.size() == 17) {
         return "E/" + std::to_string(ReadBigEndian64(key.substr(1))) + "->" +

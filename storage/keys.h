@@ -9,6 +9,7 @@
 //   'T' id(8)             StatsRecord: running reward statistics (rewritten on report)
 //   'H' hash(16)          dedup index: XXH3-128 of (prompt, answer) -> id
 //   'E' parent(8) child(8) lineage edge -> the child's policy difficulty
+//   'R' client(8) request(8) the stored result of a client's request (exactly-once retries)
 //
 // When changing this layout, bump kFormatVersion, teach the dump and check tools the change,
 // and add a round-trip test in tests/storage/keys_test.cc.
@@ -33,6 +34,7 @@ enum class KeyFamily : char {
   kStats = 'T',
   kDedup = 'H',
   kEdge = 'E',
+  kRequest = 'R',
 };
 
 // A 128-bit content hash (XXH3-128), big-endian halves for a stable key order.
@@ -48,6 +50,7 @@ std::string StateKey(uint64_t id);
 std::string StatsKey(uint64_t id);
 std::string DedupKey(const Hash128& hash);
 std::string EdgeKey(uint64_t parent, uint64_t child);
+std::string RequestKey(uint64_t client, uint64_t request);
 
 // Decodes an 'E' key; false when `key` is not exactly one.
 bool DecodeEdgeKey(std::string_view key, uint64_t* parent, uint64_t* child);

@@ -22,6 +22,7 @@ enum class Kind : char {
   kFormat = 'f',
   kDedup = 'h',
   kEdge = 'e',
+  kOpResult = 'r',
 };
 
 constexpr size_t kChecksumBytes = 8;
@@ -93,6 +94,18 @@ Status OpenTable(Kind kind, std::string_view value, AlignedPayload* scratch, con
   if (!verifier.VerifyBuffer<T>(nullptr)) return Status::Corruption("FlatBuffer verification failed");
   *table = flatbuffers::GetRoot<T>(data);
   return Status::OK();
+}
+
+// Copies a FlatBuffers vector of scalars. The Verifier checks only the 4-byte alignment of a
+// vector's length, so a crafted record can place 8-byte elements misaligned: that is
+// Corruption (our encoder never does it), never a misaligned load.
+template <typename T>
+bool CopyVector(const flatbuffers::Vector<T>* vec, std::vector<T>* out) {
+  out->clear();
+  if (vec == nullptr || vec->size() == 0) return true;  // an empty vector may sit anywhere
+  if (reinterpret_cast<uintptr_t>(vec->Data()) % alignof(T) != 0) return false;
+  out->assign(vec->begin(), vec->end());
+  return true;
 }
 
 std::string_view View(const flatbuffers::String* s) {
@@ -170,17 +183,19 @@ Status DecodeQuery(std::string_view value, QueryRecord* rec) {
     return Status::Corruption("query origin " + std::to_string(q->origin()) + " out of range");
   }
   rec->origin = static_cast<Origin>(q->origin());
-  rec->tokens.clear();
-  if (q->tokens()) {
-    if (q->tokens()->size() > kMaxTokens) return Status::Corruption("query has too many tokens");
-    rec->tokens.assign(q->tokens()->begin(), q->tokens()->end());
+  if (q->tokens() && q->tokens()->size() > kMaxTokens) {
+    return Status::Corruption("query has too many tokens");
   }
+  if (!CopyVector(q->tokens(), &rec->tokens)) return Status::Corruption("misaligned tokens");
   rec->meta.clear();
   if (q->meta()) {
     if (q->meta()->size() > kMaxMetaEntries) return Status::Corruption("query has too many meta entries");
+    size_t meta_bytes = 0;
     for (const fb::KeyValue* kv : *q->meta()) {
       rec->meta.emplace_back(std::string(View(kv->key())), std::string(View(kv->value())));
+      meta_bytes += rec->meta.back().first.size() + rec->meta.back().second.size();
     }
+    if (meta_bytes > kMaxMetaBytes) return Status::Corruption("query meta exceeds its size limit");
   }
   rec->created_step = q->created_step();
   rec->created_ms = q->created_ms();
@@ -188,11 +203,10 @@ Status DecodeQuery(std::string_view value, QueryRecord* rec) {
   if (!Finite(rec->policy_difficulty) || rec->policy_difficulty <= 0) {
     return Status::Corruption("query policy_difficulty is not a finite positive number");
   }
-  rec->parents.clear();
-  if (q->parents()) {
-    if (q->parents()->size() > kMaxParents) return Status::Corruption("query has too many parents");
-    rec->parents.assign(q->parents()->begin(), q->parents()->end());
+  if (q->parents() && q->parents()->size() > kMaxParents) {
+    return Status::Corruption("query has too many parents");
   }
+  if (!CopyVector(q->parents(), &rec->parents)) return Status::Corruption("misaligned parents");
   return Status::OK();
 }
 
@@ -242,8 +256,10 @@ Status DecodeState(std::string_view value, StateRecord* rec) {
 }
 
 void EncodeStats(const StatsRecord& rec, std::string* out) {
-  flatbuffers::FlatBufferBuilder fbb(128);
+  flatbuffers::FlatBufferBuilder fbb(256);
+  auto leases = fbb.CreateVector(rec.recent_leases);
   fb::StatsBuilder b(fbb);
+  b.add_recent_leases(leases);
   b.add_reports(rec.reports);
   b.add_rollouts(rec.rollouts);
   b.add_mean(rec.mean);
@@ -277,6 +293,13 @@ Status DecodeStats(std::string_view value, StatsRecord* rec) {
   rec->last_group_mean = st->last_group_mean();
   rec->has_est_reward = st->has_est_reward();
   rec->est_reward = st->est_reward();
+  if (st->recent_leases() && st->recent_leases()->size() > kRecentLeases) {
+    return Status::Corruption("stats remember more than " + std::to_string(kRecentLeases) +
+                              " leases");
+  }
+  if (!CopyVector(st->recent_leases(), &rec->recent_leases)) {
+    return Status::Corruption("misaligned recent leases");
+  }
   if (rec->has_est_reward && !Finite(rec->est_reward)) {
     return Status::Corruption("stats hold a non-finite est_reward");
   }
@@ -379,6 +402,52 @@ Status DecodeCounters(std::string_view value, CountersRecord* rec) {
   if (rec->next_id == 0 || rec->next_seq == 0 || rec->next_lease == 0 || (rec->rng_inc & 1) == 0) {
     return Status::Corruption("counters out of range");
   }
+  return Status::OK();
+}
+
+void EncodeOpResult(const OpResultRecord& rec, std::string* out) {
+  flatbuffers::FlatBufferBuilder fbb(64 + rec.ids.size() * 24);
+  auto ids = fbb.CreateVector(rec.ids);
+  auto codes = fbb.CreateVector(rec.codes);
+  auto has_rewards = fbb.CreateVector(rec.has_rewards);
+  auto rewards = fbb.CreateVector(rec.rewards);
+  fb::OpResultBuilder b(fbb);
+  b.add_kind(static_cast<uint8_t>(rec.kind));
+  b.add_ids(ids);
+  b.add_codes(codes);
+  b.add_lease(rec.lease);
+  b.add_lease_deadline_ms(rec.lease_deadline_ms);
+  b.add_has_rewards(has_rewards);
+  b.add_rewards(rewards);
+  b.add_count(rec.count);
+  fbb.Finish(b.Finish());
+  SealBuilder(Kind::kOpResult, fbb, out);
+}
+
+Status DecodeOpResult(std::string_view value, OpResultRecord* rec) {
+  const fb::OpResult* r = nullptr;
+  AlignedPayload scratch;
+  Status s = OpenTable(Kind::kOpResult, value, &scratch, &r);
+  if (!s.ok()) return s;
+  if (r->kind() < static_cast<uint8_t>(OpKind::kInsert) ||
+      r->kind() > static_cast<uint8_t>(OpKind::kRecover)) {
+    return Status::Corruption("op result kind " + std::to_string(r->kind()) + " out of range");
+  }
+  rec->kind = static_cast<OpKind>(r->kind());
+  if (!CopyVector(r->ids(), &rec->ids) || !CopyVector(r->codes(), &rec->codes) ||
+      !CopyVector(r->has_rewards(), &rec->has_rewards) ||
+      !CopyVector(r->rewards(), &rec->rewards)) {
+    return Status::Corruption("misaligned op result column");
+  }
+  rec->lease = r->lease();
+  rec->lease_deadline_ms = r->lease_deadline_ms();
+  rec->count = r->count();
+  const size_t n = rec->ids.size();
+  const bool sized = rec->kind == OpKind::kSample
+                         ? rec->codes.size() == n && rec->has_rewards.size() == n &&
+                               rec->rewards.size() == n
+                         : rec->codes.size() == n || rec->codes.empty();
+  if (!sized) return Status::Corruption("op result columns differ in length");
   return Status::OK();
 }
 

@@ -83,6 +83,7 @@ struct StatsRecord {
   double last_group_mean = 0;
   bool has_est_reward = false;
   double est_reward = 0;
+  std::vector<uint64_t> recent_leases;  // oldest first, at most kRecentLeases
   friend bool operator==(const StatsRecord&, const StatsRecord&) = default;
 };
 
@@ -118,6 +119,29 @@ struct CountersRecord {
   friend bool operator==(const CountersRecord&, const CountersRecord&) = default;
 };
 
+// Which operation an OpResultRecord answers.
+enum class OpKind : uint8_t {
+  kInsert = 1,
+  kInsertChildren = 2,
+  kValidate = 3,
+  kSample = 4,
+  kReport = 5,
+  kReinsert = 6,
+  kRecover = 7,
+};
+
+struct OpResultRecord {
+  OpKind kind = OpKind::kInsert;
+  std::vector<uint64_t> ids;
+  std::vector<uint8_t> codes;
+  uint64_t lease = 0;
+  int64_t lease_deadline_ms = 0;
+  std::vector<uint8_t> has_rewards;
+  std::vector<double> rewards;
+  uint64_t count = 0;
+  friend bool operator==(const OpResultRecord&, const OpResultRecord&) = default;
+};
+
 // Limits enforced when decoding (a record beyond them is Corruption) and by the pool when
 // validating input (InvalidArgument). Sized so that one record stays well under RocksDB's
 // comfortable value size.
@@ -128,6 +152,8 @@ inline constexpr size_t kMaxTokens = 1 << 18;
 inline constexpr size_t kMaxMetaEntries = 64;
 inline constexpr size_t kMaxMetaBytes = 16 << 10;  // sum of keys and values
 inline constexpr size_t kMaxParents = 64;
+// How many reported leases a query remembers, so that repeating any of them is a no-op.
+inline constexpr size_t kRecentLeases = 16;
 
 void EncodeQuery(const QueryRecord& rec, std::string* out);
 void EncodeState(const StateRecord& rec, std::string* out);
@@ -135,6 +161,7 @@ void EncodeStats(const StatsRecord& rec, std::string* out);
 void EncodeConfig(const ConfigRecord& rec, std::string* out);
 void EncodeCounters(const CountersRecord& rec, std::string* out);
 void EncodeFormat(uint32_t version, std::string* out);
+void EncodeOpResult(const OpResultRecord& rec, std::string* out);
 void EncodeDedup(uint64_t id, std::string* out);
 // A lineage edge's value: the child's policy difficulty (finite, > 0).
 void EncodeEdge(double policy_difficulty, std::string* out);
@@ -145,6 +172,7 @@ Status DecodeStats(std::string_view value, StatsRecord* rec);
 Status DecodeConfig(std::string_view value, ConfigRecord* rec);
 Status DecodeCounters(std::string_view value, CountersRecord* rec);
 Status DecodeFormat(std::string_view value, uint32_t* version);
+Status DecodeOpResult(std::string_view value, OpResultRecord* rec);
 Status DecodeDedup(std::string_view value, uint64_t* id);
 Status DecodeEdge(std::string_view value, double* policy_difficulty);
 

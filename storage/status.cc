@@ -35,6 +35,8 @@ std::string_view Status::CodeName(Code code) {
       return "Unavailable";
     case Code::kInternal:
       return "Internal";
+    case Code::kUnknownOutcome:
+      return "UnknownOutcome";
   }
   return "Unknown";
 }

@@ -28,6 +28,7 @@ class [[nodiscard]] Status {
     kIOError,             // the file system or storage engine failed
     kUnavailable,         // the pool is degraded (read-only) or shutting down
     kInternal,            // a bug: an invariant did not hold
+    kUnknownOutcome,      // a durable write failed after it started: it may or may not be applied
   };
 
   Status() = default;  // OK
@@ -53,6 +54,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string_view msg) { return Status(Code::kIOError, msg); }
   static Status Unavailable(std::string_view msg) { return Status(Code::kUnavailable, msg); }
   static Status Internal(std::string_view msg) { return Status(Code::kInternal, msg); }
+  static Status UnknownOutcome(std::string_view msg) { return Status(Code::kUnknownOutcome, msg); }
 
   bool ok() const { return rep_ == nullptr; }
   Code code() const { return rep_ ? rep_->code : Code::kOk; }

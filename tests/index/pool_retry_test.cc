@@ -1,0 +1,115 @@
+// Exactly-once retries: a mutation with the RequestKey of an applied request returns the
+// stored result and applies nothing, also after a reopen.
+#include <doctest/doctest.h>
+
+#include "index/pool.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa {
+using testing::MakeQuery;
+using testing::OpenPool;
+using testing::TempDir;
+
+TEST_SUITE("index/pool_retry") {
+  TEST_CASE("every mutation replays its stored result for the same request key") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    const RequestKey k1{7, 1}, k2{7, 2}, k3{7, 3}, k4{7, 4}, k5{7, 5}, k6{7, 6}, k7{7, 7};
+    const std::vector<NewQuery> qs = {MakeQuery(1), MakeQuery(2, 0.5), MakeQuery(3, -0.5)};
+    auto ins = pool->Insert(qs, k1);
+    REQUIRE(ins.ok());
+    const auto after_insert = pool->Stats().counters;
+    auto ins_again = pool->Insert(qs, k1);
+    REQUIRE(ins_again.ok());
+    CHECK(ins_again->size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+      CHECK((*ins_again)[i].id == (*ins)[i].id);
+      CHECK((*ins_again)[i].created);  // the original answer, not "duplicate"
+    }
+    CHECK(pool->Stats().counters == after_insert);
+
+    SampleRequest req;
+    req.count = 2;
+    auto s = pool->Sample(req, k2);
+    REQUIRE(s.ok());
+    auto s_again = pool->Sample(req, k2);
+    REQUIRE(s_again.ok());
+    REQUIRE(s_again->size() == s->size());
+    for (size_t i = 0; i < s->size(); ++i) {
+      CHECK((*s_again)[i].id == (*s)[i].id);
+      CHECK((*s_again)[i].lease == (*s)[i].lease);
+      CHECK((*s_again)[i].lease_deadline_ms == (*s)[i].lease_deadline_ms);
+      CHECK((*s_again)[i].from == (*s)[i].from);
+      CHECK((*s_again)[i].reward == (*s)[i].reward);
+      CHECK((*s_again)[i].query.prompt == (*s)[i].query.prompt);
+    }
+    CHECK(pool->Stats().in_flight == 2);
+
+    const std::vector<ReportItem> items = {{(*s)[0].id, (*s)[0].lease, {1, 0}, 1}};
+    REQUIRE(pool->Report(items, k3).ok());
+    auto r_again = pool->Report(items, k3);
+    REQUIRE(r_again.ok());
+    CHECK((*r_again)[0] == ReportOutcome::kApplied);  // the stored answer
+    CHECK(pool->Get((*s)[0].id)->stats.reports == 1);
+
+    auto rec = pool->Recover(k4);
+    REQUIRE(rec.ok());
+    CHECK(*rec == 1);
+    CHECK(*pool->Recover(k4) == 1);
+    auto re = pool->Reinsert(k5);
+    REQUIRE(re.ok());
+    CHECK(*re == 1);
+    CHECK(*pool->Reinsert(k5) == 1);
+
+    NewChild kid;
+    kid.parents = {(*ins)[0].id};
+    kid.prompt = "kid";
+    auto ch = pool->InsertChildren(std::vector<NewChild>{kid}, k6);
+    REQUIRE(ch.ok());
+    CHECK((*pool->InsertChildren(std::vector<NewChild>{kid}, k6))[0].created);
+    HEAPA_REQUIRE_OK(pool->Validate((*ch)[0].id, true, std::nullopt, std::nullopt, k7));
+    HEAPA_REQUIRE_OK(pool->Validate((*ch)[0].id, true, std::nullopt, std::nullopt, k7));
+    CHECK(pool->Validate((*ch)[0].id, true).code() == Status::Code::kFailedPrecondition);
+  }
+
+  TEST_CASE("stored results survive a reopen; another client's key is independent") {
+    TempDir dir;
+    std::vector<InsertResult> first;
+    {
+      auto pool = OpenPool(dir.path(), PoolConfig{});
+      first = *pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{1, 9});
+    }
+    auto pool = Pool::Open(dir.path(), PoolOptions{});
+    REQUIRE(pool.ok());
+    auto again = (*pool)->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{1, 9});
+    REQUIRE(again.ok());
+    CHECK((*again)[0].created);
+    auto other = (*pool)->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{2, 9});
+    REQUIRE(other.ok());
+    CHECK_FALSE((*other)[0].created);  // a new request: dedup answers
+    CHECK((*other)[0].id == first[0].id);
+  }
+
+  TEST_CASE("a key used for another operation is refused") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{3, 1}).ok());
+    SampleRequest req;
+    req.count = 1;
+    CHECK(pool->Sample(req, RequestKey{3, 1}).status().code() == Status::Code::kInvalidArgument);
+  }
+
+  TEST_CASE("only the last kRequestWindow results of a client are kept") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1}).ok());
+    const uint64_t later = 1 + Pool::kRequestWindow;
+    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(2)}, RequestKey{4, later}).ok());
+    // Request 1 is forgotten: running it again is a new request (dedup says not created).
+    auto again = pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1});
+    REQUIRE(again.ok());
+    CHECK_FALSE((*again)[0].created);
+  }
+}
+
+}  // namespace heapa

@@ -1,0 +1,385 @@
+#include "storage/store.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "storage/keys.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using Code = Status::Code;
+using KeyValues = std::map<std::string, std::string>;
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+StoreOptions CreateOptions() {
+  StoreOptions options;
+  options.create_if_missing = true;
+  return options;
+}
+
+std::unique_ptr<Store> OpenOrDie(const std::string& dir, const StoreOptions& options = {}) {
+  auto store = Store::Open(dir, options);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+void WriteAll(Store* store, const KeyValues& kvs) {
+  Batch batch;
+  for (const auto& [k, v] : kvs) batch.Put(k, v);
+  HEAPA_REQUIRE_OK(store->Write(&batch));
+}
+
+// Every key and value under `prefix`, in scan order; the Status of the scan.
+Status ScanInto(const Store& store, std::string_view prefix, Pairs* out) {
+  return store.Scan(prefix, [out](std::string_view k, std::string_view v) {
+    out->emplace_back(k, v);
+    return Status::OK();
+  });
+}
+
+// `count` state records with incompressible values, so that an SST spans many data blocks.
+KeyValues RandomStates(int count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  KeyValues kvs;
+  for (int i = 0; i < count; ++i) {
+    std::string value(200, '\0');
+    for (char& c : value) c = static_cast<char>(rng());
+    kvs[StateKey(static_cast<uint64_t>(i) * 37)] = value;
+  }
+  return kvs;
+}
+
+std::vector<fs::path> SstFiles(const std::string& dir) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".sst") out.push_back(e.path());
+  }
+  return out;
+}
+
+// Writes `kvs` into a new store in `dir` and leaves them in SST files: Close alone leaves
+// them in the WAL (see the Close test below); the reopen replays the WAL into an SST.
+void BuildSstStore(const std::string& dir, const KeyValues& kvs) {
+  WriteAll(OpenOrDie(dir, CreateOptions()).get(), kvs);
+  HEAPA_REQUIRE_OK(OpenOrDie(dir)->Close());
+  REQUIRE_FALSE(SstFiles(dir).empty());
+}
+
+void XorBytes(const fs::path& file, size_t offset, size_t count) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(f.good());
+  std::string bytes(count, '\0');
+  f.seekg(static_cast<std::streamoff>(offset));
+  f.read(bytes.data(), static_cast<std::streamsize>(count));
+  for (char& c : bytes) c = static_cast<char>(c ^ 0x5a);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(bytes.data(), static_cast<std::streamsize>(count));
+  REQUIRE(f.good());
+}
+
+// Opens a damaged store and scans it: an error must be Corruption or IOError and an OK scan
+// must return exactly `kvs`. Returns true when the damage was reported.
+bool DamageReported(const std::string& dir, const KeyValues& kvs) {
+  auto store = Store::Open(dir, {});
+  Status s = store.status();
+  Pairs seen;
+  if (s.ok()) s = ScanInto(**store, "", &seen);
+  INFO(s.ToString());
+  if (!s.ok()) {
+    CHECK((s.code() == Code::kCorruption || s.code() == Code::kIOError));
+    return true;
+  }
+  CHECK(KeyValues(seen.begin(), seen.end()) == kvs);
+  return false;
+}
+
+TEST_SUITE("storage/store") {
+  TEST_CASE("Open without create_if_missing is NotFound and creates nothing") {
+    heapa::testing::TempDir tmp;
+    const std::string dir = tmp.Sub("absent");
+    for (bool read_only : {false, true}) {
+      StoreOptions options;
+      options.read_only = read_only;
+      auto store = Store::Open(dir, options);
+      CHECK(store.status().code() == Code::kNotFound);
+      CHECK(store.status().message().find(dir) != std::string_view::npos);
+      CHECK_FALSE(fs::exists(dir));
+      // An existing directory without a database is NotFound too.
+      CHECK(Store::Open(tmp.path(), options).status().code() == Code::kNotFound);
+    }
+  }
+
+  TEST_CASE("create_if_missing creates nested directories and an empty store that reopens") {
+    heapa::testing::TempDir tmp;
+    const std::string dir = tmp.Sub("a/b/pool");
+    auto store = OpenOrDie(dir, CreateOptions());
+    CHECK(store->dir() == dir);
+    auto empty = store->IsEmpty();
+    REQUIRE(empty.ok());
+    CHECK(*empty);
+    HEAPA_REQUIRE_OK(store->Close());
+    store = OpenOrDie(dir);
+    CHECK(*store->IsEmpty());
+  }
+
+  TEST_CASE("error_if_exists fails with AlreadyExists only when a database exists") {
+    heapa::testing::TempDir tmp;
+    StoreOptions options = CreateOptions();
+    options.error_if_exists = true;
+    HEAPA_REQUIRE_OK(OpenOrDie(tmp.path(), options)->Close());
+    CHECK(Store::Open(tmp.path(), options).status().code() == Code::kAlreadyExists);
+  }
+
+  TEST_CASE("Open of a path that is a regular file with create_if_missing is IOError") {
+    heapa::testing::TempDir tmp;
+    std::ofstream(tmp.Sub("file")) << "x";
+    CHECK(Store::Open(tmp.Sub("file"), CreateOptions()).status().code() == Code::kIOError);
+  }
+
+  TEST_CASE("a second writable Open of an open store fails and the first keeps working") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    CHECK_FALSE(Store::Open(tmp.path(), {}).ok());
+    WriteAll(store.get(), {{MetaKey("x"), "1"}});
+  }
+
+  TEST_CASE("Get returns what a Write put, and later operations in a batch win") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    Batch batch;
+    batch.Put(QueryKey(1), "q1");
+    batch.Put(StateKey(1), "old");
+    batch.Put(StateKey(1), std::string("new\0bytes", 9));
+    batch.Put(StatsKey(1), "t1");
+    batch.Delete(StatsKey(1));
+    batch.Delete(StatsKey(2));  // deleting an absent key is fine
+    CHECK(batch.count() == 6);
+    CHECK(batch.bytes() > 0);
+    HEAPA_REQUIRE_OK(store->Write(&batch));
+    std::string value;
+    HEAPA_REQUIRE_OK(store->Get(QueryKey(1), &value));
+    CHECK(value == "q1");
+    HEAPA_REQUIRE_OK(store->Get(StateKey(1), &value));
+    CHECK(value == std::string("new\0bytes", 9));
+    CHECK(store->Get(StatsKey(1), &value).code() == Code::kNotFound);
+  }
+
+  TEST_CASE("Get of a missing key is NotFound and names the key") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    std::string value;
+    const Status s = store->Get(StateKey(42), &value);
+    CHECK(s.code() == Code::kNotFound);
+    CHECK(s.message().find("S/42") != std::string_view::npos);
+  }
+
+  TEST_CASE("Scan visits exactly the keys of a prefix, in key order") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    std::mt19937_64 rng(heapa::testing::TestSeed("store scan order"));
+    std::vector<uint64_t> ids = {0, 1, 255, 256, 257, 65535, 65536, uint64_t{1} << 32};
+    ids.push_back(~uint64_t{0});
+    for (int i = 0; i < 300; ++i) ids.push_back(rng() >> (rng() % 64));
+    std::shuffle(ids.begin(), ids.end(), rng);
+    KeyValues all;
+    for (uint64_t id : ids) {
+      for (std::string key : {QueryKey(id), StateKey(id), StatsKey(id)}) all[key] = "v" + key;
+    }
+    all[MetaKey("config")] = "c";
+    all[DedupKey({~uint64_t{0}, 1})] = "d";
+    WriteAll(store.get(), all);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+
+    Pairs seen;
+    HEAPA_REQUIRE_OK(ScanInto(*store, FamilyPrefix(KeyFamily::kState), &seen));
+    REQUIRE(seen.size() == ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      CHECK(DecodeIdKey(KeyFamily::kState, seen[i].first) == ids[i]);
+      CHECK(seen[i].second == "v" + StateKey(ids[i]));
+    }
+    seen.clear();
+    HEAPA_REQUIRE_OK(ScanInto(*store, "", &seen));
+    CHECK(seen == Pairs(all.begin(), all.end()));
+    seen.clear();
+    HEAPA_REQUIRE_OK(ScanInto(*store, StateKey(256).substr(0, 8), &seen));  // ids 256..511
+    for (const auto& kv : seen) {
+      CHECK(DecodeIdKey(KeyFamily::kState, kv.first).value_or(0) / 256 == 1);
+    }
+    CHECK(seen.size() == static_cast<size_t>(std::count_if(
+                             ids.begin(), ids.end(), [](uint64_t id) { return id / 256 == 1; })));
+    seen.clear();
+    HEAPA_REQUIRE_OK(ScanInto(*store, "\xff", &seen));
+    CHECK(seen.empty());
+  }
+
+  TEST_CASE("Scan stops at the first callback error and returns it unchanged") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    WriteAll(store.get(), RandomStates(10, 1));
+    int calls = 0;
+    const Status s = store->Scan("S", [&calls](std::string_view, std::string_view) {
+      return ++calls == 3 ? Status::Internal("stop here") : Status::OK();
+    });
+    CHECK(calls == 3);
+    CHECK(s.code() == Code::kInternal);
+    CHECK(s.message() == "stop here");
+  }
+
+  TEST_CASE("IsEmpty is false while any key exists") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    CHECK(*store->IsEmpty());
+    WriteAll(store.get(), {{MetaKey("format"), "f"}});
+    CHECK_FALSE(*store->IsEmpty());
+    Batch batch;
+    batch.Delete(MetaKey("format"));
+    HEAPA_REQUIRE_OK(store->Write(&batch));
+    CHECK(*store->IsEmpty());
+  }
+
+  TEST_CASE("Close is idempotent and every later call is Unavailable") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    HEAPA_REQUIRE_OK(store->Close());
+    HEAPA_REQUIRE_OK(store->Close());
+    Batch batch;
+    batch.Put(MetaKey("x"), "1");
+    std::string value;
+    CHECK(store->Write(&batch).code() == Code::kUnavailable);
+    CHECK(store->Get(MetaKey("x"), &value).code() == Code::kUnavailable);
+    CHECK(store->Scan("", [](std::string_view, std::string_view) { return Status::OK(); }).code() ==
+          Code::kUnavailable);
+    CHECK(store->IsEmpty().status().code() == Code::kUnavailable);
+  }
+
+  TEST_CASE("a read-only store reads but rejects Write with FailedPrecondition") {
+    heapa::testing::TempDir tmp;
+    WriteAll(OpenOrDie(tmp.path(), CreateOptions()).get(), {{QueryKey(7), "q7"}});
+    StoreOptions options;
+    options.read_only = true;
+    auto store = OpenOrDie(tmp.path(), options);
+    std::string value;
+    HEAPA_REQUIRE_OK(store->Get(QueryKey(7), &value));
+    CHECK(value == "q7");
+    Batch batch;
+    batch.Put(QueryKey(8), "q8");
+    CHECK(store->Write(&batch).code() == Code::kFailedPrecondition);
+    CHECK(store->Get(QueryKey(8), &value).code() == Code::kNotFound);
+    HEAPA_REQUIRE_OK(store->Close());
+  }
+
+  TEST_CASE("written keys survive close and reopen, with and without sync") {
+    heapa::testing::TempDir tmp;
+    const KeyValues kvs = RandomStates(500, heapa::testing::TestSeed("store persistence"));
+    for (bool sync : {true, false}) {
+      const std::string dir = tmp.Sub(sync ? "sync" : "nosync");
+      StoreOptions options = CreateOptions();
+      options.sync = sync;
+      WriteAll(OpenOrDie(dir, options).get(), kvs);  // closed by the destructor
+      for (int reopen = 0; reopen < 2; ++reopen) {
+        auto store = OpenOrDie(dir);
+        Pairs seen;
+        HEAPA_REQUIRE_OK(ScanInto(*store, "", &seen));
+        CHECK(KeyValues(seen.begin(), seen.end()) == kvs);
+        HEAPA_REQUIRE_OK(store->Close());
+      }
+    }
+  }
+
+  TEST_CASE("CreateCheckpoint writes a flushed copy that opens with the keys of that moment") {
+    heapa::testing::TempDir tmp;
+    const KeyValues kvs = RandomStates(200, 4);
+    auto store = OpenOrDie(tmp.Sub("db"), CreateOptions());
+    WriteAll(store.get(), kvs);
+    HEAPA_REQUIRE_OK(store->CreateCheckpoint(tmp.Sub("copy")));
+    WriteAll(store.get(), {{MetaKey("later"), "x"}});
+    CHECK_FALSE(store->CreateCheckpoint(tmp.Sub("copy")).ok());  // the target must not exist
+    HEAPA_REQUIRE_OK(store->Close());
+    CHECK(store->CreateCheckpoint(tmp.Sub("copy2")).code() == Code::kUnavailable);
+    CHECK_FALSE(SstFiles(tmp.Sub("copy")).empty());
+    auto copy = OpenOrDie(tmp.Sub("copy"));
+    Pairs seen;
+    HEAPA_REQUIRE_OK(ScanInto(*copy, "", &seen));
+    CHECK(KeyValues(seen.begin(), seen.end()) == kvs);
+  }
+
+  // store.h: Close "Flushes memtables and closes the database". With the WAL on, RocksDB's
+  // DB::Close does not flush, so the data stays in the WAL until the next Open replays it.
+  TEST_CASE("Close flushes the memtable into an SST file") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    WriteAll(store.get(), RandomStates(100, 2));
+    HEAPA_REQUIRE_OK(store->Close());
+    CHECK_FALSE(SstFiles(tmp.path()).empty());
+  }
+
+  TEST_CASE("a corrupted SST data block fails Open or Scan with Corruption") {
+    heapa::testing::TempDir tmp;
+    const KeyValues kvs = RandomStates(2000, heapa::testing::TestSeed("store corrupt sst"));
+    BuildSstStore(tmp.path(), kvs);
+    for (const fs::path& sst : SstFiles(tmp.path())) XorBytes(sst, fs::file_size(sst) / 2, 16);
+    auto store = Store::Open(tmp.path(), {});
+    Status s = store.status();
+    Pairs seen;
+    if (s.ok()) s = ScanInto(**store, "", &seen);
+    INFO(s.ToString());
+    CHECK(s.code() == Code::kCorruption);
+    for (const auto& [k, v] : seen) CHECK(kvs.at(k) == v);  // what was returned is intact
+  }
+
+  TEST_CASE("a byte flipped anywhere in an SST is reported or leaves every key intact") {
+    heapa::testing::TempDir tmp;
+    const KeyValues kvs = RandomStates(300, heapa::testing::TestSeed("store sst sweep"));
+    const std::string pristine = tmp.Sub("pristine");
+    BuildSstStore(pristine, kvs);
+    const std::vector<fs::path> ssts = SstFiles(pristine);
+    REQUIRE(ssts.size() == 1);
+    const size_t size = fs::file_size(ssts[0]);
+    int reported = 0;
+    constexpr int kSamples = 32;
+    for (int i = 0; i < kSamples; ++i) {
+      const size_t offset = i == kSamples - 1 ? size - 1 : size * i / kSamples;
+      CAPTURE(offset);
+      const std::string dir = tmp.Sub("copy" + std::to_string(i));
+      fs::copy(pristine, dir);
+      XorBytes(dir / ssts[0].filename(), offset, 1);
+      reported += DamageReported(dir, kvs);
+      fs::remove_all(dir);
+    }
+    CHECK(reported >= kSamples * 3 / 4);
+  }
+
+  TEST_CASE("a truncated or missing SST fails Open") {
+    heapa::testing::TempDir tmp;
+    const KeyValues kvs = RandomStates(300, 3);
+    BuildSstStore(tmp.path(), kvs);
+    const fs::path sst = SstFiles(tmp.path())[0];
+    fs::resize_file(sst, fs::file_size(sst) - 100);
+    const Status truncated = Store::Open(tmp.path(), {}).status();
+    INFO(truncated.ToString());
+    CHECK(truncated.code() == Code::kCorruption);
+    fs::remove(sst);
+    const Status missing = Store::Open(tmp.path(), {}).status();
+    INFO(missing.ToString());
+    CHECK_FALSE(missing.ok());
+    CHECK(missing.message().find(sst.stem().string()) != std::string_view::npos);
+  }
+}
+
+}  // namespace
+}  // namespace heapa::storage
