@@ -227,6 +227,12 @@ Result<std::vector<std::pair<QueryId, double>>> Pool::RefreshDryRun(
   if (!(o.temperature > 0) || !std::isfinite(o.temperature)) {
     return Status::InvalidArgument("refresh temperature must be a finite positive number");
   }
+  if (o.mode != RefreshMode::kOff && o.mode != RefreshMode::kChild && o.mode != RefreshMode::kPath) {
+    return Status::InvalidArgument("unknown refresh mode");
+  }
+  if (o.weighting != PathWeighting::kSoftmax && o.weighting != PathWeighting::kLinear) {
+    return Status::InvalidArgument("unknown path weighting");
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (!ix_) return Status::Unavailable("pool is closed");
   return index::Refresh(

@@ -97,8 +97,9 @@ class Client {
   // For tests: closes the socket, as a network failure would; the next call reconnects.
   void TEST_Disconnect();
 
+  class Impl;  // defined in client.cc
+
  private:
-  class Impl;
   Client(const ClientOptions& options, std::unique_ptr<Impl> impl);
 
   ClientOptions options_;

@@ -1,0 +1,58 @@
+// net::PoolRegistry: the named pools of one daemon, each in <data_dir>/pools/<name>/.
+//
+// Open() opens every pool found and fails (naming the pool and the reason) if any of them is
+// corrupt: the daemon never serves a partial set or starts an empty pool where one existed.
+//
+// Thread safety: all methods may be called concurrently. Pools returned by Find() stay valid
+// until Drop() of that name or the registry's destruction; Drop waits for no one, so the
+// service holds a shared_ptr for the duration of a request.
+#ifndef HEAPA_NET_POOL_REGISTRY_H_
+#define HEAPA_NET_POOL_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "index/pool.h"
+
+namespace heapa::net {
+
+class PoolRegistry {
+ public:
+  // `base` provides sync, clock and limits for every pool (not the config: that is per pool).
+  static Result<std::unique_ptr<PoolRegistry>> Open(const std::string& data_dir,
+                                                     const PoolOptions& base);
+
+  // NotFound for an unknown pool.
+  Result<std::shared_ptr<Pool>> Find(const std::string& name) const;
+  std::vector<std::string> Names() const;
+  std::vector<std::pair<std::string, uint64_t>> DurableSeqs() const;
+
+  // InvalidArgument for a bad name or config; AlreadyExists when the name is taken.
+  Status Create(const std::string& name, const PoolConfig& config);
+  // Closes the pool and removes its directory. NotFound for an unknown pool.
+  Status Drop(const std::string& name);
+  // Forks pool `name` (from checkpoint `tag`, or now) into a new pool `new_name` and opens it.
+  Status Fork(const std::string& name, const std::string& new_name,
+              const std::optional<std::string>& tag);
+
+  // Closes every pool; returns the first error.
+  Status CloseAll();
+
+ private:
+  PoolRegistry(std::string data_dir, const PoolOptions& base)
+      : data_dir_(std::move(data_dir)), base_(base) {}
+  std::string PoolDir(const std::string& name) const;
+
+  const std::string data_dir_;
+  const PoolOptions base_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Pool>> pools_;  // guarded by mu_
+};
+
+}  // namespace heapa::net
+
+#endif  // HEAPA_NET_POOL_REGISTRY_H_

@@ -1,0 +1,112 @@
+#include "net/server.h"
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <list>
+
+#include "net/session.h"
+
+namespace heapa::net {
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+class Server::Impl {
+ public:
+  Impl(Service* service, const ServerOptions& options)
+      : service_(service),
+        options_(options),
+        acceptor_(io_),
+        signals_(io_),
+        workers_(static_cast<size_t>(std::max(1, options.worker_threads))) {}
+
+  Status Start() {
+    error_code ec;
+    const asio::ip::address address = asio::ip::make_address(options_.host, ec);
+    if (ec) return Status::InvalidArgument("bad listen address '" + options_.host + "'");
+    const asio::ip::tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Status::IOError("listen on " + options_.host + ":" + std::to_string(options_.port) +
+                             ": " + ec.message());
+    }
+    port_ = acceptor_.local_endpoint().port();
+    Accept();
+    return Status::OK();
+  }
+
+  void HandleSignals() {
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.async_wait([this](const error_code& ec, int) {
+      if (!ec) StopOnIoThread();
+    });
+  }
+
+  void Run() {
+    io_.run();
+    workers_.join();
+  }
+
+  void Stop() {
+    asio::post(io_, [this] { StopOnIoThread(); });
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept([this](const error_code& ec, asio::ip::tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || stopping_) return;
+        return Accept();  // EMFILE and friends: keep serving the others
+      }
+      auto it = sessions_.insert(sessions_.end(), nullptr);
+      auto session = std::make_shared<Session>(std::move(socket), service_, options_, &workers_,
+                                               [this, it] { sessions_.erase(it); });
+      *it = session;
+      if (sessions_.size() > options_.max_connections) {
+        session->Reject(ProtocolError::kTooManyConnections,
+                        "more than " + std::to_string(options_.max_connections) + " connections");
+      } else {
+        session->Start();
+      }
+      Accept();
+    });
+  }
+
+  void StopOnIoThread() {
+    if (stopping_) return;
+    stopping_ = true;
+    error_code ec;
+    acceptor_.close(ec);
+    signals_.cancel(ec);
+    // Drain() may close a session, which erases it from the list: iterate over a copy.
+    std::vector<std::shared_ptr<Session>> sessions(sessions_.begin(), sessions_.end());
+    for (auto& s : sessions) s->Drain();
+  }
+
+  Service* service_;
+  const ServerOptions options_;
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::thread_pool workers_;
+  std::list<std::shared_ptr<Session>> sessions_;  // I/O thread only
+  uint16_t port_ = 0;
+  bool stopping_ = false;
+};
+
+Server::Server(Service* service, const ServerOptions& options)
+    : impl_(std::make_unique<Impl>(service, options)) {}
+Server::~Server() = default;
+Status Server::Start() { return impl_->Start(); }
+uint16_t Server::port() const { return impl_->port(); }
+void Server::HandleSignals() { impl_->HandleSignals(); }
+void Server::Run() { impl_->Run(); }
+void Server::Stop() { impl_->Stop(); }
+
+}  // namespace heapa::net

@@ -1,0 +1,65 @@
+// net::Server: heapad's TCP front end (Boost.Asio). One I/O thread runs every socket; requests
+// execute on a pool of worker threads (a pool operation may wait for an fsync), one at a time
+// per connection, and responses go back in request order (pipelining).
+//
+// Limits, each with its own error or action: max_frame_bytes (checked on the 4-byte header,
+// before any allocation: FRAME_TOO_LARGE, then close), max_connections (TOO_MANY_CONNECTIONS,
+// then close), idle_timeout_ms (no request started: close), frame_timeout_ms (a started frame
+// not complete: close), max_pending_requests and max_output_bytes (reading pauses until the
+// client reads its responses: a slow reader slows only itself).
+//
+// Stop() (also on SIGINT/SIGTERM when HandleSignals() was called): stop accepting, stop
+// reading, finish the requests already read, send their responses, close. Run() returns then.
+//
+// Thread safety: Stop() may be called from any thread; everything else from one thread.
+#ifndef HEAPA_NET_SERVER_H_
+#define HEAPA_NET_SERVER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/service.h"
+#include "storage/status.h"
+
+namespace heapa::net {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7411;  // 0: an ephemeral port (see Server::port())
+  size_t max_frame_bytes = 16u << 20;
+  size_t max_connections = 1024;
+  int64_t idle_timeout_ms = 10 * 60 * 1000;
+  int64_t frame_timeout_ms = 30 * 1000;
+  size_t max_pending_requests = 64;  // read but not yet answered, per connection
+  size_t max_output_bytes = 64u << 20;
+  int worker_threads = 4;
+};
+
+class Server {
+ public:
+  Server(Service* service, const ServerOptions& options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. IOError naming the address when that fails.
+  Status Start();
+  // The bound port (after Start).
+  uint16_t port() const;
+  // Stops on SIGINT and SIGTERM.
+  void HandleSignals();
+  // Serves until Stop(); returns when every connection is closed.
+  void Run();
+  void Stop();
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace heapa::net
+
+#endif  // HEAPA_NET_SERVER_H_

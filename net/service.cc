@@ -1,0 +1,277 @@
+#include "net/service.h"
+
+#include <cstring>
+#include <vector>
+
+#include "net/convert.h"
+#include "net/frame.h"
+
+namespace heapa::net {
+namespace {
+
+using Offset = flatbuffers::Offset<void>;
+
+struct Reply {
+  Status status;
+  fb::ResponseBody type = fb::ResponseBody::NONE;
+  Offset body = 0;
+  uint64_t durable_seq = 0;
+  fb::Code protocol_code = fb::Code::OK;  // overrides the status mapping when set
+};
+
+std::string Finish(Builder& b, uint64_t request_id, const Reply& r) {
+  const fb::Code code = r.protocol_code != fb::Code::OK ? r.protocol_code : ToWireCode(r.status.code());
+  const auto message = b.CreateString(r.status.message());
+  fb::ResponseBuilder rb(b);
+  rb.add_request_id(request_id);
+  rb.add_code(code);
+  rb.add_message(message);
+  rb.add_durable_seq(r.durable_seq);
+  if (r.status.ok() && r.type != fb::ResponseBody::NONE) {
+    rb.add_body_type(r.type);
+    rb.add_body(r.body);
+  }
+  b.Finish(rb.Finish());
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+Reply Fail(fb::Code code, std::string msg) {
+  Reply r;
+  r.status = Status::InvalidArgument(msg);
+  r.protocol_code = code;
+  return r;
+}
+
+template <typename T>
+Reply Body(fb::ResponseBody type, flatbuffers::Offset<T> body) {
+  Reply r;
+  r.type = type;
+  r.body = body.Union();
+  return r;
+}
+
+template <typename T, typename F>
+std::vector<T> Each(const flatbuffers::Vector<flatbuffers::Offset<F>>* v) {
+  std::vector<T> out;
+  if (v) {
+    out.reserve(v->size());
+    for (const F* x : *v) out.push_back(FromWire(x));
+  }
+  return out;
+}
+
+Reply HandlePoolRequest(Builder& b, const fb::Request* req, Pool& pool, const RequestKey& rk) {
+  switch (req->body_type()) {
+    case fb::RequestBody::GetConfig:
+      return Body(fb::ResponseBody::GetConfigReply,
+                  fb::CreateGetConfigReply(b, BuildConfig(b, pool.config())));
+    case fb::RequestBody::Insert: {
+      auto r = pool.Insert(Each<NewQuery>(req->body_as_Insert()->queries()), rk);
+      if (!r.ok()) return Reply{r.status()};
+      std::vector<fb::InsertResult> results;
+      for (const InsertResult& x : *r) results.emplace_back(x.id, x.created);
+      return Body(fb::ResponseBody::InsertReply,
+                  fb::CreateInsertReply(b, b.CreateVectorOfStructs(results)));
+    }
+    case fb::RequestBody::InsertChildren: {
+      auto r = pool.InsertChildren(Each<NewChild>(req->body_as_InsertChildren()->children()), rk);
+      if (!r.ok()) return Reply{r.status()};
+      std::vector<fb::InsertResult> results;
+      for (const InsertResult& x : *r) results.emplace_back(x.id, x.created);
+      return Body(fb::ResponseBody::InsertReply,
+                  fb::CreateInsertReply(b, b.CreateVectorOfStructs(results)));
+    }
+    case fb::RequestBody::Validate: {
+      const fb::Validate* v = req->body_as_Validate();
+      std::optional<std::string> answer;
+      if (v->answer()) answer = v->answer()->str();
+      std::optional<double> td;
+      if (v->has_teacher_difficulty()) td = v->teacher_difficulty();
+      return Reply{pool.Validate(v->id(), v->accept(), answer, td, rk)};
+    }
+    case fb::RequestBody::Sample: {
+      const fb::Sample* s = req->body_as_Sample();
+      SampleRequest sr;
+      sr.count = s->count();
+      sr.lease_ms = s->lease_ms();
+      sr.with_content = s->with_content();
+      auto r = pool.Sample(sr, rk);
+      if (!r.ok()) return Reply{r.status()};
+      std::vector<flatbuffers::Offset<fb::Sampled>> items;
+      for (const SampledQuery& q : *r) items.push_back(BuildSampled(b, q));
+      return Body(fb::ResponseBody::SampleReply, fb::CreateSampleReply(b, b.CreateVector(items)));
+    }
+    case fb::RequestBody::Report: {
+      auto r = pool.Report(Each<ReportItem>(req->body_as_Report()->items()), rk);
+      if (!r.ok()) return Reply{r.status()};
+      std::vector<uint8_t> outcomes;
+      for (ReportOutcome o : *r) outcomes.push_back(static_cast<uint8_t>(o));
+      return Body(fb::ResponseBody::ReportReply,
+                  fb::CreateReportReply(
+                      b, b.CreateVector(reinterpret_cast<const fb::ReportOutcome*>(outcomes.data()),
+                                        outcomes.size())));
+    }
+    case fb::RequestBody::Reinsert:
+    case fb::RequestBody::Recover: {
+      auto r = req->body_type() == fb::RequestBody::Reinsert ? pool.Reinsert(rk) : pool.Recover(rk);
+      if (!r.ok()) return Reply{r.status()};
+      return Body(fb::ResponseBody::CountReply, fb::CreateCountReply(b, *r));
+    }
+    case fb::RequestBody::Refresh: {
+      const fb::Refresh* f = req->body_as_Refresh();
+      std::optional<index::RefreshOptions> o;
+      if (!f->use_pool_config()) o = FromWire(f);
+      auto r = pool.RefreshDryRun(o);
+      if (!r.ok()) return Reply{r.status()};
+      std::vector<uint64_t> ids;
+      std::vector<double> values;
+      for (const auto& [id, v] : *r) {
+        ids.push_back(id);
+        values.push_back(v);
+      }
+      return Body(fb::ResponseBody::RefreshReply,
+                  fb::CreateRefreshReply(b, b.CreateVector(ids), b.CreateVector(values)));
+    }
+    case fb::RequestBody::Get: {
+      auto r = pool.Get(req->body_as_Get()->id());
+      if (!r.ok()) return Reply{r.status()};
+      return Body(fb::ResponseBody::GetReply, BuildGetReply(b, *r));
+    }
+    case fb::RequestBody::Lineage: {
+      const fb::Lineage* l = req->body_as_Lineage();
+      auto r = pool.Lineage(l->id(), l->max_depth());
+      if (!r.ok()) return Reply{r.status()};
+      return Body(fb::ResponseBody::LineageReply, BuildLineageReply(b, *r));
+    }
+    case fb::RequestBody::PoolStats:
+      return Body(fb::ResponseBody::PoolStatsReply, BuildStatsReply(b, pool.Stats()));
+    case fb::RequestBody::Checkpoint: {
+      const auto* tag = req->body_as_Checkpoint()->tag();
+      return Reply{pool.Checkpoint(tag ? tag->str() : "")};
+    }
+    case fb::RequestBody::ListCheckpoints: {
+      auto r = pool.ListCheckpoints();
+      if (!r.ok()) return Reply{r.status()};
+      std::vector<flatbuffers::Offset<fb::CheckpointInfo>> list;
+      for (const storage::CheckpointInfo& c : *r) {
+        list.push_back(fb::CreateCheckpointInfo(b, b.CreateString(c.tag), c.created_ms, c.bytes));
+      }
+      return Body(fb::ResponseBody::ListCheckpointsReply,
+                  fb::CreateListCheckpointsReply(b, b.CreateVector(list)));
+    }
+    case fb::RequestBody::Restore: {
+      const auto* tag = req->body_as_Restore()->tag();
+      return Reply{pool.Restore(tag ? tag->str() : "")};
+    }
+    case fb::RequestBody::Digest: {
+      auto r = pool.Digest();
+      if (!r.ok()) return Reply{r.status()};
+      return Body(fb::ResponseBody::DigestReply, fb::CreateDigestReply(b, r->high, r->low));
+    }
+    default:
+      return Fail(fb::Code::BAD_REQUEST, "not a pool request");
+  }
+}
+
+}  // namespace
+
+std::string Service::ErrorResponse(ProtocolError error, std::string_view message) {
+  Builder b(128);
+  fb::Code code = fb::Code::BAD_REQUEST;
+  switch (error) {
+    case ProtocolError::kFrameTooLarge:
+      code = fb::Code::FRAME_TOO_LARGE;
+      break;
+    case ProtocolError::kTooManyConnections:
+      code = fb::Code::TOO_MANY_CONNECTIONS;
+      break;
+    case ProtocolError::kBadRequest:
+      code = fb::Code::BAD_REQUEST;
+      break;
+  }
+  return Finish(b, 0, Fail(code, std::string(message)));
+}
+
+std::string Service::Handle(SessionState* session, std::string_view body, bool* close) {
+  *close = false;
+  Builder b(1024);
+  // FlatBuffers needs aligned access: the frame body is copied into 8-byte-aligned memory.
+  std::vector<uint64_t> aligned(body.size() / 8 + 1);
+  std::memcpy(aligned.data(), body.data(), body.size());
+  const auto* data = reinterpret_cast<const uint8_t*>(aligned.data());
+  flatbuffers::Verifier verifier(data, body.size(), /*_max_depth=*/64, /*_max_tables=*/1u << 22);
+  if (!fb::VerifyRequestBuffer(verifier)) {
+    return Finish(b, 0, Fail(fb::Code::BAD_REQUEST, "frame is not a valid Request"));
+  }
+  const fb::Request* req = fb::GetRequest(data);
+  const uint64_t rid = req->request_id();
+  if (req->body_type() == fb::RequestBody::NONE) {
+    return Finish(b, rid, Fail(fb::Code::BAD_REQUEST, "request has no body"));
+  }
+  if (!session->greeted) {
+    *close = true;
+    if (req->body_type() != fb::RequestBody::Hello) {
+      return Finish(b, rid, Fail(fb::Code::BAD_REQUEST, "the first request must be Hello"));
+    }
+    const fb::Hello* hello = req->body_as_Hello();
+    if (hello->protocol_version() != kProtocolVersion) {
+      return Finish(b, rid, Fail(fb::Code::UNSUPPORTED_VERSION,
+                                 "protocol version " + std::to_string(hello->protocol_version()) +
+                                     " is not supported; this server speaks " +
+                                     std::to_string(kProtocolVersion)));
+    }
+    const std::string token = hello->auth_token() ? hello->auth_token()->str() : "";
+    if (!options_.auth_token.empty() && token != options_.auth_token) {
+      return Finish(b, rid, Fail(fb::Code::UNAUTHENTICATED, "bad or missing auth token"));
+    }
+    *close = false;
+    session->greeted = true;
+    session->client_id = hello->client_id();
+    std::vector<flatbuffers::Offset<fb::PoolSeq>> seqs;
+    for (const auto& [name, seq] : pools_->DurableSeqs()) {
+      seqs.push_back(fb::CreatePoolSeq(b, b.CreateString(name), seq));
+    }
+    const auto reply = fb::CreateHelloReply(b, kProtocolVersion,
+                                            b.CreateString(options_.server_version),
+                                            b.CreateVector(seqs));
+    return Finish(b, rid, Body(fb::ResponseBody::HelloReply, reply));
+  }
+  const std::string pool_name = req->pool() ? req->pool()->str() : "";
+  switch (req->body_type()) {
+    case fb::RequestBody::Hello:
+      return Finish(b, rid, Fail(fb::Code::BAD_REQUEST, "Hello was already received"));
+    case fb::RequestBody::PoolList: {
+      std::vector<flatbuffers::Offset<flatbuffers::String>> names;
+      for (const std::string& n : pools_->Names()) names.push_back(b.CreateString(n));
+      const auto reply = fb::CreatePoolListReply(b, b.CreateVector(names));
+      return Finish(b, rid, Body(fb::ResponseBody::PoolListReply, reply));
+    }
+    case fb::RequestBody::PoolCreate: {
+      const fb::PoolCreate* c = req->body_as_PoolCreate();
+      const std::string name = c->name() ? c->name()->str() : "";
+      return Finish(b, rid, Reply{pools_->Create(name, FromWire(c->config()))});
+    }
+    case fb::RequestBody::PoolDrop: {
+      const auto* name = req->body_as_PoolDrop()->name();
+      return Finish(b, rid, Reply{pools_->Drop(name ? name->str() : "")});
+    }
+    case fb::RequestBody::Fork: {
+      const fb::Fork* f = req->body_as_Fork();
+      std::optional<std::string> tag;
+      if (f->tag()) tag = f->tag()->str();
+      return Finish(b, rid,
+                    Reply{pools_->Fork(pool_name, f->new_pool() ? f->new_pool()->str() : "", tag)});
+    }
+    default:
+      break;
+  }
+  auto pool = pools_->Find(pool_name);
+  if (!pool.ok()) return Finish(b, rid, Reply{pool.status()});
+  // Anonymous clients (id 0) share no request ids: their requests are not retryable.
+  const RequestKey rk{session->client_id, session->client_id != 0 ? rid : 0};
+  Reply reply = HandlePoolRequest(b, req, **pool, rk);
+  reply.durable_seq = (*pool)->Stats().counters.durable_seq;
+  return Finish(b, rid, reply);
+}
+
+}  // namespace heapa::net

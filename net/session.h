@@ -1,0 +1,64 @@
+// net::Session: one client connection of the server (see server.h for the model). Private to
+// net/.
+#ifndef HEAPA_NET_SESSION_H_
+#define HEAPA_NET_SESSION_H_
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "net/server.h"
+#include "net/service.h"
+
+namespace heapa::net {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket socket, Service* service, const ServerOptions& options,
+          boost::asio::thread_pool* workers, std::function<void()> on_close);
+
+  // Starts reading requests.
+  void Start();
+  // Answers once with `error` and closes (the connection limit).
+  void Reject(ProtocolError error, const std::string& message);
+  // Stops reading; closes once the requests already read are answered.
+  void Drain();
+
+ private:
+  void ReadHeader();
+  void ReadBody(uint32_t length);
+  void ArmTimer(int64_t ms);
+  void Dispatch();
+  void Send(std::string body, bool close_after);
+  void WriteNext();
+  void Close();
+  bool ReadingPaused() const;
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  Service* service_;
+  const ServerOptions& options_;
+  boost::asio::thread_pool* workers_;
+  std::function<void()> on_close_;
+
+  SessionState state_;
+  unsigned char header_[4] = {};
+  std::string body_;
+  std::deque<std::string> requests_;  // read, not yet handled
+  bool executing_ = false;
+  std::deque<std::string> output_;    // framed responses not yet written
+  size_t output_bytes_ = 0;
+  bool writing_ = false;
+  bool reading_ = false;
+  bool draining_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace heapa::net
+
+#endif  // HEAPA_NET_SESSION_H_

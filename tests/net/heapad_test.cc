@@ -1,0 +1,332 @@
+// Integration tests: heapad on 127.0.0.1 with an ephemeral port and a temporary directory,
+// driven through net::Client and through raw sockets.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "net/client.h"
+#include "net/frame.h"
+#include "protocol_generated.h"
+#include "tests/testutil/daemon.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa {
+namespace {
+
+using net::Client;
+using net::ClientOptions;
+using testing::Daemon;
+using testing::MakeQuery;
+using testing::TempDir;
+
+std::unique_ptr<Client> ConnectTo(const Daemon& d, uint64_t client_id = 0,
+                                  const std::string& token = "") {
+  ClientOptions o;
+  o.port = d.port();
+  o.client_id = client_id;
+  o.auth_token = token;
+  o.timeout_ms = 10000;
+  auto c = Client::Connect(o);
+  INFO(c.status().ToString());
+  REQUIRE(c.ok());
+  return std::move(c).value();
+}
+
+// A raw TCP connection for protocol abuse.
+class Raw {
+ public:
+  explicit Raw(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  }
+  ~Raw() { ::close(fd_); }
+  void Send(const std::string& bytes) {
+    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
+  }
+  void SendFrame(const std::string& body) {
+    std::string f;
+    net::AppendFrame(body, &f);
+    Send(f);
+  }
+  // The next response's code, or nullopt when the connection closed (or 5 s passed).
+  std::optional<net::fb::Code> ReadCode() {
+    unsigned char h[4];
+    if (!ReadAll(h, 4)) return std::nullopt;
+    std::vector<uint64_t> body(net::DecodeFrameLength(h) / 8 + 1);
+    if (!ReadAll(body.data(), net::DecodeFrameLength(h))) return std::nullopt;
+    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(body.data()), net::DecodeFrameLength(h));
+    REQUIRE(v.VerifyBuffer<net::fb::Response>(nullptr));
+    return flatbuffers::GetRoot<net::fb::Response>(body.data())->code();
+  }
+  bool Closed() {
+    char c;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return false;
+    return ::recv(fd_, &c, 1, 0) <= 0;
+  }
+
+ private:
+  bool ReadAll(void* dst, size_t n) {
+    auto* p = static_cast<char*>(dst);
+    size_t off = 0;
+    while (off < n) {
+      pollfd pf{fd_, POLLIN, 0};
+      if (::poll(&pf, 1, 5000) != 1) return false;
+      const ssize_t r = ::recv(fd_, p + off, n - off, 0);
+      if (r <= 0) return false;
+      off += static_cast<size_t>(r);
+    }
+    return true;
+  }
+  int fd_ = -1;
+};
+
+std::string HelloBody(uint32_t version, const std::string& token = "") {
+  flatbuffers::FlatBufferBuilder b;
+  const auto hello = net::fb::CreateHello(b, version, 0, b.CreateString(token));
+  b.Finish(net::fb::CreateRequest(b, 0, 0, net::fb::RequestBody::Hello, hello.Union()));
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+std::string StatsBody(const std::string& pool) {
+  flatbuffers::FlatBufferBuilder b;
+  const auto body = net::fb::CreatePoolStats(b);
+  b.Finish(net::fb::CreateRequest(b, 0, b.CreateString(pool), net::fb::RequestBody::PoolStats,
+                                  body.Union()));
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+}  // namespace
+
+TEST_SUITE("net/heapad") {
+  TEST_CASE("every verb works through the client") {
+    TempDir dir;
+    Daemon d(dir.Sub("data"));
+    auto c = ConnectTo(d);
+    PoolConfig config;
+    config.max_size = 1000;
+    config.refresh = RefreshMode::kChild;
+    HEAPA_REQUIRE_OK(c->CreatePool("p", config));
+    CHECK(c->CreatePool("p", config).code() == Status::Code::kAlreadyExists);
+    CHECK(c->CreatePool("../evil", config).code() == Status::Code::kInvalidArgument);
+    CHECK(*c->ListPools() == std::vector<std::string>{"p"});
+    CHECK(c->GetConfig("p")->max_size == 1000);
+    CHECK(c->Stats("nope").status().code() == Status::Code::kNotFound);
+
+    auto ins = c->Insert("p", std::vector<NewQuery>{MakeQuery(1), MakeQuery(2, 0.5)});
+    REQUIRE(ins.ok());
+    CHECK((*ins)[0].created);
+    SampleRequest req;
+    req.count = 2;
+    auto s = c->Sample("p", req);
+    REQUIRE(s.ok());
+    REQUIRE(s->size() == 2);
+    CHECK((*s)[0].query.prompt == "q1");
+    auto rep = c->Report("p", std::vector<ReportItem>{{(*s)[0].id, (*s)[0].lease, {1, 0}, 3}});
+    REQUIRE(rep.ok());
+    CHECK((*rep)[0] == ReportOutcome::kApplied);
+    auto got = c->Get("p", (*s)[0].id);
+    REQUIRE(got.ok());
+    CHECK(got->state.state == QueryState::kArchived);
+    CHECK(got->stats.rollouts == 2);
+    CHECK(got->stats.m2 == doctest::Approx(0.5));
+
+    NewChild kid;
+    kid.parents = {(*s)[0].id};
+    kid.prompt = "kid";
+    kid.policy_difficulty = 1.25;
+    auto ch = c->InsertChildren("p", std::vector<NewChild>{kid});
+    REQUIRE(ch.ok());
+    HEAPA_REQUIRE_OK(c->Validate("p", (*ch)[0].id, true, std::string("7"), 1.0));
+    auto lin = c->Lineage("p", (*ch)[0].id, 4);
+    REQUIRE(lin.ok());
+    CHECK(lin->parents == std::vector<QueryId>{(*s)[0].id});
+    auto refresh = c->Refresh("p", std::nullopt);
+    REQUIRE(refresh.ok());
+    CHECK(refresh->size() == 1);
+    CHECK(*c->Recover("p") == 1);
+    CHECK(*c->Reinsert("p") == 1);
+    auto st = c->Stats("p");
+    REQUIRE(st.ok());
+    CHECK(st->pooled == 3);
+    CHECK(st->counters.durable_seq > 0);
+
+    HEAPA_REQUIRE_OK(c->Checkpoint("p", "t1"));
+    const Hash128 at_t1 = *c->Digest("p");
+    REQUIRE(c->Insert("p", std::vector<NewQuery>{MakeQuery(9)}).ok());
+    CHECK(*c->Digest("p") != at_t1);
+    CHECK(c->ListCheckpoints("p")->size() == 1);
+    HEAPA_REQUIRE_OK(c->Restore("p", "t1"));
+    CHECK(*c->Digest("p") == at_t1);
+    HEAPA_REQUIRE_OK(c->Fork("p", "q", std::nullopt));
+    CHECK(*c->Digest("q") == at_t1);
+    HEAPA_REQUIRE_OK(c->DropPool("q"));
+    CHECK(*c->ListPools() == std::vector<std::string>{"p"});
+    CHECK(d.Stop() == 0);  // SIGTERM: a clean exit
+  }
+
+  TEST_CASE("a restart is invisible to a connected client, and a retry is not applied twice") {
+    TempDir dir;
+    Daemon d(dir.Sub("data"));
+    auto a = ConnectTo(d, /*client_id=*/4242);
+    HEAPA_REQUIRE_OK(a->CreatePool("p", PoolConfig{}));
+    const std::vector<NewQuery> qs = {MakeQuery(1), MakeQuery(2)};
+    auto first = a->Insert("p", qs);  // request id 2 of client 4242 (1 was the create)
+    REQUIRE(first.ok());
+    const uint64_t before = a->Stats("p")->counters.total_added;
+
+    d.Kill();  // kill -9 while the client is connected
+    d.Restart();
+    // The client notices the broken connection, reconnects and goes on.
+    auto st = a->Stats("p");
+    INFO(st.status().ToString());
+    REQUIRE(st.ok());
+    CHECK(st->counters.total_added == before);
+
+    // A reply lost in the crash: the same (client, request id) sent again, here by a fresh
+    // connection that reuses the client id, returns the stored result and applies nothing.
+    auto b = ConnectTo(d, /*client_id=*/4242);
+    REQUIRE(b->CreatePool("other", PoolConfig{}).ok());  // takes request id 1 of b
+    auto again = b->Insert("p", qs);                    // request id 2 again
+    REQUIRE(again.ok());
+    CHECK((*again)[0].id == (*first)[0].id);
+    CHECK((*again)[0].created);  // the original answer
+    CHECK(b->Stats("p")->counters.total_added == before);
+  }
+
+  TEST_CASE("two trainers use two pools at once") {
+    TempDir dir;
+    Daemon d(dir.Sub("data"));
+    {
+      auto admin = ConnectTo(d);
+      HEAPA_REQUIRE_OK(admin->CreatePool("a", PoolConfig{}));
+      HEAPA_REQUIRE_OK(admin->CreatePool("b", PoolConfig{}));
+    }
+    auto trainer = [&](const std::string& pool, int* reports) {
+      auto c = ConnectTo(d);
+      std::vector<NewQuery> qs;
+      for (int i = 0; i < 200; ++i) qs.push_back(MakeQuery(i));
+      REQUIRE(c->Insert(pool, qs).ok());
+      for (int step = 0; step < 20; ++step) {
+        SampleRequest req;
+        req.count = 16;
+        auto s = c->Sample(pool, req);
+        REQUIRE(s.ok());
+        std::vector<ReportItem> items;
+        for (const SampledQuery& q : *s) items.push_back({q.id, q.lease, {1, -1, 1}, step});
+        auto r = c->Report(pool, items);
+        REQUIRE(r.ok());
+        *reports += static_cast<int>(r->size());
+      }
+    };
+    int ra = 0, rb = 0;
+    std::thread ta(trainer, "a", &ra);
+    std::thread tb(trainer, "b", &rb);
+    ta.join();
+    tb.join();
+    auto c = ConnectTo(d);
+    CHECK(c->Stats("a")->counters.total_reports == static_cast<uint64_t>(ra));
+    CHECK(c->Stats("b")->counters.total_reports == static_cast<uint64_t>(rb));
+    CHECK(ra == 320);
+  }
+
+  TEST_CASE("malformed, truncated, oversize and wrong-version frames each get their error") {
+    TempDir dir;
+    Daemon d(dir.Sub("data"), {"--max-frame-bytes", "4096"});
+    auto canary = ConnectTo(d);
+    HEAPA_REQUIRE_OK(canary->CreatePool("p", PoolConfig{}));
+    {
+      Raw r(d.port());
+      r.SendFrame(HelloBody(99));
+      CHECK(r.ReadCode() == net::fb::Code::UNSUPPORTED_VERSION);
+      CHECK(r.Closed());
+    }
+    {
+      Raw r(d.port());
+      r.SendFrame(StatsBody("p"));  // no Hello first
+      CHECK(r.ReadCode() == net::fb::Code::BAD_REQUEST);
+      CHECK(r.Closed());
+    }
+    {
+      Raw r(d.port());
+      r.SendFrame(HelloBody(1));
+      CHECK(r.ReadCode() == net::fb::Code::OK);
+      r.SendFrame("this is not a flatbuffer at all");
+      CHECK(r.ReadCode() == net::fb::Code::BAD_REQUEST);
+      r.SendFrame(StatsBody("p"));  // the connection is still usable
+      CHECK(r.ReadCode() == net::fb::Code::OK);
+    }
+    {
+      Raw r(d.port());
+      r.Send(std::string("\xff\xff\xff\x7f", 4));  // 2 GiB announced: never allocated
+      CHECK(r.ReadCode() == net::fb::Code::FRAME_TOO_LARGE);
+      CHECK(r.Closed());
+    }
+    {
+      Raw r(d.port());
+      r.Send(std::string("\x64\x00\x00\x00", 4) + "only ten b");  // truncated, then gone
+    }
+    {
+      Raw r(d.port());
+      r.SendFrame(std::string(64, '\0'));
+      CHECK(r.ReadCode() == net::fb::Code::BAD_REQUEST);
+    }
+    CHECK(canary->Stats("p").ok());  // service continued throughout
+  }
+
+  TEST_CASE("auth tokens and the connection limit") {
+    TempDir dir;
+    const std::string token_file = dir.Sub("token");
+    std::ofstream(token_file) << "s3cret\n";
+    Daemon d(dir.Sub("data"), {"--auth-token-file", token_file, "--max-connections", "2"});
+    ClientOptions o;
+    o.port = d.port();
+    o.max_attempts = 1;
+    CHECK(Client::Connect(o).status().code() == Status::Code::kFailedPrecondition);
+    auto c1 = ConnectTo(d, 0, "s3cret");
+    auto c2 = ConnectTo(d, 0, "s3cret");
+    Raw third(d.port());
+    CHECK(third.ReadCode() == net::fb::Code::TOO_MANY_CONNECTIONS);
+    CHECK(c1->ListPools().ok());
+  }
+
+  TEST_CASE("heapad refuses to start on a corrupt pool with exit code 3") {
+    TempDir dir;
+    {
+      Daemon d(dir.Sub("data"));
+      auto c = ConnectTo(d);
+      HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
+      REQUIRE(c->Insert("p", std::vector<NewQuery>{MakeQuery(1)}).ok());
+      CHECK(d.Stop() == 0);
+    }
+    std::ofstream(dir.Sub("data/pools/p/LIVE"), std::ios::trunc) << "db-999999\n";
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      const std::string data = dir.Sub("data");
+      ::execl(HEAPA_HEAPAD_PATH, HEAPA_HEAPAD_PATH, "--data-dir", data.c_str(), "--listen",
+              "127.0.0.1:0", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 3);
+  }
+}
+
+}  // namespace heapa

@@ -1,0 +1,78 @@
+#include "tests/testutil/daemon.h"
+
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+namespace heapa::testing {
+
+Daemon::Daemon(std::string data_dir, std::vector<std::string> extra_flags)
+    : data_dir_(std::move(data_dir)), extra_(std::move(extra_flags)) {
+  Launch(0);
+}
+
+Daemon::~Daemon() {
+  if (pid_ > 0) Kill();
+}
+
+void Daemon::Launch(uint16_t port) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  std::vector<std::string> args = {HEAPA_HEAPAD_PATH, "--data-dir", data_dir_, "--listen",
+                                   "127.0.0.1:" + std::to_string(port)};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  pid_ = ::fork();
+  REQUIRE(pid_ >= 0);
+  if (pid_ == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  // The first line says where it listens: "heapad listening on 127.0.0.1:PORT ...".
+  std::string line;
+  char c;
+  while (::read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+  ::close(fds[0]);
+  INFO("heapad said: " << line);
+  const size_t colon = line.find(':', line.find("listening on"));
+  REQUIRE(colon != std::string::npos);
+  port_ = static_cast<uint16_t>(std::stoul(line.substr(colon + 1)));
+  REQUIRE(port_ != 0);
+}
+
+int Daemon::Stop() {
+  int status = 0;
+  if (pid_ <= 0) return status;
+  ::kill(pid_, SIGTERM);
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+void Daemon::Kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void Daemon::Restart() {
+  REQUIRE(pid_ <= 0);
+  // The old port may linger briefly in TIME_WAIT for the client side only; SO_REUSEADDR lets
+  // the daemon bind it again at once.
+  Launch(port_);
+}
+
+}  // namespace heapa::testing

@@ -1,0 +1,40 @@
+// A heapad child process for integration tests: 127.0.0.1, an ephemeral port, a temporary
+// data directory; stopped (SIGTERM, then SIGKILL) and cleaned up on destruction.
+#ifndef HEAPA_TESTS_TESTUTIL_DAEMON_H_
+#define HEAPA_TESTS_TESTUTIL_DAEMON_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace heapa::testing {
+
+class Daemon {
+ public:
+  // Starts heapad on `data_dir` with extra flags; fails the test if it does not come up.
+  explicit Daemon(std::string data_dir, std::vector<std::string> extra_flags = {});
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  uint16_t port() const { return port_; }
+  // SIGTERM and wait; returns the exit status (as from waitpid).
+  int Stop();
+  // SIGKILL and wait.
+  void Kill();
+  // Starts again on the same data directory and port.
+  void Restart();
+
+ private:
+  void Launch(uint16_t port);
+
+  std::string data_dir_;
+  std::vector<std::string> extra_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace heapa::testing
+
+#endif  // HEAPA_TESTS_TESTUTIL_DAEMON_H_

@@ -1,0 +1,134 @@
+// heapad: the heapa daemon. Wiring only: flags -> PoolRegistry (opens every pool, strictly)
+// -> Service -> Server; SIGINT/SIGTERM drain and close cleanly.
+//
+// Exit codes: 0 clean shutdown; 1 usage or unexpected error; 2 cannot listen; 3 a pool's store
+// is corrupt or unreadable (never repaired automatically, never replaced by an empty pool).
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include "net/pool_registry.h"
+#include "net/server.h"
+#include "net/service.h"
+
+namespace heapa {
+namespace {
+
+constexpr int kExitUsage = 1;
+constexpr int kExitListen = 2;
+constexpr int kExitCorrupt = 3;
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// Splits "host:port" (or "[v6]:port").
+bool ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  try {
+    const unsigned long p = std::stoul(listen.substr(colon + 1));
+    if (p > 65535) return false;
+    *port = static_cast<uint16_t>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return !host->empty();
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"heapad: the heapa prompt-pool daemon"};
+  std::string data_dir = "./heapa-data";
+  std::string listen = "127.0.0.1:7411";
+  std::string token_file;
+  bool no_sync = false;
+  net::ServerOptions so;
+  PoolOptions po;
+  app.add_option("--data-dir", data_dir, "directory of the pools (created if missing)");
+  app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one");
+  app.add_option("--auth-token-file", token_file,
+                 "file holding the shared secret clients must send (required off loopback)");
+  app.add_option("--max-frame-bytes", so.max_frame_bytes, "largest request frame");
+  app.add_option("--max-connections", so.max_connections, "open connections");
+  app.add_option("--idle-timeout-ms", so.idle_timeout_ms, "close a connection idle this long");
+  app.add_option("--frame-timeout-ms", so.frame_timeout_ms, "time to receive a started frame");
+  app.add_option("--max-pending-requests", so.max_pending_requests,
+                 "requests read ahead per connection");
+  app.add_option("--max-output-bytes", so.max_output_bytes, "unsent responses per connection");
+  app.add_option("--workers", so.worker_threads, "threads executing requests");
+  app.add_option("--max-batch", po.max_batch, "queries per insert, sample or report");
+  app.add_flag("--no-sync", no_sync, "do not fdatasync writes (benchmarks only: unsafe)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!ParseListen(listen, &so.host, &so.port)) {
+    std::cerr << "heapad: --listen wants HOST:PORT, got '" << listen << "'\n";
+    return kExitUsage;
+  }
+  net::ServiceOptions service_options;
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    service_options.auth_token = ss.str();
+    while (!service_options.auth_token.empty() &&
+           std::isspace(static_cast<unsigned char>(service_options.auth_token.back()))) {
+      service_options.auth_token.pop_back();
+    }
+    if (!in || service_options.auth_token.empty()) {
+      std::cerr << "heapad: cannot read a token from " << token_file << "\n";
+      return kExitUsage;
+    }
+  } else if (!IsLoopback(so.host)) {
+    std::cerr << "heapad: listening on " << so.host << " needs --auth-token-file\n";
+    return kExitUsage;
+  }
+  ::signal(SIGPIPE, SIG_IGN);  // a peer that went away is an error code, not a signal
+  ::signal(SIGXFSZ, SIG_IGN);  // RLIMIT_FSIZE: EFBIG instead of death
+
+  po.sync = !no_sync;
+  auto registry = net::PoolRegistry::Open(data_dir, po);
+  if (!registry.ok()) {
+    std::cerr << "heapad: cannot open the pools in " << data_dir << ": "
+              << registry.status().ToString() << "\n";
+    return kExitCorrupt;
+  }
+  net::Service service(registry->get(), service_options);
+  net::Server server(&service, so);
+  const Status started = server.Start();
+  if (!started.ok()) {
+    std::cerr << "heapad: " << started.ToString() << "\n";
+    return kExitListen;
+  }
+  server.HandleSignals();
+  std::cout << "heapad listening on " << so.host << ":" << server.port() << " data-dir "
+            << data_dir << std::endl;
+  server.Run();
+  const Status closed = (*registry)->CloseAll();
+  if (!closed.ok()) {
+    std::cerr << "heapad: closing the pools: " << closed.ToString() << "\n";
+    return kExitUsage;
+  }
+  std::cout << "heapad stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace heapa
+
+int main(int argc, char** argv) {
+  try {
+    return heapa::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "heapad: unexpected error: %s\n", e.what());
+    return 1;
+  }
+}
