@@ -232,7 +232,7 @@ void FrontierIndex::Load(uint64_t id, const storage::StateRecord& rec) {
   e.prev_state = rec.prev_state;
 }
 
-void FrontierIndex::FinishLoad() {
+Status FrontierIndex::FinishLoad() {
   // Collect per state, sort by each set's order, and append with an end() hint: O(n log n)
   // for the sort and amortized O(1) per insertion.
   std::vector<Entry*> by_state[storage::kMaxQueryState + 1];
@@ -242,11 +242,17 @@ void FrontierIndex::FinishLoad() {
       if (e.id != 0 && !e.attached) by_state[static_cast<size_t>(e.state)].push_back(&e);
     }
   }
-  auto append = [this](auto& set, std::vector<Entry*>& entries, auto less, QueryState state) {
+  uint64_t duplicate = 0;
+  auto append = [&](auto& set, std::vector<Entry*>& entries, auto less, QueryState state) {
     std::sort(entries.begin(), entries.end(), [&](Entry* a, Entry* b) { return less(*a, *b); });
-    for (Entry* e : entries) {
-      set.insert(set.end(), *e);
-      e->attached = true;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      // Sorted: equal keys are neighbours. A set holds each key once.
+      if (i > 0 && !less(*entries[i - 1], *entries[i])) {
+        if (duplicate == 0) duplicate = entries[i]->id;
+        continue;
+      }
+      set.insert(set.end(), *entries[i]);
+      entries[i]->attached = true;
       ++counts_[static_cast<size_t>(state)];
     }
   };
@@ -258,10 +264,15 @@ void FrontierIndex::FinishLoad() {
   append(archived_, by_state[static_cast<size_t>(QueryState::kArchived)], ById(),
          QueryState::kArchived);
   append(pending_, by_state[static_cast<size_t>(QueryState::kPending)], ById(), QueryState::kPending);
+  if (duplicate != 0) {
+    return Status::Corruption("query " + std::to_string(duplicate) +
+                              " has the same ordering key (seq) as another query");
+  }
   for (QueryState s : {QueryState::kEvicted, QueryState::kRejected}) {
     for (Entry* e : by_state[static_cast<size_t>(s)]) e->attached = true;
     counts_[static_cast<size_t>(s)] += by_state[static_cast<size_t>(s)].size();
   }
+  return Status::OK();
 }
 
 size_t FrontierIndex::MemoryBytes() const {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "index/rng.h"
+#include "storage/status.h"
 #include "storage/records.h"
 
 namespace heapa::index {
@@ -119,8 +120,10 @@ class FrontierIndex {
   // ---- Rebuild. Outside transactions, before any other use.
   // Adds a stored entry. Ids may come in any order but only once each.
   void Load(uint64_t id, const storage::StateRecord& rec);
-  // Links loaded entries into their sets in bulk (sorted insertion with hints).
-  void FinishLoad();
+  // Links loaded entries into their sets in bulk (sorted insertion with hints). Corruption
+  // when two entries of one set share an ordering key (stored seqs must be unique); the index
+  // is then unusable.
+  Status FinishLoad();
 
   // ---- Sets.
   EntrySet<ByRewardSeq>& low() { return low_; }

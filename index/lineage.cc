@@ -26,11 +26,20 @@ void Erase(std::unordered_map<uint64_t, std::vector<uint64_t>>* m, uint64_t key,
 
 }  // namespace
 
+namespace {
+// Adjacency lists are kept ascending, so that the order does not depend on insertion order
+// (the rebuild from the 'E' scan sees edges in key order).
+bool InsertSorted(std::vector<uint64_t>* v, uint64_t x) {
+  auto it = std::lower_bound(v->begin(), v->end(), x);
+  if (it != v->end() && *it == x) return false;
+  v->insert(it, x);
+  return true;
+}
+}  // namespace
+
 void LineageGraph::AddEdge(uint64_t parent, uint64_t child) {
-  auto& kids = children_[parent];
-  HEAPA_CHECK(std::find(kids.begin(), kids.end(), child) == kids.end());
-  kids.push_back(child);
-  parents_[child].push_back(parent);
+  HEAPA_CHECK(InsertSorted(&children_[parent], child));
+  HEAPA_CHECK(InsertSorted(&parents_[child], parent));
   ++edges_;
 }
 

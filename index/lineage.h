@@ -27,7 +27,7 @@ class LineageGraph {
   // Removes parent -> child if present (used to undo a failed write).
   void RemoveEdge(uint64_t parent, uint64_t child);
 
-  // Direct neighbours in insertion order; empty when none.
+  // Direct neighbours, ascending by id; empty when none.
   const std::vector<uint64_t>& Children(uint64_t id) const;
   const std::vector<uint64_t>& Parents(uint64_t id) const;
 

@@ -60,8 +60,8 @@ storage::OpResultRecord ReportToRecord(std::span<const ReportItem> items,
 std::vector<ReportOutcome> ReportFromRecord(const storage::OpResultRecord& rec) {
   std::vector<ReportOutcome> out;
   for (uint8_t c : rec.codes) {
-    out.push_back(c <= static_cast<uint8_t>(ReportOutcome::kLate) ? static_cast<ReportOutcome>(c)
-                                                                  : ReportOutcome::kApplied);
+    out.push_back(c <= static_cast<uint8_t>(ReportOutcome::kStale) ? static_cast<ReportOutcome>(c)
+                                                                   : ReportOutcome::kApplied);
   }
   return out;
 }

@@ -413,10 +413,14 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     const auto& recent = stats[i].recent_leases;
     if (std::find(recent.begin(), recent.end(), it.lease) != recent.end()) {
       outcomes[i] = ReportOutcome::kDuplicate;
+    } else if (it.lease < e->lease) {
+      // An older lease, superseded by a newer grant of the same query: refused for this item
+      // only, so that one slow report does not sink the rest of the batch.
+      outcomes[i] = ReportOutcome::kStale;
     } else if (e->lease != it.lease) {
       return Status::FailedPrecondition("query " + std::to_string(it.id) + ": lease " +
-                                        std::to_string(it.lease) + " is not its current lease " +
-                                        std::to_string(e->lease));
+                                        std::to_string(it.lease) + " was never granted to it " +
+                                        "(its latest lease is " + std::to_string(e->lease) + ")");
     } else if (e->state == QueryState::kInFlight) {
       outcomes[i] = ReportOutcome::kApplied;
     } else {
@@ -428,7 +432,7 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   ix_->Begin();
   size_t changed = 0;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (outcomes[i] == ReportOutcome::kDuplicate) continue;
+    if (outcomes[i] == ReportOutcome::kDuplicate || outcomes[i] == ReportOutcome::kStale) continue;
     const ReportItem& it = items[i];
     index::ApplyGroup(it.rewards, it.step, it.lease, &stats[i]);
     storage::EncodeStats(stats[i], &value);

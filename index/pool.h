@@ -90,9 +90,10 @@ class Pool final {
   // Same (id, lease) reported before (among the query's last 16 reports): kDuplicate, no
   // change. Lease expired and not granted again since: kLate, statistics update only.
   // A lease past its deadline counts as expired once a Sample has processed the expiry.
-  // NotFound for an unknown id;
-  // FailedPrecondition for a lease the query does not hold; InvalidArgument for empty or
-  // non-finite rewards or an id twice in one call. Any error: nothing is written.
+  // An older lease of a query leased again since: kStale, nothing recorded for that item.
+  // NotFound for an unknown id; FailedPrecondition for a lease newer than the query's latest
+  // (never granted to it); InvalidArgument for empty or non-finite rewards or an id twice in
+  // one call. Any error: nothing of the call is written.
   Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items,
                                             const RequestKey& rk = {});
 

@@ -1,4 +1,5 @@
 // Augmented children, validation, lineage queries and the refresh dry run.
+#include <algorithm>
 #include <cmath>
 #include <unordered_set>
 
@@ -186,8 +187,19 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
       rec.answer = *answer;
     }
     if (teacher_difficulty) {
-      rec.meta.emplace_back("teacher_difficulty", std::to_string(*teacher_difficulty));
+      const std::string td = std::to_string(*teacher_difficulty);
+      auto it = std::find_if(rec.meta.begin(), rec.meta.end(),
+                             [](const auto& kv) { return kv.first == "teacher_difficulty"; });
+      if (it != rec.meta.end()) {
+        it->second = td;
+      } else {
+        rec.meta.emplace_back("teacher_difficulty", td);
+      }
     }
+    // The rewritten record must stay within the limits it is decoded with.
+    HEAPA_RETURN_IF_ERROR(index::CheckQueryFields(rec.prompt, rec.answer, rec.source,
+                                                  rec.tokens.size(), rec.meta)
+                              .WithContext("query " + std::to_string(id) + " after validation"));
     storage::EncodeQuery(rec, &value);
     batch.Put(qkey, value);
   }

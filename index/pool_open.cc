@@ -184,7 +184,7 @@ Status Pool::Rebuild() {
                               " state records; its counters say " +
                               std::to_string(counters.next_id - 1));
   }
-  ix_->FinishLoad();
+  HEAPA_RETURN_IF_ERROR(ix_->FinishLoad().WithContext("pool in " + store_->dir()));
   Status edges = store_->Scan(storage::FamilyPrefix(storage::KeyFamily::kEdge),
                               [&](std::string_view key, std::string_view value) {
     uint64_t parent = 0, child = 0;

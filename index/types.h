@@ -97,6 +97,7 @@ enum class ReportOutcome : uint8_t {
   kApplied,    // the query was in flight under this lease: statistics updated, now ARCHIVED
   kDuplicate,  // this (id, lease) was already reported: nothing changed
   kLate,       // the lease had expired: statistics updated, the query stays where it is
+  kStale,      // the query was leased again since (a newer lease): nothing recorded
 };
 
 // Everything the pool knows about one query.

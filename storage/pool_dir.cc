@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -40,11 +41,14 @@ Result<std::string> ReadLive(const std::string& dir) {
   return name;
 }
 
+// The number of a generation directory "db-NNNNNN"; 0 for any other name.
 uint64_t GenerationNumber(const std::string& name) {
   if (name.rfind(kGenerationPrefix, 0) != 0) return 0;
-  const std::string digits = name.substr(sizeof(kGenerationPrefix) - 1);
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return 0;
-  return std::stoull(digits);
+  const char* first = name.data() + sizeof(kGenerationPrefix) - 1;
+  const char* last = name.data() + name.size();
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(first, last, n);
+  return ec == std::errc() && end == last ? n : 0;
 }
 
 }  // namespace
@@ -119,7 +123,10 @@ Status PoolDir::RemoveStale(const std::string& dir) {
 }
 
 Status PoolDir::ValidateTag(const std::string& tag) {
-  const bool ok = !tag.empty() && tag.size() <= 64 && tag[0] != '.' &&
+  // ".tmp" is RocksDB's staging suffix for a checkpoint being built: a tag "x.tmp" would be
+  // wiped by a later Checkpoint("x").
+  const bool staging = tag.size() >= 4 && tag.compare(tag.size() - 4, 4, ".tmp") == 0;
+  const bool ok = !tag.empty() && tag.size() <= 64 && tag[0] != '.' && !staging &&
                   std::all_of(tag.begin(), tag.end(), [](char c) {
                     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
                            c == '-';
@@ -127,7 +134,7 @@ Status PoolDir::ValidateTag(const std::string& tag) {
   if (!ok) {
     return Status::InvalidArgument("checkpoint tag '" + tag +
                                    "' must be 1-64 characters of [A-Za-z0-9._-], not starting "
-                                   "with '.'");
+                                   "with '.' and not ending in '.tmp'");
   }
   return Status::OK();
 }
@@ -171,6 +178,11 @@ Status PoolDir::CloneDb(const std::string& src, const std::string& dst) {
     const fs::path to = fs::path(dst) / entry.path().filename();
     if (entry.path().extension() == ".sst") {
       fs::create_hard_link(entry.path(), to, ec);
+      if (ec) {  // another file system (EXDEV) or no links: copy instead
+        ec.clear();
+        fs::copy_file(entry.path(), to, fs::copy_options::overwrite_existing, ec);
+        if (!ec) HEAPA_RETURN_IF_ERROR(SyncPath(to.string(), O_RDONLY));
+      }
     } else {
       fs::copy_file(entry.path(), to, fs::copy_options::overwrite_existing, ec);
       if (!ec) HEAPA_RETURN_IF_ERROR(SyncPath(to.string(), O_RDONLY));

@@ -66,7 +66,7 @@ TEST_SUITE("index/frontier") {
     for (uint64_t id = 1; id < f.ix.counters().next_id; ++id) {
       rebuilt.Load(id, f.ix.Find(id)->ToRecord());
     }
-    rebuilt.FinishLoad();
+    REQUIRE(rebuilt.FinishLoad().ok());
     CHECK(FrontierFixture::Ids(rebuilt.low()) == FrontierFixture::Ids(f.ix.low()));
     CHECK(FrontierFixture::Ids(rebuilt.high()) == FrontierFixture::Ids(f.ix.high()));
     CHECK(FrontierFixture::Ids(rebuilt.cold()) == FrontierFixture::Ids(f.ix.cold()));
@@ -75,6 +75,16 @@ TEST_SUITE("index/frontier") {
                          QueryState::kInFlight, QueryState::kEvicted}) {
       CHECK(rebuilt.count(s) == f.ix.count(s));
     }
+  }
+
+  TEST_CASE("a rebuild refuses two queries with the same ordering key") {
+    index::FrontierIndex ix;
+    storage::StateRecord rec;
+    rec.state = QueryState::kCold;
+    rec.seq = 7;
+    ix.Load(1, rec);
+    ix.Load(2, rec);  // same seq: a damaged (or forged) record
+    CHECK(ix.FinishLoad().code() == Status::Code::kCorruption);
   }
 
   TEST_CASE("an entry uses at most 72 bytes") { CHECK(sizeof(index::Entry) <= 72); }

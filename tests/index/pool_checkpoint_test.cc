@@ -65,7 +65,7 @@ TEST_SUITE("index/pool_checkpoint") {
   TEST_CASE("tags are validated, listed, unique, and unknown tags are NotFound") {
     testing::TempDir dir;
     auto pool = testing::OpenPool(dir.path(), Config());
-    for (const char* bad : {"", "../x", "a/b", ".hidden", "x y"}) {
+    for (const char* bad : {"", "../x", "a/b", ".hidden", "x y", "x.tmp"}) {
       CHECK(pool->Checkpoint(bad).code() == Status::Code::kInvalidArgument);
       CHECK(pool->Restore(bad).code() == Status::Code::kInvalidArgument);
     }
@@ -97,7 +97,10 @@ TEST_SUITE("index/pool_checkpoint") {
     CHECK((*again)[0].id == (*future)[0].id);
     CHECK((*again)[0].lease != (*future)[0].lease);
     auto stale = pool->Report(std::vector<ReportItem>{{(*future)[0].id, (*future)[0].lease, {1}, 1}});
-    CHECK(stale.status().code() == Status::Code::kFailedPrecondition);
+    REQUIRE(stale.ok());
+    CHECK((*stale)[0] == ReportOutcome::kStale);  // older than the new grant: not recorded
+    CHECK(pool->Get((*future)[0].id)->stats.reports == 0);
+    CHECK(pool->Get((*future)[0].id)->state.state == QueryState::kInFlight);
   }
 
   TEST_CASE("Fork seeds a new pool from a checkpoint or from now") {

@@ -106,6 +106,26 @@ TEST_SUITE("index/pool_lineage") {
     CHECK(pool->Stats().rejected == 1);
   }
 
+  TEST_CASE("Validate refuses to grow a record past its limits, and keeps it readable") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    const QueryId p = InsertOne(*pool, MakeQuery(1, 0.5));
+    NewChild full = MakeChild({p}, 1);
+    for (size_t i = 0; i < storage::kMaxMetaEntries; ++i) {
+      full.meta.emplace_back("k" + std::to_string(i), "v");
+    }
+    const QueryId kid = InsertKids(*pool, {full})[0].id;
+    CHECK(pool->Validate(kid, true, std::nullopt, 1.1).code() == Status::Code::kInvalidArgument);
+    CHECK(pool->Get(kid).ok());
+    CHECK(pool->Get(kid)->state.state == QueryState::kPending);
+    // A second teacher difficulty replaces the first instead of adding an entry.
+    const QueryId other = InsertKids(*pool, {MakeChild({p}, 2)})[0].id;
+    HEAPA_REQUIRE_OK(pool->Validate(other, true, std::nullopt, 1.1));
+    auto info = pool->Get(other);
+    REQUIRE(info.ok());
+    CHECK(info->query.meta.size() == 1);
+  }
+
   TEST_CASE("InsertChildren rejects bad parents and writes nothing") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), PoolConfig{});

@@ -279,9 +279,13 @@ TEST_SUITE("index/pool") {
     auto after = pool->Get(scored_id);
     CHECK(after->stats.reports == 1);
     CHECK(after->state.state == scored->state.state);  // placement unchanged
-    // The cold one was leased again: its old lease is no longer valid.
+    // The cold one was leased again: its old lease is stale, for that item only.
+    const auto before_stale = pool->Get(cold_id)->stats;
     auto stale = pool->Report(std::vector<ReportItem>{{cold_id, old_lease, {1}, 2}});
-    CHECK(stale.status().code() == Status::Code::kFailedPrecondition);
+    REQUIRE(stale.ok());
+    CHECK((*stale)[0] == ReportOutcome::kStale);
+    CHECK(pool->Get(cold_id)->stats == before_stale);
+    CHECK(pool->Get(cold_id)->state.state == QueryState::kInFlight);
   }
 
   TEST_CASE("Recover returns every in-flight query") {

@@ -390,6 +390,8 @@ std::optional<std::vector<ReportOutcome>> ModelPool::Report(const std::vector<Re
             : !q.reported.empty() && q.reported.back() == it.lease;
     if (duplicate) {
       outcomes.push_back(ReportOutcome::kDuplicate);
+    } else if (it.lease < q.lease) {
+      outcomes.push_back(ReportOutcome::kStale);  // leased again since
     } else if (q.lease != it.lease) {
       return std::nullopt;
     } else if (q.where == Where::kInFlight) {
@@ -399,7 +401,7 @@ std::optional<std::vector<ReportOutcome>> ModelPool::Report(const std::vector<Re
     }
   }
   for (size_t i = 0; i < items.size(); ++i) {
-    if (outcomes[i] == ReportOutcome::kDuplicate) continue;
+    if (outcomes[i] == ReportOutcome::kDuplicate || outcomes[i] == ReportOutcome::kStale) continue;
     Query& q = Q(items[i].id);
     ++counters_.total_reports;
     q.reported.push_back(items[i].lease);
