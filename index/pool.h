@@ -12,9 +12,12 @@
 // is durable.
 //
 // Exactly once: every mutation takes an optional RequestKey. Its result is stored in the same
-// batch (the last kRequestWindow requests of each client are kept), and a call with the key of
-// an applied request returns the stored result without applying anything. A key reused for a
-// different kind of operation is InvalidArgument.
+// batch, and a call with the key of an applied request returns the stored result without
+// applying anything. A key reused for a different kind of operation is InvalidArgument. The
+// result of request r is deleted when the same client's request r + kRequestWindow is stored
+// (clients number requests consecutively, as net::Client does). A call that changed nothing
+// (an empty sample, an all-duplicate report, an empty reinsert or recover) stores no result:
+// running it again is harmless.
 //
 // Semantics: ../shared/DESIGN.md §3 and heapa-algorithm.md §3 (placement, sampling, eviction),
 // §4.4-4.5 (reinsertion, refresh), §5.2-5.3 (augmented children).
@@ -141,8 +144,12 @@ class Pool final {
   Result<std::vector<storage::CheckpointInfo>> ListCheckpoints() const;
   // Returns the pool exactly to checkpoint `tag`: everything after it, including leases
   // granted since, is dropped. Lease numbers and the durable sequence keep counting upward, so
-  // a report from the abandoned future can never match a new lease. NotFound for an unknown
-  // tag. On failure after the switch the pool is closed (reopen it).
+  // a report from the abandoned future can never match a new lease (it is kStale). Query ids
+  // and seqs, being part of the state, do restart from the checkpoint's: an id handed out in
+  // the abandoned future may name a different query after the restore, so work still pending
+  // from that future (teacher validations) must be dropped by the caller. NotFound for an
+  // unknown tag; FailedPrecondition for a checkpoint of another config. On failure after the
+  // switch the pool is closed (reopen it).
   Status Restore(const std::string& tag);
   // Creates a new pool in `new_dir` from checkpoint `tag`, or from the current state when
   // nullopt. AlreadyExists when `new_dir` holds a pool.
@@ -170,6 +177,8 @@ class Pool final {
     friend bool operator==(const Snapshot&, const Snapshot&) = default;
   };
   Snapshot TEST_Snapshot() const;
+  // Makes every store write fail with `error` (OK: succeed again), to test the failure path.
+  void TEST_FailWrites(const Status& error);
 
  private:
   Pool(const std::string& dir, const PoolOptions& options, std::unique_ptr<storage::Store> store,

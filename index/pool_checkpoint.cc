@@ -58,6 +58,12 @@ Status Pool::Restore(const std::string& tag) {
     // future must not match a lease granted after the restore. Written before the switch.
     HEAPA_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> restored, storage::Store::Open(db, so));
     std::string value;
+    storage::ConfigRecord config;
+    HEAPA_RETURN_IF_ERROR(restored->Get(storage::MetaKey("config"), &value));
+    HEAPA_RETURN_IF_ERROR(storage::DecodeConfig(value, &config).WithContext("M/config"));
+    if (!(config == config_)) {
+      return Status::FailedPrecondition("checkpoint '" + tag + "' has another pool's config");
+    }
     HEAPA_RETURN_IF_ERROR(restored->Get(storage::MetaKey("counters"), &value));
     storage::CountersRecord counters;
     HEAPA_RETURN_IF_ERROR(storage::DecodeCounters(value, &counters).WithContext("M/counters"));

@@ -80,6 +80,11 @@ Pool::Snapshot Pool::TEST_Snapshot() const {
   return snap;
 }
 
+void Pool::TEST_FailWrites(const Status& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (store_) store_->TEST_FailWrites(error);
+}
+
 Status Pool::Close() {
   std::lock_guard<std::mutex> admin(admin_mu_);
   std::lock_guard<std::mutex> lock(mu_);

@@ -93,6 +93,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
 Status Store::Write(Batch* batch) {
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   if (options_.read_only) return Status::FailedPrecondition("store " + dir_ + " is read-only");
+  if (!fail_writes_.ok()) return fail_writes_;
   rocksdb::WriteOptions w;
   w.sync = options_.sync;
   w.disableWAL = false;

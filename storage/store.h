@@ -80,12 +80,17 @@ class Store {
 
   const std::string& dir() const { return dir_; }
 
+  // Test-only failpoint: while set, Write() returns `error` without writing anything (what a
+  // failed WAL append or fsync looks like to the caller). OK clears it.
+  void TEST_FailWrites(const Status& error) { fail_writes_ = error; }
+
  private:
   Store(std::string dir, const StoreOptions& options, rocksdb::DB* db);
 
   const std::string dir_;
   const StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
+  Status fail_writes_;
 };
 
 }  // namespace heapa::storage

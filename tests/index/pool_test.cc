@@ -328,3 +328,37 @@ TEST_SUITE("index/pool") {
 }
 
 }  // namespace heapa
+
+namespace heapa {
+TEST_SUITE("index/pool") {
+  TEST_CASE("a failed write is rolled back, reports an unknown outcome and degrades the pool") {
+    testing::TempDir dir;
+    auto pool = testing::OpenPool(dir.path(), PoolConfig{});
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1), testing::MakeQuery(2, 0.5)})
+                .ok());
+    const auto before = pool->TEST_Snapshot();
+    const PoolStats stats_before = pool->Stats();
+    pool->TEST_FailWrites(Status::IOError("injected: disk gone"));
+    SampleRequest req;
+    req.count = 2;
+    auto s = pool->Sample(req);
+    CHECK(s.status().code() == Status::Code::kUnknownOutcome);
+    CHECK(pool->TEST_Snapshot() == before);  // the index never runs ahead of the disk
+    CHECK(pool->Stats().counters == stats_before.counters);
+    CHECK_FALSE(pool->Stats().degraded.empty());
+    // Writable no more, even once the disk is back; reads go on.
+    pool->TEST_FailWrites(Status::OK());
+    CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).status().code() ==
+          Status::Code::kUnavailable);
+    CHECK(pool->Get(1).ok());
+    // A reopen rebuilds from disk and writes again.
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool.reset();
+    auto reopened = Pool::Open(dir.path(), PoolOptions{});
+    REQUIRE(reopened.ok());
+    CHECK((*reopened)->TEST_Snapshot() == before);
+    CHECK((*reopened)->Stats().degraded.empty());
+    CHECK((*reopened)->Sample(req)->size() == 2);
+  }
+}
+}  // namespace heapa
