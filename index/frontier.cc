@@ -263,7 +263,8 @@ Status FrontierIndex::FinishLoad() {
          QueryState::kInFlight);
   append(archived_, by_state[static_cast<size_t>(QueryState::kArchived)], ById(),
          QueryState::kArchived);
-  append(pending_, by_state[static_cast<size_t>(QueryState::kPending)], ById(), QueryState::kPending);
+  append(pending_, by_state[static_cast<size_t>(QueryState::kPending)], ById(),
+         QueryState::kPending);
   if (duplicate != 0) {
     return Status::Corruption("query " + std::to_string(duplicate) +
                               " has the same ordering key (seq) as another query");

@@ -34,8 +34,8 @@
 #include <vector>
 
 #include "index/rng.h"
-#include "storage/status.h"
 #include "storage/records.h"
+#include "storage/status.h"
 
 namespace heapa::index {
 
@@ -44,11 +44,11 @@ using storage::QueryState;
 struct Entry {
   using Hook = boost::intrusive::set_member_hook<boost::intrusive::optimize_size<true>>;
   Hook hook;
-  uint64_t id = 0;  // 0: no query has this slot
+  uint64_t id = 0;    // 0: no query has this slot
   double reward = 0;  // meaningful when has_reward
   uint64_t seq = 0;
-  uint64_t lease = 0;              // last lease granted; 0 = never sampled
-  int64_t lease_deadline_ms = 0;   // meaningful while IN_FLIGHT
+  uint64_t lease = 0;             // last lease granted; 0 = never sampled
+  int64_t lease_deadline_ms = 0;  // meaningful while IN_FLIGHT
   uint32_t times_sampled = 0;
   QueryState state = QueryState::kEvicted;
   QueryState prev_state = QueryState::kCold;
@@ -78,9 +78,10 @@ struct ById {
 };
 
 template <typename Compare>
-using EntrySet = boost::intrusive::set<
-    Entry, boost::intrusive::member_hook<Entry, Entry::Hook, &Entry::hook>,
-    boost::intrusive::compare<Compare>, boost::intrusive::constant_time_size<true>>;
+using EntrySet =
+    boost::intrusive::set<Entry, boost::intrusive::member_hook<Entry, Entry::Hook, &Entry::hook>,
+                          boost::intrusive::compare<Compare>,
+                          boost::intrusive::constant_time_size<true>>;
 
 class FrontierIndex {
  public:
@@ -184,8 +185,8 @@ class FrontierIndex {
   Rng rng_ = Rng::FromSeed(0);
 
   bool in_txn_ = false;
-  std::vector<Entry> saved_;          // pre-transaction copies of existing entries
-  std::vector<uint64_t> created_;     // ids created in the transaction
+  std::vector<Entry> saved_;       // pre-transaction copies of existing entries
+  std::vector<uint64_t> created_;  // ids created in the transaction
   storage::CountersRecord saved_counters_;
   Rng saved_rng_ = Rng::FromSeed(0);
 };

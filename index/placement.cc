@@ -70,8 +70,8 @@ void Placement::EvictExtreme() {
     if (!ix_->cold().empty()) Evict(ix_->ColdFront());
     return;
   }
-  const int64_t target = RoundHalfEven(config_.low_fraction *
-                                       static_cast<double>(low.size() + high.size()));
+  const int64_t target =
+      RoundHalfEven(config_.low_fraction * static_cast<double>(low.size() + high.size()));
   const bool low_over = static_cast<int64_t>(low.size()) > target;
   if (high.empty() || (low_over && !low.empty())) {
     Evict(ix_->LowMin());  // the hardest query

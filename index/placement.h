@@ -47,9 +47,9 @@ class Placement {
 
  private:
   void Evict(Entry& e);
-  void EvictForCold();       // full pool, unscored arrival
-  void EvictForScored();     // full pool, scored arrival (after placement)
-  void EvictExtreme();       // policy `extremes`
+  void EvictForCold();        // full pool, unscored arrival
+  void EvictForScored();      // full pool, scored arrival (after placement)
+  void EvictExtreme();        // policy `extremes`
   void EvictOneToCapacity();  // one step of EvictToCapacity
 
   FrontierIndex* ix_;

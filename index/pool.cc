@@ -206,7 +206,8 @@ Status Pool::ResolveDuplicates(size_t n, const std::function<ContentRef(size_t)>
     Status s = store_->Get(key, &value);
     if (s.ok()) {
       uint64_t id = 0;
-      HEAPA_RETURN_IF_ERROR(storage::DecodeDedup(value, &id).WithContext(storage::DescribeKey(key)));
+      HEAPA_RETURN_IF_ERROR(
+          storage::DecodeDedup(value, &id).WithContext(storage::DescribeKey(key)));
       (*results)[i] = InsertResult{id, false};
     } else if (s.code() != Status::Code::kNotFound) {
       return s;
@@ -232,14 +233,14 @@ void Pool::FinishDuplicates(std::vector<InsertResult>* results,
 }
 
 // Returns from the enclosing mutation with the stored result of request `rk`, if it has one.
-#define HEAPA_REPLAY(rk, kind, convert)                      \
-  do {                                                       \
-    if ((rk).request != 0) {                                 \
-      storage::OpResultRecord stored;                        \
-      Status replay = LoadResult((rk), (kind), &stored);     \
-      if (replay.ok()) return convert(stored);               \
+#define HEAPA_REPLAY(rk, kind, convert)                            \
+  do {                                                             \
+    if ((rk).request != 0) {                                       \
+      storage::OpResultRecord stored;                              \
+      Status replay = LoadResult((rk), (kind), &stored);           \
+      if (replay.ok()) return convert(stored);                     \
       if (replay.code() != Status::Code::kNotFound) return replay; \
-    }                                                        \
+    }                                                              \
   } while (0)
 
 Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries,
@@ -249,7 +250,8 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
                                    " queries exceeds max_batch " +
                                    std::to_string(options_.max_batch));
   }
-  for (size_t i = 0; i < queries.size(); ++i) HEAPA_RETURN_IF_ERROR(ValidateNewQuery(queries[i], i));
+  for (size_t i = 0; i < queries.size(); ++i)
+    HEAPA_RETURN_IF_ERROR(ValidateNewQuery(queries[i], i));
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
@@ -258,7 +260,10 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
   std::vector<InsertResult> results(queries.size());
   std::vector<storage::Hash128> hashes(queries.size());
   HEAPA_RETURN_IF_ERROR(ResolveDuplicates(
-      queries.size(), [&](size_t i) { return ContentRef{queries[i].prompt, queries[i].answer}; },
+      queries.size(),
+      [&](size_t i) {
+        return ContentRef{queries[i].prompt, queries[i].answer};
+      },
       &results, &hashes));
   std::string value;
 
@@ -304,9 +309,8 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
                                    " is outside [1, " + std::to_string(options_.max_batch) + "]");
   }
   if (req.lease_ms < 0 || req.lease_ms > options_.max_lease_ms) {
-    return Status::InvalidArgument("lease_ms " + std::to_string(req.lease_ms) +
-                                   " is outside [0, " + std::to_string(options_.max_lease_ms) +
-                                   "]");
+    return Status::InvalidArgument("lease_ms " + std::to_string(req.lease_ms) + " is outside [0, " +
+                                   std::to_string(options_.max_lease_ms) + "]");
   }
   const int64_t lease_ms = req.lease_ms > 0 ? req.lease_ms : config_.default_lease_ms;
 
@@ -379,7 +383,8 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   }
   for (size_t i = 0; i < items.size(); ++i) {
     const ReportItem& it = items[i];
-    const std::string who = "report " + std::to_string(i) + " (query " + std::to_string(it.id) + ")";
+    const std::string who =
+        "report " + std::to_string(i) + " (query " + std::to_string(it.id) + ")";
     if (it.rewards.empty()) return Status::InvalidArgument(who + ": no rewards");
     if (it.rewards.size() > options_.max_rollouts) {
       return Status::InvalidArgument(who + ": " + std::to_string(it.rewards.size()) +

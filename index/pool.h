@@ -34,8 +34,8 @@
 #include <mutex>
 #include <optional>
 #include <span>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -235,11 +235,11 @@ class Pool final {
 
   mutable std::mutex admin_mu_;  // Checkpoint, Restore, Fork, Close; taken before mu_
   mutable std::mutex mu_;
-  std::unique_ptr<storage::Store> store_;      // guarded by mu_ (replaced under admin_mu_ too)
-  std::unique_ptr<index::FrontierIndex> ix_;   // guarded by mu_
-  index::LineageGraph lineage_;                // guarded by mu_
+  std::unique_ptr<storage::Store> store_;     // guarded by mu_ (replaced under admin_mu_ too)
+  std::unique_ptr<index::FrontierIndex> ix_;  // guarded by mu_
+  index::LineageGraph lineage_;               // guarded by mu_
   std::unordered_map<uint64_t, double> child_difficulty_;  // guarded by mu_; children only
-  Status degraded_;                            // guarded by mu_; OK while writable
+  Status degraded_;                                        // guarded by mu_; OK while writable
 };
 
 }  // namespace heapa

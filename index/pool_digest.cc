@@ -38,25 +38,25 @@ Result<Hash128> Pool::Digest() const {
       return canonical(key, v);
     });
   };
-  HEAPA_RETURN_IF_ERROR(family(storage::KeyFamily::kQuery, [&](std::string_view key,
-                                                                std::string_view v) {
-    storage::QueryRecord q;
-    HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(v, &q).WithContext(storage::DescribeKey(key)));
-    q.created_ms = 0;
-    storage::EncodeQuery(q, &value);
-    d.Add(value);
-    return Status::OK();
-  }));
-  HEAPA_RETURN_IF_ERROR(family(storage::KeyFamily::kStats, [&](std::string_view key,
-                                                                std::string_view v) {
-    storage::StatsRecord t;
-    HEAPA_RETURN_IF_ERROR(storage::DecodeStats(v, &t).WithContext(storage::DescribeKey(key)));
-    t.last_report_lease = 0;
-    t.recent_leases.clear();
-    storage::EncodeStats(t, &value);
-    d.Add(value);
-    return Status::OK();
-  }));
+  HEAPA_RETURN_IF_ERROR(
+      family(storage::KeyFamily::kQuery, [&](std::string_view key, std::string_view v) {
+        storage::QueryRecord q;
+        HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(v, &q).WithContext(storage::DescribeKey(key)));
+        q.created_ms = 0;
+        storage::EncodeQuery(q, &value);
+        d.Add(value);
+        return Status::OK();
+      }));
+  HEAPA_RETURN_IF_ERROR(
+      family(storage::KeyFamily::kStats, [&](std::string_view key, std::string_view v) {
+        storage::StatsRecord t;
+        HEAPA_RETURN_IF_ERROR(storage::DecodeStats(v, &t).WithContext(storage::DescribeKey(key)));
+        t.last_report_lease = 0;
+        t.recent_leases.clear();
+        storage::EncodeStats(t, &value);
+        d.Add(value);
+        return Status::OK();
+      }));
   for (storage::KeyFamily f : {storage::KeyFamily::kEdge, storage::KeyFamily::kDedup}) {
     HEAPA_RETURN_IF_ERROR(family(f, [&](std::string_view, std::string_view v) {
       d.Add(v);

@@ -5,8 +5,8 @@
 
 #include "index/op_results.h"
 #include "index/placement.h"
-#include "index/query_checks.h"
 #include "index/pool.h"
+#include "index/query_checks.h"
 #include "storage/batch.h"
 #include "storage/keys.h"
 #include "storage/records.h"
@@ -68,7 +68,9 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
   std::vector<storage::Hash128> hashes(children.size());
   HEAPA_RETURN_IF_ERROR(ResolveDuplicates(
       children.size(),
-      [&](size_t i) { return ContentRef{children[i].prompt, children[i].answer}; },
+      [&](size_t i) {
+        return ContentRef{children[i].prompt, children[i].answer};
+      },
       &results, &hashes));
 
   const int64_t now = NowMs();
@@ -85,11 +87,11 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
     if (!results[i].created) continue;
     const NewChild& c = children[i];
     const index::Entry* parent = ix_->Find(c.parents[0]);
-    const double est =
-        c.est_reward ? *c.est_reward
-                     : index::EstimateChildReward(
-                           parent->has_reward ? std::optional<double>(parent->reward) : std::nullopt,
-                           c.policy_difficulty);
+    const double est = c.est_reward ? *c.est_reward
+                                    : index::EstimateChildReward(
+                                          parent->has_reward ? std::optional<double>(parent->reward)
+                                                             : std::nullopt,
+                                          c.policy_difficulty);
     index::Entry& e = ix_->Create();
     results[i].id = e.id;
     e.has_reward = true;
@@ -169,7 +171,8 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
     const std::string qkey = storage::QueryKey(id);
     storage::QueryRecord rec;
     HEAPA_RETURN_IF_ERROR(store_->Get(qkey, &value));
-    HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(value, &rec).WithContext(storage::DescribeKey(qkey)));
+    HEAPA_RETURN_IF_ERROR(
+        storage::DecodeQuery(value, &rec).WithContext(storage::DescribeKey(qkey)));
     if (answer && *answer != rec.answer) {
       const std::string old_key = storage::DedupKey(storage::ContentHash(rec.prompt, rec.answer));
       const std::string new_key = storage::DedupKey(storage::ContentHash(rec.prompt, *answer));
@@ -197,9 +200,9 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
       }
     }
     // The rewritten record must stay within the limits it is decoded with.
-    HEAPA_RETURN_IF_ERROR(index::CheckQueryFields(rec.prompt, rec.answer, rec.source,
-                                                  rec.tokens.size(), rec.meta)
-                              .WithContext("query " + std::to_string(id) + " after validation"));
+    HEAPA_RETURN_IF_ERROR(
+        index::CheckQueryFields(rec.prompt, rec.answer, rec.source, rec.tokens.size(), rec.meta)
+            .WithContext("query " + std::to_string(id) + " after validation"));
     storage::EncodeQuery(rec, &value);
     batch.Put(qkey, value);
   }
@@ -239,7 +242,8 @@ Result<std::vector<std::pair<QueryId, double>>> Pool::RefreshDryRun(
   if (!(o.temperature > 0) || !std::isfinite(o.temperature)) {
     return Status::InvalidArgument("refresh temperature must be a finite positive number");
   }
-  if (o.mode != RefreshMode::kOff && o.mode != RefreshMode::kChild && o.mode != RefreshMode::kPath) {
+  if (o.mode != RefreshMode::kOff && o.mode != RefreshMode::kChild &&
+      o.mode != RefreshMode::kPath) {
     return Status::InvalidArgument("unknown refresh mode");
   }
   if (o.weighting != PathWeighting::kSoftmax && o.weighting != PathWeighting::kLinear) {

@@ -96,8 +96,7 @@ Pool::Pool(const std::string& dir, const PoolOptions& options,
 Pool::~Pool() { (void)Close(); }  // a close error has nobody left to report to
 
 Result<std::unique_ptr<storage::Store>> Pool::OpenStore(const std::string& dir,
-                                                        const PoolOptions& options,
-                                                        bool* created) {
+                                                        const PoolOptions& options, bool* created) {
   storage::StoreOptions so;
   so.sync = options.sync;
   so.write_buffer_bytes = options.write_buffer_bytes;
@@ -165,8 +164,8 @@ Status Pool::Rebuild() {
   Status scan = store_->Scan(prefix, [&](std::string_view key, std::string_view value) {
     const std::optional<uint64_t> id = storage::DecodeIdKey(storage::KeyFamily::kState, key);
     if (!id || *id == 0 || *id >= counters.next_id) {
-      return Status::Corruption("unexpected state key " + storage::DescribeKey(key) +
-                                " (next id " + std::to_string(counters.next_id) + ")");
+      return Status::Corruption("unexpected state key " + storage::DescribeKey(key) + " (next id " +
+                                std::to_string(counters.next_id) + ")");
     }
     storage::StateRecord rec;
     HEAPA_RETURN_IF_ERROR(storage::DecodeState(value, &rec).WithContext(storage::DescribeKey(key)));
@@ -185,20 +184,22 @@ Status Pool::Rebuild() {
                               std::to_string(counters.next_id - 1));
   }
   HEAPA_RETURN_IF_ERROR(ix_->FinishLoad().WithContext("pool in " + store_->dir()));
-  Status edges = store_->Scan(storage::FamilyPrefix(storage::KeyFamily::kEdge),
-                              [&](std::string_view key, std::string_view value) {
-    uint64_t parent = 0, child = 0;
-    double difficulty = 0;
-    if (!storage::DecodeEdgeKey(key, &parent, &child) || ix_->Find(parent) == nullptr ||
-        ix_->Find(child) == nullptr || parent >= child) {
-      return Status::Corruption("lineage edge " + storage::DescribeKey(key) +
-                                " names an unknown or younger parent");
-    }
-    HEAPA_RETURN_IF_ERROR(storage::DecodeEdge(value, &difficulty).WithContext(storage::DescribeKey(key)));
-    lineage_.AddEdge(parent, child);
-    child_difficulty_[child] = difficulty;
-    return Status::OK();
-  });
+  Status edges = store_->Scan(
+      storage::FamilyPrefix(storage::KeyFamily::kEdge),
+      [&](std::string_view key, std::string_view value) {
+        uint64_t parent = 0, child = 0;
+        double difficulty = 0;
+        if (!storage::DecodeEdgeKey(key, &parent, &child) || ix_->Find(parent) == nullptr ||
+            ix_->Find(child) == nullptr || parent >= child) {
+          return Status::Corruption("lineage edge " + storage::DescribeKey(key) +
+                                    " names an unknown or younger parent");
+        }
+        HEAPA_RETURN_IF_ERROR(
+            storage::DecodeEdge(value, &difficulty).WithContext(storage::DescribeKey(key)));
+        lineage_.AddEdge(parent, child);
+        child_difficulty_[child] = difficulty;
+        return Status::OK();
+      });
   HEAPA_RETURN_IF_ERROR(edges);
   ix_->counters() = counters;
   ix_->rng() = index::Rng::FromState(counters.rng_state, counters.rng_inc);

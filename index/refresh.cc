@@ -29,8 +29,7 @@ double AdjustForDifficulty(double v, double d) {
 }
 
 double EstimateChildReward(std::optional<double> parent_reward, double policy_difficulty) {
-  const double base =
-      parent_reward && std::isfinite(*parent_reward) ? Clip(*parent_reward) : 0.5;
+  const double base = parent_reward && std::isfinite(*parent_reward) ? Clip(*parent_reward) : 0.5;
   return Clip(AdjustForDifficulty(base, std::max(policy_difficulty, 0.01)));
 }
 

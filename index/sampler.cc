@@ -37,9 +37,9 @@ std::vector<Entry*> Sampler::SampleMedium(uint32_t k) {
     return all;
   }
   std::vector<Entry*> candidates = PopCandidates(std::min(2 * ak, n));
-  const std::vector<uint32_t> chosen_idx = ix_->rng().Choose(
-      static_cast<uint32_t>(candidates.size()),
-      static_cast<uint32_t>(std::min(ak, candidates.size())));
+  const std::vector<uint32_t> chosen_idx =
+      ix_->rng().Choose(static_cast<uint32_t>(candidates.size()),
+                        static_cast<uint32_t>(std::min(ak, candidates.size())));
   std::vector<bool> chosen(candidates.size(), false);
   for (uint32_t i : chosen_idx) chosen[i] = true;
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -90,4 +90,3 @@ std::vector<Entry*> Sampler::Sample(uint32_t k) {
 }
 
 }  // namespace heapa::index
-

@@ -21,11 +21,11 @@ using LeaseId = uint64_t;
 
 using storage::EvictionPolicy;
 using storage::Hash128;
-using storage::PathWeighting;
-using storage::RefreshMode;
 using storage::Origin;
+using storage::PathWeighting;
 using storage::QueryRecord;
 using storage::QueryState;
+using storage::RefreshMode;
 using storage::SamplingMode;
 using storage::StatsRecord;
 
@@ -71,8 +71,8 @@ struct InsertResult {
 };
 
 struct SampleRequest {
-  uint32_t count = 0;    // 1..PoolOptions::max_batch
-  int64_t lease_ms = 0;  // 0: the pool's default lease
+  uint32_t count = 0;        // 1..PoolOptions::max_batch
+  int64_t lease_ms = 0;      // 0: the pool's default lease
   bool with_content = true;  // also read each query's record (prompt, answer, ...)
 };
 

@@ -46,7 +46,8 @@ class Client::Impl {
 
   Status Connect(ServerInfo* info) {
     Disconnect();
-    const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+    const Clock::time_point deadline =
+        Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -84,12 +85,12 @@ class Client::Impl {
     if (fd_ < 0) return last;
 
     Builder b(256);
-    const auto hello = fb::CreateHello(b, kProtocolVersion, options_.client_id,
-                                       b.CreateString(options_.auth_token),
-                                       b.CreateString(options_.client_name));
+    const auto hello =
+        fb::CreateHello(b, kProtocolVersion, options_.client_id,
+                        b.CreateString(options_.auth_token), b.CreateString(options_.client_name));
     ResponseBuffer reply;
-    HEAPA_RETURN_IF_ERROR(Exchange(Finish(b, 0, "", fb::RequestBody::Hello, hello.Union()),
-                                   deadline, &reply));
+    HEAPA_RETURN_IF_ERROR(
+        Exchange(Finish(b, 0, "", fb::RequestBody::Hello, hello.Union()), deadline, &reply));
     HEAPA_RETURN_IF_ERROR(FromWire(reply.response->code(), Message(reply)));
     const fb::HelloReply* h = reply.response->body_as_HelloReply();
     if (!h) return Status::Internal("Hello answered without a HelloReply");
@@ -105,9 +106,8 @@ class Client::Impl {
         if (seen != durable_.end() && p->durable_seq() < seen->second) {
           Disconnect();
           return Status::Corruption("server lost acknowledged writes: pool '" + name +
-                                    "' is at durable sequence " +
-                                    std::to_string(p->durable_seq()) + ", this client saw " +
-                                    std::to_string(seen->second));
+                                    "' is at durable sequence " + std::to_string(p->durable_seq()) +
+                                    ", this client saw " + std::to_string(seen->second));
         }
       }
     }
@@ -279,16 +279,15 @@ Status Do(Client::Impl* impl, ServerInfo* info, const std::string& pool, fb::Req
   const auto body = body_fn(b);
   // Mutations carry a fresh request id; resends reuse it (the daemon then replays the result).
   const uint64_t rid = mutating ? impl->NextRequestId() : 0;
-  return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), retry, info, out,
-                    pool);
+  return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), retry, info, out, pool);
 }
 
 }  // namespace
 
-#define HEAPA_CALL(pool, TYPE, retry, mutating, body_fn)                                        \
-  ResponseBuffer rb;                                                                            \
-  HEAPA_RETURN_IF_ERROR(Do(impl_.get(), &server_, pool, fb::RequestBody::TYPE, retry, mutating, \
-                           body_fn, &rb))
+#define HEAPA_CALL(pool, TYPE, retry, mutating, body_fn) \
+  ResponseBuffer rb;                                     \
+  HEAPA_RETURN_IF_ERROR(                                 \
+      Do(impl_.get(), &server_, pool, fb::RequestBody::TYPE, retry, mutating, body_fn, &rb))
 
 Result<std::vector<std::string>> Client::ListPools() {
   HEAPA_CALL("", PoolList, Retry::kResend, false, [](Builder& b) { return fb::CreatePoolList(b); });
@@ -363,7 +362,8 @@ Status Client::Validate(const std::string& pool, QueryId id, bool accept,
   return Status::OK();
 }
 
-Result<std::vector<SampledQuery>> Client::Sample(const std::string& pool, const SampleRequest& req) {
+Result<std::vector<SampledQuery>> Client::Sample(const std::string& pool,
+                                                 const SampleRequest& req) {
   HEAPA_CALL(pool, Sample, Retry::kResend, true, [&](Builder& b) {
     return fb::CreateSample(b, req.count, req.lease_ms, req.with_content);
   });
@@ -391,7 +391,8 @@ Result<std::vector<ReportOutcome>> Client::Report(const std::string& pool,
 }
 
 Result<size_t> Client::Reinsert(const std::string& pool) {
-  HEAPA_CALL(pool, Reinsert, Retry::kResend, true, [](Builder& b) { return fb::CreateReinsert(b); });
+  HEAPA_CALL(pool, Reinsert, Retry::kResend, true,
+             [](Builder& b) { return fb::CreateReinsert(b); });
   const fb::CountReply* r = rb.response->body_as_CountReply();
   return static_cast<size_t>(r ? r->count() : 0);
 }

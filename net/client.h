@@ -32,9 +32,9 @@ namespace heapa::net {
 struct ClientOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 7411;
-  std::string auth_token;      // needed when the daemon has --auth-token-file
-  int64_t timeout_ms = 30000;  // per request (connect, send and receive)
-  int max_attempts = 5;        // per request, reconnects included
+  std::string auth_token;          // needed when the daemon has --auth-token-file
+  int64_t timeout_ms = 30000;      // per request (connect, send and receive)
+  int max_attempts = 5;            // per request, reconnects included
   int64_t retry_backoff_ms = 100;  // doubled after each failed attempt, capped at 2 s
   // Identifies this client for exactly-once retries; 0 picks a random one.
   uint64_t client_id = 0;

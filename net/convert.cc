@@ -113,13 +113,11 @@ PoolConfig FromWire(const fb::PoolConfig* c) {
 }
 
 flatbuffers::Offset<fb::PoolConfig> BuildConfig(Builder& b, const PoolConfig& c) {
-  return fb::CreatePoolConfig(b, c.max_size, c.low_fraction,
-                              static_cast<fb::SamplingMode>(c.sampling),
-                              static_cast<fb::EvictionPolicy>(c.eviction), c.reinsert_below,
-                              c.rng_seed, c.default_lease_ms,
-                              static_cast<fb::RefreshMode>(c.refresh),
-                              static_cast<fb::PathWeighting>(c.path_weighting),
-                              c.path_temperature, c.inverse_adjust);
+  return fb::CreatePoolConfig(
+      b, c.max_size, c.low_fraction, static_cast<fb::SamplingMode>(c.sampling),
+      static_cast<fb::EvictionPolicy>(c.eviction), c.reinsert_below, c.rng_seed, c.default_lease_ms,
+      static_cast<fb::RefreshMode>(c.refresh), static_cast<fb::PathWeighting>(c.path_weighting),
+      c.path_temperature, c.inverse_adjust);
 }
 
 NewQuery FromWire(const fb::Query* q) {
@@ -246,13 +244,13 @@ QueryInfo FromWire(const fb::GetReply* g) {
 flatbuffers::Offset<fb::GetReply> BuildGetReply(Builder& b, const QueryInfo& info) {
   const auto query = BuildQueryRecord(b, info.query);
   const storage::StateRecord& s = info.state;
-  const auto state = fb::CreateState(b, static_cast<fb::QueryState>(s.state),
-                                     static_cast<fb::QueryState>(s.prev_state), s.has_reward,
-                                     s.reward, s.seq, s.times_sampled, s.lease, s.lease_deadline_ms);
+  const auto state = fb::CreateState(
+      b, static_cast<fb::QueryState>(s.state), static_cast<fb::QueryState>(s.prev_state),
+      s.has_reward, s.reward, s.seq, s.times_sampled, s.lease, s.lease_deadline_ms);
   const StatsRecord& t = info.stats;
-  const auto stats = fb::CreateStats(b, t.reports, t.rollouts, t.mean, index::Variance(t), t.min,
-                                     t.max, t.zero_variance_streak, t.last_step, t.has_est_reward,
-                                     t.est_reward);
+  const auto stats =
+      fb::CreateStats(b, t.reports, t.rollouts, t.mean, index::Variance(t), t.min, t.max,
+                      t.zero_variance_streak, t.last_step, t.has_est_reward, t.est_reward);
   return fb::CreateGetReply(b, info.id, query, state, stats);
 }
 
@@ -261,7 +259,8 @@ LineageView FromWire(const fb::LineageReply* l) {
   out.parents = Vec(l->parents());
   out.children = Vec(l->children());
   if (l->ancestors()) {
-    for (const fb::LineageNode* n : *l->ancestors()) out.ancestors.emplace_back(n->id(), n->depth());
+    for (const fb::LineageNode* n : *l->ancestors())
+      out.ancestors.emplace_back(n->id(), n->depth());
   }
   if (l->descendants()) {
     for (const fb::LineageNode* n : *l->descendants()) {
@@ -279,8 +278,8 @@ flatbuffers::Offset<fb::LineageReply> BuildLineageReply(Builder& b, const Lineag
   };
   const auto ancestors = nodes(v.ancestors);
   const auto descendants = nodes(v.descendants);
-  return fb::CreateLineageReply(b, b.CreateVector(v.parents), b.CreateVector(v.children),
-                                ancestors, descendants);
+  return fb::CreateLineageReply(b, b.CreateVector(v.parents), b.CreateVector(v.children), ancestors,
+                                descendants);
 }
 
 PoolStats FromWire(const fb::PoolStatsReply* s) {
@@ -317,8 +316,7 @@ flatbuffers::Offset<fb::PoolStatsReply> BuildStatsReply(Builder& b, const PoolSt
       b, s.max_size, s.pooled, s.cold, s.low, s.high, s.in_flight, s.archived, s.pending,
       s.rejected, s.evicted, s.low_max.has_value(), s.low_max.value_or(0), s.high_min.has_value(),
       s.high_min.value_or(0), c.total_added, c.total_duplicates, c.total_sampled, c.total_evicted,
-      c.total_reports, c.total_reinserted, c.total_expired, c.durable_seq, s.index_bytes,
-      degraded);
+      c.total_reports, c.total_reinserted, c.total_expired, c.durable_seq, s.index_bytes, degraded);
 }
 
 index::RefreshOptions FromWire(const fb::Refresh* r) {

@@ -24,7 +24,7 @@ class PoolRegistry {
  public:
   // `base` provides sync, clock and limits for every pool (not the config: that is per pool).
   static Result<std::unique_ptr<PoolRegistry>> Open(const std::string& data_dir,
-                                                     const PoolOptions& base);
+                                                    const PoolOptions& base);
 
   // NotFound for an unknown pool.
   Result<std::shared_ptr<Pool>> Find(const std::string& name) const;

@@ -1,8 +1,9 @@
 #include "net/server.h"
 
+// clang-format off
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
-
 #include <boost/asio.hpp>
+// clang-format on
 #include <list>
 
 #include "net/session.h"

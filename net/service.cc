@@ -20,7 +20,8 @@ struct Reply {
 };
 
 std::string Finish(Builder& b, uint64_t request_id, const Reply& r) {
-  const fb::Code code = r.protocol_code != fb::Code::OK ? r.protocol_code : ToWireCode(r.status.code());
+  const fb::Code code =
+      r.protocol_code != fb::Code::OK ? r.protocol_code : ToWireCode(r.status.code());
   const auto message = b.CreateString(r.status.message());
   fb::ResponseBuilder rb(b);
   rb.add_request_id(request_id);
@@ -215,10 +216,11 @@ std::string Service::Handle(SessionState* session, std::string_view body, bool* 
     }
     const fb::Hello* hello = req->body_as_Hello();
     if (hello->protocol_version() != kProtocolVersion) {
-      return Finish(b, rid, Fail(fb::Code::UNSUPPORTED_VERSION,
-                                 "protocol version " + std::to_string(hello->protocol_version()) +
-                                     " is not supported; this server speaks " +
-                                     std::to_string(kProtocolVersion)));
+      return Finish(
+          b, rid,
+          Fail(fb::Code::UNSUPPORTED_VERSION,
+               "protocol version " + std::to_string(hello->protocol_version()) +
+                   " is not supported; this server speaks " + std::to_string(kProtocolVersion)));
     }
     const std::string token = hello->auth_token() ? hello->auth_token()->str() : "";
     if (!options_.auth_token.empty() && token != options_.auth_token) {
@@ -231,9 +233,8 @@ std::string Service::Handle(SessionState* session, std::string_view body, bool* 
     for (const auto& [name, seq] : pools_->DurableSeqs()) {
       seqs.push_back(fb::CreatePoolSeq(b, b.CreateString(name), seq));
     }
-    const auto reply = fb::CreateHelloReply(b, kProtocolVersion,
-                                            b.CreateString(options_.server_version),
-                                            b.CreateVector(seqs));
+    const auto reply = fb::CreateHelloReply(
+        b, kProtocolVersion, b.CreateString(options_.server_version), b.CreateVector(seqs));
     return Finish(b, rid, Body(fb::ResponseBody::HelloReply, reply));
   }
   const std::string pool_name = req->pool() ? req->pool()->str() : "";

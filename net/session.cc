@@ -53,22 +53,21 @@ void Session::ReadHeader() {
   }
   reading_ = true;
   ArmTimer(options_.idle_timeout_ms);
-  asio::async_read(socket_, asio::buffer(header_),
-                   [self = shared_from_this()](const error_code& ec, size_t) {
-                     self->reading_ = false;
-                     if (ec) return self->Close();
-                     const uint32_t length = DecodeFrameLength(self->header_);
-                     if (length == 0 || length > self->options_.max_frame_bytes) {
-                       // The announced body is never read into memory.
-                       return self->Send(
-                           Service::ErrorResponse(
-                               ProtocolError::kFrameTooLarge,
-                               "frame of " + std::to_string(length) + " bytes is outside [1, " +
-                                   std::to_string(self->options_.max_frame_bytes) + "]"),
-                           /*close_after=*/true);
-                     }
-                     self->ReadBody(length);
-                   });
+  asio::async_read(
+      socket_, asio::buffer(header_), [self = shared_from_this()](const error_code& ec, size_t) {
+        self->reading_ = false;
+        if (ec) return self->Close();
+        const uint32_t length = DecodeFrameLength(self->header_);
+        if (length == 0 || length > self->options_.max_frame_bytes) {
+          // The announced body is never read into memory.
+          return self->Send(Service::ErrorResponse(
+                                ProtocolError::kFrameTooLarge,
+                                "frame of " + std::to_string(length) + " bytes is outside [1, " +
+                                    std::to_string(self->options_.max_frame_bytes) + "]"),
+                            /*close_after=*/true);
+        }
+        self->ReadBody(length);
+      });
 }
 
 void Session::ReadBody(uint32_t length) {

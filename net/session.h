@@ -3,9 +3,10 @@
 #ifndef HEAPA_NET_SESSION_H_
 #define HEAPA_NET_SESSION_H_
 
+// clang-format off
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
-
 #include <boost/asio.hpp>
+// clang-format on
 #include <deque>
 #include <functional>
 #include <memory>
@@ -50,7 +51,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string body_;
   std::deque<std::string> requests_;  // read, not yet handled
   bool executing_ = false;
-  std::deque<std::string> output_;    // framed responses not yet written
+  std::deque<std::string> output_;  // framed responses not yet written
   size_t output_bytes_ = 0;
   bool writing_ = false;
   bool reading_ = false;

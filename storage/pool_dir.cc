@@ -126,11 +126,11 @@ Status PoolDir::ValidateTag(const std::string& tag) {
   // ".tmp" is RocksDB's staging suffix for a checkpoint being built: a tag "x.tmp" would be
   // wiped by a later Checkpoint("x").
   const bool staging = tag.size() >= 4 && tag.compare(tag.size() - 4, 4, ".tmp") == 0;
-  const bool ok = !tag.empty() && tag.size() <= 64 && tag[0] != '.' && !staging &&
-                  std::all_of(tag.begin(), tag.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
-                           c == '-';
-                  });
+  const bool ok =
+      !tag.empty() && tag.size() <= 64 && tag[0] != '.' && !staging &&
+      std::all_of(tag.begin(), tag.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
   if (!ok) {
     return Status::InvalidArgument("checkpoint tag '" + tag +
                                    "' must be 1-64 characters of [A-Za-z0-9._-], not starting "

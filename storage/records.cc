@@ -91,7 +91,8 @@ Status OpenTable(Kind kind, std::string_view value, AlignedPayload* scratch, con
   if (!s.ok()) return s;
   const uint8_t* data = scratch->Assign(payload);
   flatbuffers::Verifier verifier(data, payload.size(), /*_max_depth=*/16, /*_max_tables=*/1u << 20);
-  if (!verifier.VerifyBuffer<T>(nullptr)) return Status::Corruption("FlatBuffer verification failed");
+  if (!verifier.VerifyBuffer<T>(nullptr))
+    return Status::Corruption("FlatBuffer verification failed");
   *table = flatbuffers::GetRoot<T>(data);
   return Status::OK();
 }
@@ -189,7 +190,8 @@ Status DecodeQuery(std::string_view value, QueryRecord* rec) {
   if (!CopyVector(q->tokens(), &rec->tokens)) return Status::Corruption("misaligned tokens");
   rec->meta.clear();
   if (q->meta()) {
-    if (q->meta()->size() > kMaxMetaEntries) return Status::Corruption("query has too many meta entries");
+    if (q->meta()->size() > kMaxMetaEntries)
+      return Status::Corruption("query has too many meta entries");
     size_t meta_bytes = 0;
     for (const fb::KeyValue* kv : *q->meta()) {
       rec->meta.emplace_back(std::string(View(kv->key())), std::string(View(kv->value())));
@@ -443,10 +445,10 @@ Status DecodeOpResult(std::string_view value, OpResultRecord* rec) {
   rec->lease_deadline_ms = r->lease_deadline_ms();
   rec->count = r->count();
   const size_t n = rec->ids.size();
-  const bool sized = rec->kind == OpKind::kSample
-                         ? rec->codes.size() == n && rec->has_rewards.size() == n &&
-                               rec->rewards.size() == n
-                         : rec->codes.size() == n || rec->codes.empty();
+  const bool sized =
+      rec->kind == OpKind::kSample
+          ? rec->codes.size() == n && rec->has_rewards.size() == n && rec->rewards.size() == n
+          : rec->codes.size() == n || rec->codes.empty();
   if (!sized) return Status::Corruption("op result columns differ in length");
   return Status::OK();
 }

@@ -2,7 +2,8 @@
 //
 // Every stored value is an envelope:
 //
-//   kind (1 byte) | payload (FlatBuffer of records.fbs, or 8-byte LE id for dedup) | xxh3_64 (8 bytes LE)
+//   kind (1 byte) | payload (FlatBuffer of records.fbs, or 8-byte LE id for dedup) | xxh3_64 (8
+//   bytes LE)
 //
 // The checksum covers kind and payload. Decode* verify, in order: size, checksum, kind, the
 // FlatBuffers Verifier, then the semantic rules of each record (enum ranges, finite numbers,

@@ -160,8 +160,8 @@ Status Store::Close() {
   if (!db_) return Status::OK();
   // Flush so that the next open has no WAL to replay (a faster, simpler recovery); the data
   // is durable either way.
-  rocksdb::Status s = options_.read_only ? rocksdb::Status::OK()
-                                         : db_->Flush(rocksdb::FlushOptions());
+  rocksdb::Status s =
+      options_.read_only ? rocksdb::Status::OK() : db_->Flush(rocksdb::FlushOptions());
   const rocksdb::Status closed = db_->Close();
   if (s.ok()) s = closed;
   db_.reset();

@@ -109,8 +109,8 @@ int Main(int argc, char** argv) {
     return kExitListen;
   }
   server.HandleSignals();
-  std::cout << "heapad listening on " << so.host << ":" << server.port() << " data-dir "
-            << data_dir << std::endl;
+  std::cout << "heapad listening on " << so.host << ":" << server.port() << " data-dir " << data_dir
+            << std::endl;
   server.Run();
   const Status closed = (*registry)->CloseAll();
   if (!closed.ok()) {

@@ -35,9 +35,9 @@ TEST_SUITE("index/placement") {
 
   TEST_CASE("a scored query goes HIGH only when above the HIGH minimum; equal goes LOW") {
     FrontierFixture f;
-    f.Add(0.0);   // HIGH empty, LOW empty -> HIGH
+    f.Add(0.0);  // HIGH empty, LOW empty -> HIGH
     CHECK(f.ix.high().size() == 1);
-    f.Add(0.0);   // equal to HIGH min -> LOW
+    f.Add(0.0);  // equal to HIGH min -> LOW
     CHECK(f.ix.low().size() == 1);
     f.Add(0.25);  // above HIGH min -> HIGH
     CHECK(f.ix.high().size() == 2);

@@ -96,7 +96,8 @@ TEST_SUITE("index/pool_checkpoint") {
     REQUIRE(again->size() == 1);
     CHECK((*again)[0].id == (*future)[0].id);
     CHECK((*again)[0].lease != (*future)[0].lease);
-    auto stale = pool->Report(std::vector<ReportItem>{{(*future)[0].id, (*future)[0].lease, {1}, 1}});
+    auto stale =
+        pool->Report(std::vector<ReportItem>{{(*future)[0].id, (*future)[0].lease, {1}, 1}});
     REQUIRE(stale.ok());
     CHECK((*stale)[0] == ReportOutcome::kStale);  // older than the new grant: not recorded
     CHECK(pool->Get((*future)[0].id)->stats.reports == 0);

@@ -2,12 +2,11 @@
 // reopen every acknowledged insert and report is present, none is applied twice, and the
 // durable sequence number never goes backwards. HEAPA_CRASH_ITERATIONS sets the number of
 // kills (default 6); the seed is printed and replayable with HEAPA_TEST_SEED.
+#include <doctest/doctest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <doctest/doctest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -38,8 +37,9 @@ ChildRun RunAndKill(const std::string& dir, uint64_t seed, const std::string& ta
     ::dup2(fds[1], STDOUT_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
-    const char* args[] = {"/proc/self/exe", testing::kCrashChildFlag, dir.c_str(),
-                          seed_arg.c_str(), tag.c_str(), nullptr};
+    const char* args[] = {"/proc/self/exe", testing::kCrashChildFlag,
+                          dir.c_str(),      seed_arg.c_str(),
+                          tag.c_str(),      nullptr};
     ::execv("/proc/self/exe", const_cast<char* const*>(args));
     ::_exit(127);
   }
@@ -55,11 +55,12 @@ ChildRun RunAndKill(const std::string& dir, uint64_t seed, const std::string& ta
       killed = true;
     }
     pollfd p{fds[0], POLLIN, 0};
-    const int wait_ms = killed ? 1000
-                               : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                      deadline - now)
-                                                      .count()) +
-                                     1;
+    const int wait_ms =
+        killed
+            ? 1000
+            : static_cast<int>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) +
+                  1;
     if (::poll(&p, 1, wait_ms) < 0) continue;
     if (p.revents == 0) continue;
     const ssize_t n = ::read(fds[0], chunk, sizeof(chunk));
@@ -87,9 +88,9 @@ TEST_SUITE("index/pool_crash") {
     testing::TempDir dir;
     const std::string path = dir.Sub("pool");
 
-    std::map<QueryId, std::string> inserted;      // acknowledged inserts
-    std::map<QueryId, uint64_t> reports;          // acknowledged reports per id
-    std::map<QueryId, uint64_t> last_lease;       // highest acknowledged report lease per id
+    std::map<QueryId, std::string> inserted;  // acknowledged inserts
+    std::map<QueryId, uint64_t> reports;      // acknowledged reports per id
+    std::map<QueryId, uint64_t> last_lease;   // highest acknowledged report lease per id
     uint64_t durable = 0;
     uint64_t acked_ops = 0;
     for (int it = 0; it < iterations; ++it) {
@@ -97,7 +98,8 @@ TEST_SUITE("index/pool_crash") {
       ChildRun run = RunAndKill(path, rng(), "it" + std::to_string(it), run_ms);
       INFO("iteration " << it << " ran " << run_ms << " ms, " << run.lines.size() << " lines");
       // Killed, or finished its bounded run; any other exit is a failure of the child.
-      const bool ok_exit = WIFSIGNALED(run.status) || (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+      const bool ok_exit =
+          WIFSIGNALED(run.status) || (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
       REQUIRE(ok_exit);
       std::map<QueryId, uint64_t> in_flight_report;  // the op a kill may have interrupted
       std::string last_x;
@@ -130,8 +132,7 @@ TEST_SUITE("index/pool_crash") {
 
       PoolOptions options;
       auto reopened = Pool::Open(path, options);
-      if (reopened.status().code() == Status::Code::kNotFound && inserted.empty() &&
-          durable == 0) {
+      if (reopened.status().code() == Status::Code::kNotFound && inserted.empty() && durable == 0) {
         continue;  // killed while creating the pool: nothing was acknowledged, no pool exists
       }
       INFO(reopened.status().ToString());
@@ -164,7 +165,8 @@ TEST_SUITE("index/pool_crash") {
       }
       HEAPA_REQUIRE_OK(pool.Close());
     }
-    MESSAGE("kills survived: " << iterations << ", acknowledged operations verified: " << acked_ops);
+    MESSAGE("kills survived: " << iterations
+                               << ", acknowledged operations verified: " << acked_ops);
     CHECK(acked_ops > 0);
   }
 }

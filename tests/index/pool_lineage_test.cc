@@ -48,7 +48,7 @@ TEST_SUITE("index/pool_lineage") {
     auto kids = InsertKids(*pool, {MakeChild({scored}, 1, 1.25), MakeChild({unscored}, 2, 1.25),
                                    MakeChild({scored}, 3, 0.8)});
     CHECK(std::abs(pool->Get(kids[0].id)->state.reward - 0.4) < 1e-12);
-    CHECK(std::abs(pool->Get(kids[1].id)->state.reward - 0.4) < 1e-12);   // 0.5 / 1.25
+    CHECK(std::abs(pool->Get(kids[1].id)->state.reward - 0.4) < 1e-12);    // 0.5 / 1.25
     CHECK(std::abs(pool->Get(kids[2].id)->state.reward - 0.625) < 1e-12);  // 0.5 / 0.8
     auto info = pool->Get(kids[0].id);
     CHECK(info->query.origin == Origin::kAugmented);
@@ -85,7 +85,8 @@ TEST_SUITE("index/pool_lineage") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), PoolConfig{});
     const QueryId p = InsertOne(*pool, MakeQuery(1, 0.5));
-    auto kids = InsertKids(*pool, {MakeChild({p}, 1), MakeChild({p}, 2), MakeChild({p}, 3, 1, true)});
+    auto kids =
+        InsertKids(*pool, {MakeChild({p}, 1), MakeChild({p}, 2), MakeChild({p}, 3, 1, true)});
     HEAPA_REQUIRE_OK(pool->Validate(kids[0].id, true, std::string("42"), 1.1));
     auto info = pool->Get(kids[0].id);
     CHECK((info->state.state == QueryState::kLow || info->state.state == QueryState::kHigh));

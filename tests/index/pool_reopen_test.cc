@@ -12,8 +12,8 @@ namespace {
 
 // Applies one random operation to `pool`; `rng` decides, so two pools fed the same rng
 // stream see the same operations.
-void RandomOp(Pool& pool, std::mt19937_64& rng, int* next_prompt,
-              std::vector<SampledQuery>* leased, testing::FakeClock* clock) {
+void RandomOp(Pool& pool, std::mt19937_64& rng, int* next_prompt, std::vector<SampledQuery>* leased,
+              testing::FakeClock* clock) {
   switch (rng() % 7) {
     case 0:
     case 1: {

@@ -54,9 +54,22 @@ struct World {
 // Diamond: 50 (0.1) -> 51 (0.3), 52 (unscored); 51 -> 53 (0.8); 52 -> 53
 World MakeWorld() {
   World w;
-  for (auto [p, c] : std::vector<std::pair<uint64_t, uint64_t>>{
-           {1, 2}, {1, 3}, {1, 4}, {2, 5}, {2, 6}, {4, 7}, {10, 11}, {10, 12}, {20, 21},
-           {30, 31}, {40, 42}, {41, 42}, {50, 51}, {50, 52}, {51, 53}, {52, 53}}) {
+  for (auto [p, c] : std::vector<std::pair<uint64_t, uint64_t>>{{1, 2},
+                                                                {1, 3},
+                                                                {1, 4},
+                                                                {2, 5},
+                                                                {2, 6},
+                                                                {4, 7},
+                                                                {10, 11},
+                                                                {10, 12},
+                                                                {20, 21},
+                                                                {30, 31},
+                                                                {40, 42},
+                                                                {41, 42},
+                                                                {50, 51},
+                                                                {50, 52},
+                                                                {51, 53},
+                                                                {52, 53}}) {
     w.graph.AddEdge(p, c);
   }
   w.Node(1, 0.2);
@@ -104,17 +117,31 @@ TEST_SUITE("index/refresh") {
     // 20: 1/0.5 = 2 -> 0.45 + 1 = 1.45 -> 1;  30: -3 -> -0.45 - 1.5 -> -1
     // 40: -0.2 -> -0.1;  41: 0.2 - 0.1 = 0.1
     // 51: 0.15 + 0.4 = 0.55;  52 unscored: 0.8;  50: mean(0.55, 0.8) -> 0.05 + 0.3375 = 0.3875
-    Expect(MakeWorld().Run(RefreshMode::kChild),
-           {{1, 0.03}, {2, 0.05}, {10, -0.125}, {20, 1.0}, {30, -1.0}, {40, -0.1}, {41, 0.1},
-            {50, 0.3875}, {51, 0.55}, {52, 0.8}});
+    Expect(MakeWorld().Run(RefreshMode::kChild), {{1, 0.03},
+                                                  {2, 0.05},
+                                                  {10, -0.125},
+                                                  {20, 1.0},
+                                                  {30, -1.0},
+                                                  {40, -0.1},
+                                                  {41, 0.1},
+                                                  {50, 0.3875},
+                                                  {51, 0.55},
+                                                  {52, 0.8}});
   }
 
   TEST_CASE("PathAgg linear weights children by their leaf counts") {
     // L(2) = 2, L(3) = 1: m(1) = 2/3*0.04 + 1/3*-0.32 = -0.08 -> 0.1 - 0.04 = 0.06.
     // Diamond: L(51) = L(52) = 1, equal weights: as ChildAgg. Others have equal L too.
-    Expect(MakeWorld().Run(RefreshMode::kPath, PathWeighting::kLinear),
-           {{1, 0.06}, {2, 0.05}, {10, -0.125}, {20, 1.0}, {30, -1.0}, {40, -0.1}, {41, 0.1},
-            {50, 0.3875}, {51, 0.55}, {52, 0.8}});
+    Expect(MakeWorld().Run(RefreshMode::kPath, PathWeighting::kLinear), {{1, 0.06},
+                                                                         {2, 0.05},
+                                                                         {10, -0.125},
+                                                                         {20, 1.0},
+                                                                         {30, -1.0},
+                                                                         {40, -0.1},
+                                                                         {41, 0.1},
+                                                                         {50, 0.3875},
+                                                                         {51, 0.55},
+                                                                         {52, 0.8}});
   }
 
   TEST_CASE("PathAgg softmax with T=1 equals linear (B17)") {
@@ -125,9 +152,16 @@ TEST_SUITE("index/refresh") {
   TEST_CASE("PathAgg softmax with T=0.5 sharpens toward the larger subtree") {
     // weights ∝ L^(1/T) = L^2: 4 and 1 -> 0.8, 0.2: m(1) = 0.032 - 0.064 = -0.032
     // -> 0.1 - 0.016 = 0.084.
-    Expect(MakeWorld().Run(RefreshMode::kPath, PathWeighting::kSoftmax, 0.5),
-           {{1, 0.084}, {2, 0.05}, {10, -0.125}, {20, 1.0}, {30, -1.0}, {40, -0.1}, {41, 0.1},
-            {50, 0.3875}, {51, 0.55}, {52, 0.8}});
+    Expect(MakeWorld().Run(RefreshMode::kPath, PathWeighting::kSoftmax, 0.5), {{1, 0.084},
+                                                                               {2, 0.05},
+                                                                               {10, -0.125},
+                                                                               {20, 1.0},
+                                                                               {30, -1.0},
+                                                                               {40, -0.1},
+                                                                               {41, 0.1},
+                                                                               {50, 0.3875},
+                                                                               {51, 0.55},
+                                                                               {52, 0.8}});
   }
 
   TEST_CASE("inverse adjustment (B15) multiplies positive and divides negative values") {
@@ -145,8 +179,12 @@ TEST_SUITE("index/refresh") {
     for (uint64_t i = 1; i < n; ++i) g.AddEdge(i, i + 1);
     RefreshOptions o;
     o.mode = RefreshMode::kPath;
-    auto out = Refresh(g, [](uint64_t) { return NodeValue{true, 0.5}; },
-                       [](uint64_t) { return 1.0; }, o);
+    auto out = Refresh(
+        g,
+        [](uint64_t) {
+          return NodeValue{true, 0.5};
+        },
+        [](uint64_t) { return 1.0; }, o);
     CHECK(out.size() == n - 1);
     for (const auto& [id, v] : out) CHECK(v == 0.5);
   }

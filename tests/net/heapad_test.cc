@@ -1,13 +1,12 @@
 // Integration tests: heapad on 127.0.0.1 with an ephemeral port and a temporary directory,
 // driven through net::Client and through raw sockets.
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -68,7 +67,8 @@ class Raw {
     if (!ReadAll(h, 4)) return std::nullopt;
     std::vector<uint64_t> body(net::DecodeFrameLength(h) / 8 + 1);
     if (!ReadAll(body.data(), net::DecodeFrameLength(h))) return std::nullopt;
-    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(body.data()), net::DecodeFrameLength(h));
+    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(body.data()),
+                            net::DecodeFrameLength(h));
     REQUIRE(v.VerifyBuffer<net::fb::Response>(nullptr));
     return flatbuffers::GetRoot<net::fb::Response>(body.data())->code();
   }
@@ -201,7 +201,7 @@ TEST_SUITE("net/heapad") {
     // connection that reuses the client id, returns the stored result and applies nothing.
     auto b = ConnectTo(d, /*client_id=*/4242);
     REQUIRE(b->CreatePool("other", PoolConfig{}).ok());  // takes request id 1 of b
-    auto again = b->Insert("p", qs);                    // request id 2 again
+    auto again = b->Insert("p", qs);                     // request id 2 again
     REQUIRE(again.ok());
     CHECK((*again)[0].id == (*first)[0].id);
     CHECK((*again)[0].created);  // the original answer

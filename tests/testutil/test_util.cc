@@ -15,7 +15,8 @@ TempDir::TempDir() {
   const char* base = std::getenv("HEAPA_TEST_TMPDIR");
   std::filesystem::path root = base ? base : std::filesystem::temp_directory_path().string();
   std::filesystem::create_directories(root);
-  path_ = (root / ("heapa-" + std::to_string(::getpid()) + "-" + std::to_string(counter++))).string();
+  path_ =
+      (root / ("heapa-" + std::to_string(::getpid()) + "-" + std::to_string(counter++))).string();
   std::filesystem::remove_all(path_);
   std::filesystem::create_directories(path_);
 }
@@ -33,7 +34,8 @@ uint64_t TestSeed(const char* test_name) {
     seed = std::random_device{}() ^
            static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   }
-  MESSAGE(std::string(test_name) << ": seed " << seed << " (replay with HEAPA_TEST_SEED=" << seed << ")");
+  MESSAGE(std::string(test_name) << ": seed " << seed << " (replay with HEAPA_TEST_SEED=" << seed
+                                 << ")");
   return seed;
 }
 

@@ -12,11 +12,11 @@
 #include "storage/status.h"
 
 // Fails the test with the status text unless `expr` is OK.
-#define HEAPA_REQUIRE_OK(expr)                   \
-  do {                                           \
-    const ::heapa::Status heapa_s_ = (expr);     \
-    INFO(heapa_s_.ToString());                   \
-    REQUIRE(heapa_s_.ok());                      \
+#define HEAPA_REQUIRE_OK(expr)               \
+  do {                                       \
+    const ::heapa::Status heapa_s_ = (expr); \
+    INFO(heapa_s_.ToString());               \
+    REQUIRE(heapa_s_.ok());                  \
   } while (0)
 
 namespace heapa::testing {
