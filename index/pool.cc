@@ -272,6 +272,7 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
   ix_->Begin();
   index::Placement placement(ix_.get(), config_);
   storage::CountersRecord& counters = ix_->counters();
+  std::vector<std::pair<std::string, uint64_t>> dedup_puts;
   for (size_t i = 0; i < queries.size(); ++i) {
     if (!results[i].created) continue;
     const NewQuery& q = queries[i];
@@ -292,9 +293,14 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
     rec.created_ms = now;
     storage::EncodeQuery(rec, &value);
     batch.Put(storage::QueryKey(e.id), value);
-    storage::EncodeDedup(e.id, &value);
-    batch.Put(storage::DedupKey(hashes[i]), value);
+    dedup_puts.emplace_back(storage::DedupKey(hashes[i]), e.id);
     ++counters.total_added;
+  }
+  // Dedup keys are hashes: put them in key order, which the memtable inserts fastest.
+  std::sort(dedup_puts.begin(), dedup_puts.end());
+  for (const auto& [key, id] : dedup_puts) {
+    storage::EncodeDedup(id, &value);
+    batch.Put(key, value);
   }
   placement.EvictToCapacity();
   FinishDuplicates(&results, hashes);

@@ -49,6 +49,10 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   opt.keep_log_file_num = 10;
   opt.max_background_jobs = 2;
   opt.write_buffer_size = o.write_buffer_bytes;
+  // A Bloom filter in the memtable too: the dedup lookup of a new prompt and the first stats
+  // read of a query are misses, and without it each walks the memtable skiplist.
+  opt.memtable_whole_key_filtering = true;
+  opt.memtable_prefix_bloom_size_ratio = 0.1;
   // Bloom filters make the dedup lookup of a new prompt (a miss) cheap.
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
@@ -117,7 +121,7 @@ Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
   r.fill_cache = false;
   r.total_order_seek = true;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(r));
-  std::string last_key = "<start>";
+  std::string last_key;  // raw; described only if an error needs it
   for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
     const rocksdb::Slice k = it->key();
     const std::string_view key(k.data(), k.size());
@@ -125,12 +129,14 @@ Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
     const rocksdb::Slice v = it->value();
     Status s = fn(key, std::string_view(v.data(), v.size()));
     if (!s.ok()) return s;
-    last_key = DescribeKey(key);
+    last_key.assign(key);
   }
   // An iterator stops early on a checksum error: without this check a corrupt block would
   // look like the end of the data (reliability-plan R8).
   if (!it->status().ok()) {
-    return FromRocksDb(it->status()).WithContext("scan of " + dir_ + " after key " + last_key);
+    return FromRocksDb(it->status())
+        .WithContext("scan of " + dir_ + " after key " +
+                     (last_key.empty() ? std::string("<start>") : DescribeKey(last_key)));
   }
   return Status::OK();
 }
