@@ -4,6 +4,7 @@
 // Exit codes: 0 clean shutdown; 1 usage or unexpected error; 2 cannot listen; 3 a pool's store
 // is corrupt or unreadable (never repaired automatically, never replaced by an empty pool).
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -90,6 +91,12 @@ int Main(int argc, char** argv) {
   } else if (!IsLoopback(so.host)) {
     std::cerr << "heapad: listening on " << so.host << " needs --auth-token-file\n";
     return kExitUsage;
+  }
+  // Connections are file descriptors: allow as many as the hard limit lets us.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
   }
   ::signal(SIGPIPE, SIG_IGN);  // a peer that went away is an error code, not a signal
   ::signal(SIGXFSZ, SIG_IGN);  // RLIMIT_FSIZE: EFBIG instead of death

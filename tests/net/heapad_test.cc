@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -286,6 +287,36 @@ TEST_SUITE("net/heapad") {
       CHECK(r.ReadCode() == net::fb::Code::BAD_REQUEST);
     }
     CHECK(canary->Stats("p").ok());  // service continued throughout
+  }
+
+  TEST_CASE("1,000 idle connections do not stop a working client") {
+    rlimit files{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+    if (files.rlim_cur < 1100 && files.rlim_max >= 1100) {
+      files.rlim_cur = files.rlim_max;
+      REQUIRE(::setrlimit(RLIMIT_NOFILE, &files) == 0);
+    }
+    REQUIRE(files.rlim_cur >= 1100);
+    TempDir dir;
+    Daemon d(dir.Sub("data"));
+    auto c = ConnectTo(d);
+    HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
+    std::vector<NewQuery> qs;
+    for (int i = 0; i < 100; ++i) qs.push_back(MakeQuery(i));
+    REQUIRE(c->Insert("p", qs).ok());
+    std::vector<std::unique_ptr<Raw>> idle;
+    for (int i = 0; i < 1000; ++i) idle.push_back(std::make_unique<Raw>(d.port()));
+    for (int step = 0; step < 20; ++step) {
+      SampleRequest req;
+      req.count = 4;
+      auto s = c->Sample("p", req);
+      REQUIRE(s.ok());
+      std::vector<ReportItem> items;
+      for (const SampledQuery& q : *s) items.push_back({q.id, q.lease, {1, -1}, step});
+      REQUIRE(c->Report("p", items).ok());
+    }
+    auto fresh = ConnectTo(d);  // a new client still gets in
+    CHECK(fresh->Stats("p")->counters.total_reports == 80);
   }
 
   TEST_CASE("auth tokens and the connection limit") {

@@ -1,0 +1,157 @@
+// Service without sockets: request frames in, response frames out (the handshake, every error
+// path of a frame, and a pool request), as the session would call it.
+#include "net/service.h"
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <random>
+
+#include "protocol_generated.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa::net {
+namespace {
+
+std::string Finish(flatbuffers::FlatBufferBuilder& b, uint64_t rid, const std::string& pool,
+                   fb::RequestBody type, flatbuffers::Offset<void> body) {
+  b.Finish(fb::CreateRequest(b, rid, b.CreateString(pool), type, body));
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+std::string Hello(uint32_t version, const std::string& token = "", uint64_t client = 9) {
+  flatbuffers::FlatBufferBuilder b;
+  const auto h = fb::CreateHello(b, version, client, b.CreateString(token));
+  return Finish(b, 0, "", fb::RequestBody::Hello, h.Union());
+}
+
+// Keeps the response bytes aligned while it is read.
+struct Parsed {
+  explicit Parsed(const std::string& bytes) : words(bytes.size() / 8 + 1) {
+    std::memcpy(words.data(), bytes.data(), bytes.size());
+    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(words.data()), bytes.size());
+    REQUIRE(v.VerifyBuffer<fb::Response>(nullptr));
+    r = flatbuffers::GetRoot<fb::Response>(words.data());
+  }
+  std::vector<uint64_t> words;
+  const fb::Response* r = nullptr;
+};
+
+struct Fixture {
+  Fixture(const std::string& token = "") {
+    auto reg = PoolRegistry::Open(dir.path(), PoolOptions{});
+    REQUIRE(reg.ok());
+    registry = std::move(reg).value();
+    ServiceOptions o;
+    o.auth_token = token;
+    service = std::make_unique<Service>(registry.get(), o);
+  }
+  Parsed Call(const std::string& body, bool* close) {
+    return Parsed(service->Handle(&session, body, close));
+  }
+  testing::TempDir dir;
+  std::unique_ptr<PoolRegistry> registry;
+  std::unique_ptr<Service> service;
+  SessionState session;
+};
+
+}  // namespace
+
+TEST_SUITE("net/service") {
+  TEST_CASE("the handshake: version, token, and Hello first") {
+    bool close = false;
+    {
+      Fixture f;
+      CHECK(f.Call(Hello(2), &close).r->code() == fb::Code::UNSUPPORTED_VERSION);
+      CHECK(close);
+    }
+    {
+      Fixture f("secret");
+      CHECK(f.Call(Hello(1, "wrong"), &close).r->code() == fb::Code::UNAUTHENTICATED);
+      CHECK(close);
+      CHECK(f.Call(Hello(1, "secret"), &close).r->code() == fb::Code::OK);
+      CHECK_FALSE(close);
+      CHECK(f.Call(Hello(1, "secret"), &close).r->code() == fb::Code::BAD_REQUEST);  // twice
+    }
+    {
+      Fixture f;
+      flatbuffers::FlatBufferBuilder b;
+      const auto list = fb::CreatePoolList(b);
+      CHECK(f.Call(Finish(b, 1, "", fb::RequestBody::PoolList, list.Union()), &close).r->code() ==
+            fb::Code::BAD_REQUEST);
+      CHECK(close);
+    }
+  }
+
+  TEST_CASE("frames that are not Requests are BAD_REQUEST and keep the session") {
+    Fixture f;
+    bool close = false;
+    REQUIRE(f.Call(Hello(1), &close).r->code() == fb::Code::OK);
+    const uint64_t seed = testing::TestSeed("service garbage");
+    std::mt19937_64 rng(seed);
+    for (int i = 0; i < 2000; ++i) {
+      std::string junk(rng() % 200, '\0');
+      for (char& c : junk) c = static_cast<char>(rng());
+      const std::string out = f.service->Handle(&f.session, junk, &close);
+      CHECK_FALSE(close);
+      Parsed p(out);  // whatever came in, a valid Response came out
+      CHECK(p.r != nullptr);
+    }
+    flatbuffers::FlatBufferBuilder b;  // a Request without a body
+    b.Finish(fb::CreateRequest(b, 5, b.CreateString("p")));
+    const std::string empty(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+    CHECK(f.Call(empty, &close).r->code() == fb::Code::BAD_REQUEST);
+  }
+
+  TEST_CASE("pool requests map onto the pool, and errors onto wire codes") {
+    Fixture f;
+    bool close = false;
+    REQUIRE(f.Call(Hello(1), &close).r->code() == fb::Code::OK);
+    {
+      flatbuffers::FlatBufferBuilder b;
+      const auto c = fb::CreatePoolCreate(b, b.CreateString("p"), fb::CreatePoolConfig(b));
+      CHECK(f.Call(Finish(b, 1, "", fb::RequestBody::PoolCreate, c.Union()), &close).r->code() ==
+            fb::Code::OK);
+    }
+    {
+      flatbuffers::FlatBufferBuilder b;
+      const auto q = fb::CreateQuery(b, b.CreateString("2+2?"), b.CreateString("4"));
+      const auto ins = fb::CreateInsert(b, b.CreateVector(std::vector{q}));
+      Parsed p = f.Call(Finish(b, 2, "p", fb::RequestBody::Insert, ins.Union()), &close);
+      REQUIRE(p.r->code() == fb::Code::OK);
+      CHECK(p.r->request_id() == 2);
+      CHECK(p.r->durable_seq() > 0);
+      REQUIRE(p.r->body_as_InsertReply());
+      CHECK(p.r->body_as_InsertReply()->results()->Get(0)->id() == 1);
+    }
+    {
+      flatbuffers::FlatBufferBuilder b;  // an empty prompt: the pool's InvalidArgument
+      const auto q = fb::CreateQuery(b, b.CreateString(""));
+      const auto ins = fb::CreateInsert(b, b.CreateVector(std::vector{q}));
+      Parsed p = f.Call(Finish(b, 3, "p", fb::RequestBody::Insert, ins.Union()), &close);
+      CHECK(p.r->code() == fb::Code::INVALID_ARGUMENT);
+      CHECK(p.r->message()->str().find("empty prompt") != std::string::npos);
+    }
+    {
+      flatbuffers::FlatBufferBuilder b;
+      const auto g = fb::CreateGet(b, 77);
+      CHECK(f.Call(Finish(b, 4, "p", fb::RequestBody::Get, g.Union()), &close).r->code() ==
+            fb::Code::NOT_FOUND);
+      flatbuffers::FlatBufferBuilder b2;
+      const auto g2 = fb::CreateGet(b2, 1);
+      CHECK(f.Call(Finish(b2, 5, "nope", fb::RequestBody::Get, g2.Union()), &close).r->code() ==
+            fb::Code::NOT_FOUND);
+    }
+    {
+      flatbuffers::FlatBufferBuilder b;  // enums out of range are refused, not trusted
+      fb::PoolConfigBuilder cb(b);
+      cb.add_sampling(static_cast<fb::SamplingMode>(200));
+      const auto cfg = cb.Finish();
+      const auto c = fb::CreatePoolCreate(b, b.CreateString("q"), cfg);
+      CHECK(f.Call(Finish(b, 6, "", fb::RequestBody::PoolCreate, c.Union()), &close).r->code() ==
+            fb::Code::INVALID_ARGUMENT);
+    }
+  }
+}
+
+}  // namespace heapa::net
