@@ -146,11 +146,7 @@ Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
   if (refresh.mode != RefreshMode::kOff) {
     const auto refreshed = index::Refresh(
         lineage_, [this](uint64_t id) { return RefreshValue(id); },
-        [this](uint64_t id) {
-          auto it = child_difficulty_.find(id);
-          return it == child_difficulty_.end() ? 1.0 : it->second;
-        },
-        refresh);
+        [this](uint64_t id) { return ChildDifficulty(id); }, refresh);
     std::string value;
     for (const auto& [id, v] : refreshed) {
       index::Entry* e = ix_->Find(id);
@@ -183,6 +179,11 @@ index::NodeValue Pool::RefreshValue(uint64_t id) const {
     return index::NodeValue{};
   }
   return index::NodeValue{true, e->has_reward ? std::optional<double>(e->reward) : std::nullopt};
+}
+
+double Pool::ChildDifficulty(uint64_t id) const {
+  auto it = child_difficulty_.find(id);
+  return it == child_difficulty_.end() ? 1.0 : it->second;
 }
 
 index::RefreshOptions Pool::ConfiguredRefresh() const {

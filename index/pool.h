@@ -54,6 +54,7 @@ namespace heapa {
 namespace storage {
 class Batch;
 class Store;
+struct StoreOptions;
 }  // namespace storage
 
 class Pool final {
@@ -184,6 +185,7 @@ class Pool final {
   Pool(const std::string& dir, const PoolOptions& options, std::unique_ptr<storage::Store> store,
        const storage::ConfigRecord& config);
 
+  static storage::StoreOptions StoreOptionsFor(const PoolOptions& options);
   // Opens the live store of `dir` (creating the pool when asked).
   static Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir,
                                                            const PoolOptions& options,
@@ -191,6 +193,8 @@ class Pool final {
   // Reads counters, states and edges from store_ into a fresh index. REQUIRES: mu_ held.
   Status Rebuild();
   index::NodeValue RefreshValue(uint64_t id) const;
+  // A child's policy difficulty (1 for queries without parents).
+  double ChildDifficulty(uint64_t id) const;
   index::RefreshOptions ConfiguredRefresh() const;
   int64_t NowMs() const;
   Status CheckWritable() const;

@@ -49,10 +49,7 @@ Status Pool::Restore(const std::string& tag) {
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  storage::StoreOptions so;
-  so.sync = options_.sync;
-  so.write_buffer_bytes = options_.write_buffer_bytes;
-  so.block_cache_bytes = options_.block_cache_bytes;
+  const storage::StoreOptions so = StoreOptionsFor(options_);
   {
     // Lease numbers and the durable sequence never go backwards: a report from the abandoned
     // future must not match a lease granted after the restore. Written before the switch.

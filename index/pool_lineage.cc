@@ -253,11 +253,7 @@ Result<std::vector<std::pair<QueryId, double>>> Pool::RefreshDryRun(
   if (!ix_) return Status::Unavailable("pool is closed");
   return index::Refresh(
       lineage_, [this](uint64_t id) { return RefreshValue(id); },
-      [this](uint64_t id) {
-        auto it = child_difficulty_.find(id);
-        return it == child_difficulty_.end() ? 1.0 : it->second;
-      },
-      o);
+      [this](uint64_t id) { return ChildDifficulty(id); }, o);
 }
 
 }  // namespace heapa

@@ -12,22 +12,6 @@
 namespace heapa {
 namespace {
 
-storage::ConfigRecord ToRecord(const PoolConfig& c) {
-  storage::ConfigRecord r;
-  r.max_size = c.max_size;
-  r.low_fraction = c.low_fraction;
-  r.sampling = c.sampling;
-  r.eviction = c.eviction;
-  r.reinsert_below = c.reinsert_below;
-  r.rng_seed = c.rng_seed;
-  r.default_lease_ms = c.default_lease_ms;
-  r.refresh = c.refresh;
-  r.path_weighting = c.path_weighting;
-  r.path_temperature = c.path_temperature;
-  r.inverse_adjust = c.inverse_adjust;
-  return r;
-}
-
 // Reads and decodes one meta record; a missing one is Corruption (the pool exists).
 template <typename Rec>
 Status ReadMeta(const storage::Store& store, std::string_view name,
@@ -60,6 +44,38 @@ Status Initialize(storage::Store* store, const storage::ConfigRecord& config) {
 }
 
 }  // namespace
+
+storage::ConfigRecord ToConfigRecord(const PoolConfig& c) {
+  storage::ConfigRecord r;
+  r.max_size = c.max_size;
+  r.low_fraction = c.low_fraction;
+  r.sampling = c.sampling;
+  r.eviction = c.eviction;
+  r.reinsert_below = c.reinsert_below;
+  r.rng_seed = c.rng_seed;
+  r.default_lease_ms = c.default_lease_ms;
+  r.refresh = c.refresh;
+  r.path_weighting = c.path_weighting;
+  r.path_temperature = c.path_temperature;
+  r.inverse_adjust = c.inverse_adjust;
+  return r;
+}
+
+PoolConfig FromConfigRecord(const storage::ConfigRecord& r) {
+  PoolConfig c;
+  c.max_size = r.max_size;
+  c.low_fraction = r.low_fraction;
+  c.sampling = r.sampling;
+  c.eviction = r.eviction;
+  c.reinsert_below = r.reinsert_below;
+  c.rng_seed = r.rng_seed;
+  c.default_lease_ms = r.default_lease_ms;
+  c.refresh = r.refresh;
+  c.path_weighting = r.path_weighting;
+  c.path_temperature = r.path_temperature;
+  c.inverse_adjust = r.inverse_adjust;
+  return c;
+}
 
 Status ValidateConfig(const PoolConfig& c) {
   if (c.max_size == 0) return Status::InvalidArgument("config.max_size must be at least 1");
@@ -95,12 +111,17 @@ Pool::Pool(const std::string& dir, const PoolOptions& options,
 
 Pool::~Pool() { (void)Close(); }  // a close error has nobody left to report to
 
-Result<std::unique_ptr<storage::Store>> Pool::OpenStore(const std::string& dir,
-                                                        const PoolOptions& options, bool* created) {
+storage::StoreOptions Pool::StoreOptionsFor(const PoolOptions& options) {
   storage::StoreOptions so;
   so.sync = options.sync;
   so.write_buffer_bytes = options.write_buffer_bytes;
   so.block_cache_bytes = options.block_cache_bytes;
+  return so;
+}
+
+Result<std::unique_ptr<storage::Store>> Pool::OpenStore(const std::string& dir,
+                                                        const PoolOptions& options, bool* created) {
+  storage::StoreOptions so = StoreOptionsFor(options);
   Result<std::string> live = storage::PoolDir::LiveDb(dir);
   *created = false;
   std::string db;
@@ -126,7 +147,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
   if (created) {
     // LIVE names the new database only once it is a complete pool: a crash before this
     // leaves no pool (the creation was never acknowledged), never a half-made one.
-    HEAPA_RETURN_IF_ERROR(Initialize(store.get(), ToRecord(options.config)));
+    HEAPA_RETURN_IF_ERROR(Initialize(store.get(), ToConfigRecord(options.config)));
     HEAPA_RETURN_IF_ERROR(storage::PoolDir::SwitchLive(dir, store->dir()));
   } else {
     std::string value;

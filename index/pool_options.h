@@ -65,6 +65,10 @@ struct PoolOptions {
 // InvalidArgument naming the first bad field, or OK.
 Status ValidateConfig(const PoolConfig& config);
 
+// The stored form of a config, and back.
+storage::ConfigRecord ToConfigRecord(const PoolConfig& config);
+PoolConfig FromConfigRecord(const storage::ConfigRecord& record);
+
 }  // namespace heapa
 
 #endif  // HEAPA_INDEX_POOL_OPTIONS_H_

@@ -52,21 +52,7 @@ PoolStats Pool::Stats() const {
   return st;
 }
 
-PoolConfig Pool::config() const {
-  PoolConfig c;
-  c.max_size = config_.max_size;
-  c.low_fraction = config_.low_fraction;
-  c.sampling = config_.sampling;
-  c.eviction = config_.eviction;
-  c.reinsert_below = config_.reinsert_below;
-  c.rng_seed = config_.rng_seed;
-  c.default_lease_ms = config_.default_lease_ms;
-  c.refresh = config_.refresh;
-  c.path_weighting = config_.path_weighting;
-  c.path_temperature = config_.path_temperature;
-  c.inverse_adjust = config_.inverse_adjust;
-  return c;
-}
+PoolConfig Pool::config() const { return FromConfigRecord(config_); }
 
 Pool::Snapshot Pool::TEST_Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
