@@ -375,9 +375,16 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
     ix_->Rollback();  // nothing changed: nothing to write
     return out;
   }
+  // Read the texts before the commit: if a read fails, nothing has been leased.
+  if (req.with_content) {
+    Status read = ReadContent(&out);
+    if (!read.ok()) {
+      ix_->Rollback();
+      return read;
+    }
+  }
   StoreResult(rk, index::SampleToRecord(out), &batch);
   HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
-  if (req.with_content) HEAPA_RETURN_IF_ERROR(ReadContent(&out));
   return out;
 }
 
