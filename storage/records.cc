@@ -1,121 +1,23 @@
+// The FlatBuffer records: query, state, stats, config, counters.
 #include "storage/records.h"
 
-#include <flatbuffers/flatbuffers.h>
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
-#include <cmath>
-#include <cstring>
-
 #include "records_generated.h"
+#include "storage/record_envelope.h"
 
 namespace heapa::storage {
-namespace {
-
-// Envelope kinds. One byte in front of every value; never reuse a retired kind.
-enum class Kind : char {
-  kQuery = 'q',
-  kState = 's',
-  kStats = 't',
-  kConfig = 'c',
-  kCounters = 'n',
-  kFormat = 'f',
-  kDedup = 'h',
-  kEdge = 'e',
-  kOpResult = 'r',
-};
-
-constexpr size_t kChecksumBytes = 8;
-
-void PutFixed64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetFixed64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
-void Seal(Kind kind, const void* payload, size_t size, std::string* out) {
-  out->clear();
-  out->reserve(1 + size + kChecksumBytes);
-  out->push_back(static_cast<char>(kind));
-  out->append(static_cast<const char*>(payload), size);
-  PutFixed64(out, XXH3_64bits(out->data(), out->size()));
-}
-
-void SealBuilder(Kind kind, const flatbuffers::FlatBufferBuilder& fbb, std::string* out) {
-  Seal(kind, fbb.GetBufferPointer(), fbb.GetSize(), out);
-}
-
-// Checks size, checksum and kind; on success `*payload` is the bytes between them.
-Status Open(Kind kind, std::string_view value, std::string_view* payload) {
-  if (value.size() < 1 + kChecksumBytes) {
-    return Status::Corruption("record of " + std::to_string(value.size()) + " bytes is too short");
-  }
-  const size_t body = value.size() - kChecksumBytes;
-  const uint64_t stored = GetFixed64(value.data() + body);
-  if (XXH3_64bits(value.data(), body) != stored) return Status::Corruption("checksum mismatch");
-  if (value[0] != static_cast<char>(kind)) {
-    return Status::Corruption(std::string("record kind '") + value[0] + "' where '" +
-                              static_cast<char>(kind) + "' was expected");
-  }
-  *payload = value.substr(1, body - 1);
-  return Status::OK();
-}
-
-// Record payloads sit at odd offsets inside RocksDB blocks; FlatBuffers requires aligned
-// access, so the payload is copied into 8-byte-aligned scratch memory before verification.
-class AlignedPayload {
- public:
-  const uint8_t* Assign(std::string_view payload) {
-    uint64_t* dst = inline_;
-    if (payload.size() > sizeof(inline_)) {
-      heap_.resize(payload.size() / 8 + 1);
-      dst = heap_.data();
-    }
-    std::memcpy(dst, payload.data(), payload.size());
-    return reinterpret_cast<const uint8_t*>(dst);
-  }
-
- private:
-  uint64_t inline_[32];  // state, stats and meta records fit here: no allocation on rebuild
-  std::vector<uint64_t> heap_;
-};
-
-template <typename T>
-Status OpenTable(Kind kind, std::string_view value, AlignedPayload* scratch, const T** table) {
-  std::string_view payload;
-  Status s = Open(kind, value, &payload);
-  if (!s.ok()) return s;
-  const uint8_t* data = scratch->Assign(payload);
-  flatbuffers::Verifier verifier(data, payload.size(), /*_max_depth=*/16, /*_max_tables=*/1u << 20);
-  if (!verifier.VerifyBuffer<T>(nullptr))
-    return Status::Corruption("FlatBuffer verification failed");
-  *table = flatbuffers::GetRoot<T>(data);
-  return Status::OK();
-}
-
-// Copies a FlatBuffers vector of scalars. The Verifier checks only the 4-byte alignment of a
-// vector's length, so a crafted record can place 8-byte elements misaligned: that is
-// Corruption (our encoder never does it), never a misaligned load.
-template <typename T>
-bool CopyVector(const flatbuffers::Vector<T>* vec, std::vector<T>* out) {
-  out->clear();
-  if (vec == nullptr || vec->size() == 0) return true;  // an empty vector may sit anywhere
-  if (reinterpret_cast<uintptr_t>(vec->Data()) % alignof(T) != 0) return false;
-  out->assign(vec->begin(), vec->end());
-  return true;
-}
-
-std::string_view View(const flatbuffers::String* s) {
-  return s ? std::string_view(s->c_str(), s->size()) : std::string_view();
-}
-
-bool Finite(double v) { return std::isfinite(v); }
-
-}  // namespace
+using envelope::AlignedPayload;
+using envelope::CopyVector;
+using envelope::Finite;
+using envelope::GetFixed64;
+using envelope::Kind;
+using envelope::Open;
+using envelope::OpenTable;
+using envelope::Seal;
+using envelope::SealBuilder;
+using envelope::View;
 
 std::string_view QueryStateName(QueryState state) {
   switch (state) {
@@ -405,119 +307,6 @@ Status DecodeCounters(std::string_view value, CountersRecord* rec) {
     return Status::Corruption("counters out of range");
   }
   return Status::OK();
-}
-
-void EncodeOpResult(const OpResultRecord& rec, std::string* out) {
-  flatbuffers::FlatBufferBuilder fbb(64 + rec.ids.size() * 24);
-  auto ids = fbb.CreateVector(rec.ids);
-  auto codes = fbb.CreateVector(rec.codes);
-  auto has_rewards = fbb.CreateVector(rec.has_rewards);
-  auto rewards = fbb.CreateVector(rec.rewards);
-  fb::OpResultBuilder b(fbb);
-  b.add_kind(static_cast<uint8_t>(rec.kind));
-  b.add_ids(ids);
-  b.add_codes(codes);
-  b.add_lease(rec.lease);
-  b.add_lease_deadline_ms(rec.lease_deadline_ms);
-  b.add_has_rewards(has_rewards);
-  b.add_rewards(rewards);
-  b.add_count(rec.count);
-  fbb.Finish(b.Finish());
-  SealBuilder(Kind::kOpResult, fbb, out);
-}
-
-Status DecodeOpResult(std::string_view value, OpResultRecord* rec) {
-  const fb::OpResult* r = nullptr;
-  AlignedPayload scratch;
-  Status s = OpenTable(Kind::kOpResult, value, &scratch, &r);
-  if (!s.ok()) return s;
-  if (r->kind() < static_cast<uint8_t>(OpKind::kInsert) ||
-      r->kind() > static_cast<uint8_t>(OpKind::kRecover)) {
-    return Status::Corruption("op result kind " + std::to_string(r->kind()) + " out of range");
-  }
-  rec->kind = static_cast<OpKind>(r->kind());
-  if (!CopyVector(r->ids(), &rec->ids) || !CopyVector(r->codes(), &rec->codes) ||
-      !CopyVector(r->has_rewards(), &rec->has_rewards) ||
-      !CopyVector(r->rewards(), &rec->rewards)) {
-    return Status::Corruption("misaligned op result column");
-  }
-  rec->lease = r->lease();
-  rec->lease_deadline_ms = r->lease_deadline_ms();
-  rec->count = r->count();
-  const size_t n = rec->ids.size();
-  const bool sized =
-      rec->kind == OpKind::kSample
-          ? rec->codes.size() == n && rec->has_rewards.size() == n && rec->rewards.size() == n
-          : rec->codes.size() == n || rec->codes.empty();
-  if (!sized) return Status::Corruption("op result columns differ in length");
-  return Status::OK();
-}
-
-void EncodeFormat(uint32_t version, std::string* out) {
-  char buf[4];
-  for (int i = 0; i < 4; ++i) buf[i] = static_cast<char>((version >> (8 * i)) & 0xff);
-  Seal(Kind::kFormat, buf, sizeof(buf), out);
-}
-
-Status DecodeFormat(std::string_view value, uint32_t* version) {
-  std::string_view payload;
-  Status s = Open(Kind::kFormat, value, &payload);
-  if (!s.ok()) return s;
-  if (payload.size() != 4) return Status::Corruption("format record has the wrong size");
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(payload[i]);
-  *version = v;
-  return Status::OK();
-}
-
-void EncodeDedup(uint64_t id, std::string* out) {
-  char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((id >> (8 * i)) & 0xff);
-  Seal(Kind::kDedup, buf, sizeof(buf), out);
-}
-
-Status DecodeDedup(std::string_view value, uint64_t* id) {
-  std::string_view payload;
-  Status s = Open(Kind::kDedup, value, &payload);
-  if (!s.ok()) return s;
-  if (payload.size() != 8) return Status::Corruption("dedup record has the wrong size");
-  *id = GetFixed64(payload.data());
-  if (*id == 0) return Status::Corruption("dedup record names id 0");
-  return Status::OK();
-}
-
-void EncodeEdge(double policy_difficulty, std::string* out) {
-  uint64_t bits;
-  std::memcpy(&bits, &policy_difficulty, sizeof(bits));
-  char buf[8];
-  for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>((bits >> (8 * i)) & 0xff);
-  Seal(Kind::kEdge, buf, sizeof(buf), out);
-}
-
-Status DecodeEdge(std::string_view value, double* policy_difficulty) {
-  std::string_view payload;
-  Status s = Open(Kind::kEdge, value, &payload);
-  if (!s.ok()) return s;
-  if (payload.size() != 8) return Status::Corruption("edge record has the wrong size");
-  const uint64_t bits = GetFixed64(payload.data());
-  std::memcpy(policy_difficulty, &bits, sizeof(bits));
-  if (!Finite(*policy_difficulty) || *policy_difficulty <= 0) {
-    return Status::Corruption("edge difficulty is not a finite positive number");
-  }
-  return Status::OK();
-}
-
-Hash128 ContentHash(std::string_view prompt, std::string_view answer) {
-  XXH3_state_t state;
-  XXH3_128bits_reset(&state);
-  const uint64_t len = prompt.size();
-  char len_bytes[8];
-  for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<char>((len >> (8 * i)) & 0xff);
-  XXH3_128bits_update(&state, len_bytes, sizeof(len_bytes));
-  XXH3_128bits_update(&state, prompt.data(), prompt.size());
-  XXH3_128bits_update(&state, answer.data(), answer.size());
-  const XXH128_hash_t h = XXH3_128bits_digest(&state);
-  return Hash128{h.high64, h.low64};
 }
 
 }  // namespace heapa::storage

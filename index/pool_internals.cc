@@ -1,0 +1,162 @@
+// Pool internals shared by its operations: stored request results (exactly once), stats
+// reads, the archive reinsertion with refresh, and the dedup of new content.
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "index/op_results.h"
+#include "index/placement.h"
+#include "index/pool.h"
+#include "storage/batch.h"
+#include "storage/keys.h"
+#include "storage/records.h"
+#include "storage/store.h"
+
+namespace heapa {
+
+Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
+  std::string value;
+  const std::string key = storage::StatsKey(id);
+  Status s = store_->Get(key, &value);
+  if (s.code() == Status::Code::kNotFound) {
+    *stats = storage::StatsRecord();
+    return Status::OK();
+  }
+  HEAPA_RETURN_IF_ERROR(s);
+  return storage::DecodeStats(value, stats).WithContext(storage::DescribeKey(key));
+}
+
+Status Pool::LoadResult(const RequestKey& rk, storage::OpKind kind,
+                        storage::OpResultRecord* rec) const {
+  std::string value;
+  const std::string key = storage::RequestKey(rk.client, rk.request);
+  HEAPA_RETURN_IF_ERROR(store_->Get(key, &value));
+  HEAPA_RETURN_IF_ERROR(storage::DecodeOpResult(value, rec).WithContext(storage::DescribeKey(key)));
+  if (rec->kind != kind) {
+    return Status::InvalidArgument("request " + std::to_string(rk.request) + " of client " +
+                                   std::to_string(rk.client) +
+                                   " was already used for another operation");
+  }
+  return Status::OK();
+}
+
+void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
+                       storage::Batch* batch) {
+  if (rk.request == 0) return;
+  std::string value;
+  storage::EncodeOpResult(rec, &value);
+  batch->Put(storage::RequestKey(rk.client, rk.request), value);
+  if (rk.request > kRequestWindow) {
+    batch->Delete(storage::RequestKey(rk.client, rk.request - kRequestWindow));
+  }
+}
+
+Status Pool::ReadContent(std::vector<SampledQuery>* out) const {
+  std::string value;
+  for (SampledQuery& sq : *out) {
+    const std::string key = storage::QueryKey(sq.id);
+    HEAPA_RETURN_IF_ERROR(store_->Get(key, &value));
+    HEAPA_RETURN_IF_ERROR(
+        storage::DecodeQuery(value, &sq.query).WithContext(storage::DescribeKey(key)));
+  }
+  return Status::OK();
+}
+
+Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
+  std::vector<index::Entry*> order;
+  order.reserve(ix_->archived().size());
+  for (index::Entry& e : ix_->archived()) order.push_back(&e);  // id order: canonical
+  // Refresh over the whole graph, applied only to the queries being reinserted (§4.4): their
+  // reward and est_reward become the refreshed value.
+  const index::RefreshOptions refresh = ConfiguredRefresh();
+  if (refresh.mode != RefreshMode::kOff) {
+    const auto refreshed = index::Refresh(
+        lineage_, [this](uint64_t id) { return RefreshValue(id); },
+        [this](uint64_t id) { return ChildDifficulty(id); }, refresh);
+    std::string value;
+    for (const auto& [id, v] : refreshed) {
+      index::Entry* e = ix_->Find(id);
+      if (e->state != QueryState::kArchived) continue;
+      storage::StatsRecord stats;
+      HEAPA_RETURN_IF_ERROR(ReadStats(id, &stats));
+      stats.has_est_reward = true;
+      stats.est_reward = v;
+      storage::EncodeStats(stats, &value);
+      batch->Put(storage::StatsKey(id), value);
+      ix_->Touch(*e);
+      e->reward = v;  // safe: archived entries are ordered by id, not reward
+    }
+  }
+  ix_->rng().Shuffle(&order);
+  index::Placement placement(ix_.get(), config_);
+  for (index::Entry* e : order) {
+    ix_->Detach(*e);
+    placement.Add(*e);
+  }
+  placement.EvictToCapacity();
+  ix_->counters().total_reinserted += order.size();
+  return order.size();
+}
+
+index::NodeValue Pool::RefreshValue(uint64_t id) const {
+  const index::Entry* e = ix_->Find(id);
+  if (e == nullptr || e->state == QueryState::kEvicted || e->state == QueryState::kRejected ||
+      e->state == QueryState::kPending) {
+    return index::NodeValue{};
+  }
+  return index::NodeValue{true, e->has_reward ? std::optional<double>(e->reward) : std::nullopt};
+}
+
+double Pool::ChildDifficulty(uint64_t id) const {
+  auto it = child_difficulty_.find(id);
+  return it == child_difficulty_.end() ? 1.0 : it->second;
+}
+
+index::RefreshOptions Pool::ConfiguredRefresh() const {
+  index::RefreshOptions o;
+  o.mode = config_.refresh;
+  o.weighting = config_.path_weighting;
+  o.temperature = config_.path_temperature;
+  o.inverse_adjust = config_.inverse_adjust;
+  return o;
+}
+
+Status Pool::ResolveDuplicates(size_t n, const std::function<ContentRef(size_t)>& content,
+                               std::vector<InsertResult>* results,
+                               std::vector<storage::Hash128>* hashes) const {
+  std::unordered_set<std::string> new_in_batch;
+  std::string value;
+  for (size_t i = 0; i < n; ++i) {
+    const ContentRef c = content(i);
+    (*hashes)[i] = storage::ContentHash(c.prompt, c.answer);
+    const std::string key = storage::DedupKey((*hashes)[i]);
+    Status s = store_->Get(key, &value);
+    if (s.ok()) {
+      uint64_t id = 0;
+      HEAPA_RETURN_IF_ERROR(
+          storage::DecodeDedup(value, &id).WithContext(storage::DescribeKey(key)));
+      (*results)[i] = InsertResult{id, false};
+    } else if (s.code() != Status::Code::kNotFound) {
+      return s;
+    } else {
+      // The first copy in the batch is created; later copies resolve to it.
+      (*results)[i] = InsertResult{0, new_in_batch.insert(key).second};
+    }
+  }
+  return Status::OK();
+}
+
+void Pool::FinishDuplicates(std::vector<InsertResult>* results,
+                            const std::vector<storage::Hash128>& hashes) {
+  std::unordered_map<std::string, QueryId> created;
+  for (size_t i = 0; i < results->size(); ++i) {
+    if ((*results)[i].created) created.emplace(storage::DedupKey(hashes[i]), (*results)[i].id);
+  }
+  for (size_t i = 0; i < results->size(); ++i) {
+    InsertResult& r = (*results)[i];
+    if (r.id == 0) r.id = created.at(storage::DedupKey(hashes[i]));
+    if (!r.created) ++ix_->counters().total_duplicates;
+  }
+}
+
+}  // namespace heapa
