@@ -52,12 +52,15 @@ void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
 }
 
 Status Pool::ReadContent(std::vector<SampledQuery>* out) const {
-  std::string value;
-  for (SampledQuery& sq : *out) {
-    const std::string key = storage::QueryKey(sq.id);
-    HEAPA_RETURN_IF_ERROR(store_->Get(key, &value));
-    HEAPA_RETURN_IF_ERROR(
-        storage::DecodeQuery(value, &sq.query).WithContext(storage::DescribeKey(key)));
+  std::vector<std::string> keys;
+  keys.reserve(out->size());
+  for (const SampledQuery& sq : *out) keys.push_back(storage::QueryKey(sq.id));
+  std::vector<std::string> values;
+  const std::vector<Status> read = store_->MultiGet(keys, &values);
+  for (size_t i = 0; i < out->size(); ++i) {
+    HEAPA_RETURN_IF_ERROR(read[i]);
+    HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(values[i], &(*out)[i].query)
+                              .WithContext(storage::DescribeKey(keys[i])));
   }
   return Status::OK();
 }

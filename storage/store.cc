@@ -7,6 +7,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "storage/keys.h"
@@ -112,6 +113,40 @@ Status Store::Get(std::string_view key, std::string* value) const {
   rocksdb::Status s = db_->Get(r, ToSlice(key), value);
   if (s.IsNotFound()) return Status::NotFound(DescribeKey(key) + " not found");
   return FromRocksDb(s).WithContext("read " + DescribeKey(key));
+}
+
+std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
+                                    std::vector<std::string>* values) const {
+  std::vector<Status> out(keys.size());
+  values->assign(keys.size(), std::string());
+  if (!db_) {
+    for (Status& s : out) s = Status::Unavailable("store " + dir_ + " is closed");
+    return out;
+  }
+  // Sorted input lets RocksDB walk each level once.
+  std::vector<size_t> order(keys.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (size_t i : order) slices.push_back(ToSlice(keys[i]));
+  std::vector<rocksdb::PinnableSlice> pinned(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  rocksdb::ReadOptions r;
+  r.verify_checksums = true;
+  db_->MultiGet(r, db_->DefaultColumnFamily(), keys.size(), slices.data(), pinned.data(),
+                statuses.data(), /*sorted_input=*/true);
+  for (size_t j = 0; j < order.size(); ++j) {
+    const size_t i = order[j];
+    if (statuses[j].IsNotFound()) {
+      out[i] = Status::NotFound(DescribeKey(keys[i]) + " not found");
+    } else if (!statuses[j].ok()) {
+      out[i] = FromRocksDb(statuses[j]).WithContext("read " + DescribeKey(keys[i]));
+    } else {
+      (*values)[i].assign(pinned[j].data(), pinned[j].size());
+    }
+  }
+  return out;
 }
 
 Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {

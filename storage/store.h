@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/batch.h"
 #include "storage/result.h"
@@ -60,6 +61,11 @@ class Store {
 
   // NotFound when `key` is absent; Corruption when a checksum fails on the way.
   Status Get(std::string_view key, std::string* value) const;
+
+  // Reads many keys at once (RocksDB's batched MultiGet: one pass over memtable and files).
+  // (*values)[i] and the returned statuses[i] answer keys[i]: OK, NotFound, or an error.
+  std::vector<Status> MultiGet(const std::vector<std::string>& keys,
+                               std::vector<std::string>* values) const;
 
   // Calls fn(key, value) for every key starting with `prefix`, in key order, reading with
   // checksum verification and without filling the block cache. Stops at the first non-OK

@@ -108,6 +108,21 @@ bool DamageReported(const std::string& dir, const KeyValues& kvs) {
 }
 
 TEST_SUITE("storage/store") {
+  TEST_CASE("MultiGet answers each key in the caller's order, NotFound for missing ones") {
+    testing::TempDir dir;
+    auto store = OpenOrDie(dir.Sub("db"), CreateOptions());
+    WriteAll(store.get(), {{"b", "2"}, {"a", "1"}, {"c", "3"}});
+    std::vector<std::string> values;
+    const auto st = store->MultiGet({"c", "zz", "a", "b"}, &values);
+    REQUIRE(st.size() == 4);
+    CHECK(st[0].ok());
+    CHECK(values[0] == "3");
+    CHECK(st[1].code() == Status::Code::kNotFound);
+    CHECK(values[2] == "1");
+    CHECK(values[3] == "2");
+    CHECK(store->MultiGet({}, &values).empty());
+  }
+
   TEST_CASE("Open without create_if_missing is NotFound and creates nothing") {
     heapa::testing::TempDir tmp;
     const std::string dir = tmp.Sub("absent");
