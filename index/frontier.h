@@ -99,6 +99,8 @@ class FrontierIndex {
   void Begin();
   // The ids of every entry changed or created in the open transaction, ascending.
   std::vector<uint64_t> Touched() const;
+  // Whether the open transaction changed or created any entry. O(1).
+  bool has_changes() const { return !saved_.empty() || !created_.empty(); }
   // Ends the transaction, keeping its changes.
   void Commit();
   // Restores everything (entries, sets, counters, RNG) to the state at Begin().

@@ -226,7 +226,7 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
     }
     counters.total_sampled += picks.size();
   }
-  if (ix_->Touched().empty()) {
+  if (!ix_->has_changes()) {
     ix_->Rollback();  // nothing changed: nothing to write
     return out;
   }

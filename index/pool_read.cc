@@ -19,14 +19,7 @@ Result<QueryInfo> Pool::Get(QueryId id) const {
   HEAPA_RETURN_IF_ERROR(store_->Get(qkey, &value));
   HEAPA_RETURN_IF_ERROR(
       storage::DecodeQuery(value, &info.query).WithContext(storage::DescribeKey(qkey)));
-  const std::string tkey = storage::StatsKey(id);
-  Status s = store_->Get(tkey, &value);
-  if (s.ok()) {
-    HEAPA_RETURN_IF_ERROR(
-        storage::DecodeStats(value, &info.stats).WithContext(storage::DescribeKey(tkey)));
-  } else if (s.code() != Status::Code::kNotFound) {
-    return s;
-  }
+  HEAPA_RETURN_IF_ERROR(ReadStats(id, &info.stats));
   return info;
 }
 

@@ -121,4 +121,18 @@ inline bool Finite(double v) { return std::isfinite(v); }
 
 }  // namespace heapa::storage::envelope
 
+namespace heapa::storage {
+// The record codecs (records.cc, small_records.cc) use the helpers unqualified.
+using envelope::AlignedPayload;
+using envelope::CopyVector;
+using envelope::Finite;
+using envelope::GetFixed64;
+using envelope::Kind;
+using envelope::Open;
+using envelope::OpenTable;
+using envelope::Seal;
+using envelope::SealBuilder;
+using envelope::View;
+}  // namespace heapa::storage
+
 #endif  // HEAPA_STORAGE_RECORD_ENVELOPE_H_

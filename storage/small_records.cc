@@ -8,16 +8,6 @@
 #include "storage/record_envelope.h"
 
 namespace heapa::storage {
-using envelope::AlignedPayload;
-using envelope::CopyVector;
-using envelope::Finite;
-using envelope::GetFixed64;
-using envelope::Kind;
-using envelope::Open;
-using envelope::OpenTable;
-using envelope::Seal;
-using envelope::SealBuilder;
-using envelope::View;
 
 void EncodeOpResult(const OpResultRecord& rec, std::string* out) {
   flatbuffers::FlatBufferBuilder fbb(64 + rec.ids.size() * 24);
