@@ -88,17 +88,6 @@ size_t Pool::ExpireLeases(int64_t now_ms) {
   return n;
 }
 
-// Returns from the enclosing mutation with the stored result of request `rk`, if it has one.
-#define HEAPA_REPLAY(rk, kind, convert)                            \
-  do {                                                             \
-    if ((rk).request != 0) {                                       \
-      storage::OpResultRecord stored;                              \
-      Status replay = LoadResult((rk), (kind), &stored);           \
-      if (replay.ok()) return convert(stored);                     \
-      if (replay.code() != Status::Code::kNotFound) return replay; \
-    }                                                              \
-  } while (0)
-
 Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries,
                                                const RequestKey& rk) {
   if (queries.size() > options_.max_batch) {
@@ -111,7 +100,8 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_REPLAY(rk, storage::OpKind::kInsert, index::InsertResultsFromRecord);
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kInsert));
+  if (stored) return index::InsertResultsFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   std::vector<InsertResult> results(queries.size());
   std::vector<storage::Hash128> hashes(queries.size());
@@ -178,15 +168,11 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  if (rk.request != 0) {
-    storage::OpResultRecord stored;
-    Status replay = LoadResult(rk, storage::OpKind::kSample, &stored);
-    if (replay.ok()) {
-      std::vector<SampledQuery> out = index::SampleFromRecord(stored);
-      if (req.with_content) HEAPA_RETURN_IF_ERROR(ReadContent(&out));
-      return out;
-    }
-    if (replay.code() != Status::Code::kNotFound) return replay;
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kSample));
+  if (stored) {
+    std::vector<SampledQuery> out = index::SampleFromRecord(*stored);
+    if (req.with_content) HEAPA_RETURN_IF_ERROR(ReadContent(&out));
+    return out;
   }
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   const int64_t now = NowMs();
@@ -268,7 +254,8 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_REPLAY(rk, storage::OpKind::kReport, index::ReportFromRecord);
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kReport));
+  if (stored) return index::ReportFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   // Classify every item against the current state before changing anything.
   std::vector<ReportOutcome> outcomes(items.size());
@@ -338,7 +325,8 @@ size_t CountFromRecord(const storage::OpResultRecord& rec) { return rec.count; }
 Result<size_t> Pool::Reinsert(const RequestKey& rk) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_REPLAY(rk, storage::OpKind::kReinsert, CountFromRecord);
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kReinsert));
+  if (stored) return CountFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   if (ix_->archived().empty()) return size_t{0};
   storage::Batch batch;
@@ -356,7 +344,8 @@ Result<size_t> Pool::Reinsert(const RequestKey& rk) {
 Result<size_t> Pool::Recover(const RequestKey& rk) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_REPLAY(rk, storage::OpKind::kRecover, CountFromRecord);
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kRecover));
+  if (stored) return CountFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   if (ix_->in_flight().empty()) return size_t{0};
   ix_->Begin();

@@ -222,8 +222,10 @@ class Pool final {
   // counts duplicates.
   void FinishDuplicates(std::vector<InsertResult>* results,
                         const std::vector<storage::Hash128>& hashes);
-  // The stored result of request `rk` (NotFound when none). REQUIRES: mu_ held.
-  Status LoadResult(const RequestKey& rk, storage::OpKind kind, storage::OpResultRecord* rec) const;
+  // The stored result of request `rk`; nullopt when rk.request is 0 or nothing is stored.
+  // InvalidArgument when the key was used for another kind of operation. REQUIRES: mu_ held.
+  Result<std::optional<storage::OpResultRecord>> LoadResult(const RequestKey& rk,
+                                                            storage::OpKind kind) const;
   // Adds the result of request `rk` to `batch` (nothing when rk.request is 0), and forgets the
   // client's request kRequestWindow before it.
   static void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,

@@ -26,18 +26,24 @@ Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
   return storage::DecodeStats(value, stats).WithContext(storage::DescribeKey(key));
 }
 
-Status Pool::LoadResult(const RequestKey& rk, storage::OpKind kind,
-                        storage::OpResultRecord* rec) const {
+Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(const RequestKey& rk,
+                                                                storage::OpKind kind) const {
+  using Stored = std::optional<storage::OpResultRecord>;
+  if (rk.request == 0) return Stored();
   std::string value;
   const std::string key = storage::RequestKey(rk.client, rk.request);
-  HEAPA_RETURN_IF_ERROR(store_->Get(key, &value));
-  HEAPA_RETURN_IF_ERROR(storage::DecodeOpResult(value, rec).WithContext(storage::DescribeKey(key)));
-  if (rec->kind != kind) {
+  Status s = store_->Get(key, &value);
+  if (s.code() == Status::Code::kNotFound) return Stored();
+  HEAPA_RETURN_IF_ERROR(s);
+  storage::OpResultRecord rec;
+  HEAPA_RETURN_IF_ERROR(
+      storage::DecodeOpResult(value, &rec).WithContext(storage::DescribeKey(key)));
+  if (rec.kind != kind) {
     return Status::InvalidArgument("request " + std::to_string(rk.request) + " of client " +
                                    std::to_string(rk.client) +
                                    " was already used for another operation");
   }
-  return Status::OK();
+  return Stored(std::move(rec));
 }
 
 void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,

@@ -49,12 +49,8 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  if (rk.request != 0) {
-    storage::OpResultRecord stored;
-    Status replay = LoadResult(rk, storage::OpKind::kInsertChildren, &stored);
-    if (replay.ok()) return index::InsertResultsFromRecord(stored);
-    if (replay.code() != Status::Code::kNotFound) return replay;
-  }
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kInsertChildren));
+  if (stored) return index::InsertResultsFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   for (size_t i = 0; i < children.size(); ++i) {
     for (QueryId p : children[i].parents) {
@@ -152,11 +148,8 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  if (rk.request != 0) {
-    storage::OpResultRecord stored;
-    Status replay = LoadResult(rk, storage::OpKind::kValidate, &stored);
-    if (replay.code() != Status::Code::kNotFound) return replay;  // OK: applied before
-  }
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kValidate));
+  if (stored) return Status::OK();  // applied before
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   index::Entry* e = ix_->Find(id);
   if (e == nullptr) return Status::NotFound("query " + std::to_string(id) + " not found");
