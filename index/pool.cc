@@ -12,6 +12,7 @@
 #include "index/running_stats.h"
 #include "index/sampler.h"
 #include "storage/batch.h"
+#include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/records.h"
 #include "storage/store.h"
@@ -38,36 +39,54 @@ Status ValidateNewQuery(const NewQuery& q, size_t i) {
 
 Status Pool::CheckWritable() const {
   if (!store_) return Status::Unavailable("pool is closed");
-  if (!degraded_.ok()) {
+  if (!degraded_.ok() || !committer_->failure().ok()) {
     return Status::Unavailable("pool is read-only after a failed write (" + degraded_.ToString() +
                                "); reopen it to recover");
   }
   return Status::OK();
 }
 
-Status Pool::CommitBatch(storage::Batch* batch) {
+Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch) {
   std::string value;
   for (uint64_t id : ix_->Touched()) {
     storage::EncodeState(ix_->Find(id)->ToRecord(), &value);
     batch->Put(storage::StateKey(id), value);
   }
   storage::CountersRecord& counters = ix_->counters();
-  ++counters.durable_seq;
+  const uint64_t seq = ++counters.durable_seq;
   counters.rng_state = ix_->rng().state();
   counters.rng_inc = ix_->rng().inc();
   storage::EncodeCounters(counters, &value);
   batch->Put(storage::MetaKey("counters"), value);
-
-  Status s = store_->Write(batch);
-  if (!s.ok()) {
-    // The outcome of a failed write is unknown: undo the index so that it never runs ahead
-    // of what is known durable, and stop writing until a reopen rebuilds from disk.
-    ix_->Rollback();
-    degraded_ = s;
-    return Status::UnknownOutcome("write failed, the pool is now read-only: " + s.ToString());
-  }
   ix_->Commit();
-  return Status::OK();
+  committer_->Enqueue(seq, std::move(*batch));
+  Status s = WaitDurable(lock, seq);
+  lock.unlock();
+  return s;
+}
+
+Status Pool::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
+  std::shared_ptr<storage::Committer> committer = committer_;
+  lock.unlock();
+  Status s = committer->Wait(seq);
+  lock.lock();
+  if (s.ok()) return s;
+  AfterFailedWrite(s);
+  return Status::UnknownOutcome("write failed, the pool is now read-only: " + s.ToString());
+}
+
+void Pool::AfterFailedWrite(const Status& error) {
+  if (!degraded_.ok() || !store_) return;  // another caller got here first
+  // The outcome of the failed group is unknown, and the index ran ahead of it: rebuild the
+  // index from what the store holds, and stop writing until a reopen.
+  degraded_ = error;
+  Status rebuilt = Rebuild();
+  if (!rebuilt.ok()) {
+    (void)store_->Close();  // the pool cannot serve a half-built index
+    store_.reset();
+    committer_.reset();
+    ix_.reset();
+  }
 }
 
 void Pool::ReturnToPool(index::Entry& e) {
@@ -98,9 +117,9 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
   for (size_t i = 0; i < queries.size(); ++i)
     HEAPA_RETURN_IF_ERROR(ValidateNewQuery(queries[i], i));
 
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kInsert));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kInsert));
   if (stored) return index::InsertResultsFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   std::vector<InsertResult> results(queries.size());
@@ -151,7 +170,7 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
   placement.EvictToCapacity();
   FinishDuplicates(&results, hashes);
   StoreResult(rk, index::InsertResultsToRecord(storage::OpKind::kInsert, results), &batch);
-  HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
+  HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   return results;
 }
 
@@ -166,9 +185,9 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
   }
   const int64_t lease_ms = req.lease_ms > 0 ? req.lease_ms : config_.default_lease_ms;
 
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kSample));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kSample));
   if (stored) {
     std::vector<SampledQuery> out = index::SampleFromRecord(*stored);
     if (req.with_content) HEAPA_RETURN_IF_ERROR(ReadContent(&out));
@@ -225,7 +244,7 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
     }
   }
   StoreResult(rk, index::SampleToRecord(out), &batch);
-  HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
+  HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   return out;
 }
 
@@ -252,9 +271,9 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     if (it.lease == 0) return Status::InvalidArgument(who + ": lease 0 is never granted");
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kReport));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kReport));
   if (stored) return index::ReportFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   // Classify every item against the current state before changing anything.
@@ -314,7 +333,7 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     return outcomes;
   }
   StoreResult(rk, index::ReportToRecord(items, outcomes), &batch);
-  HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
+  HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   return outcomes;
 }
 
@@ -323,9 +342,9 @@ size_t CountFromRecord(const storage::OpResultRecord& rec) { return rec.count; }
 }  // namespace
 
 Result<size_t> Pool::Reinsert(const RequestKey& rk) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kReinsert));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kReinsert));
   if (stored) return CountFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   if (ix_->archived().empty()) return size_t{0};
@@ -337,14 +356,14 @@ Result<size_t> Pool::Reinsert(const RequestKey& rk) {
     return n.status();
   }
   StoreResult(rk, index::CountToRecord(storage::OpKind::kReinsert, *n), &batch);
-  HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
+  HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   return n;
 }
 
 Result<size_t> Pool::Recover(const RequestKey& rk) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kRecover));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kRecover));
   if (stored) return CountFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   if (ix_->in_flight().empty()) return size_t{0};
@@ -356,7 +375,7 @@ Result<size_t> Pool::Recover(const RequestKey& rk) {
   }
   storage::Batch batch;
   StoreResult(rk, index::CountToRecord(storage::OpKind::kRecover, n), &batch);
-  HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
+  HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   return n;
 }
 

@@ -1,19 +1,27 @@
 // heapa::Pool: one durable HeaPA prompt pool. Start here.
 //
 // A Pool is safe for concurrent use from multiple threads without external synchronization.
-// One mutex serializes operations; every mutation follows one write path:
+// One mutex serializes operations on the in-memory index; every mutation follows one path:
 //
-//   validate -> compute the change on the index (in a transaction) -> write ONE synced
-//   RocksDB batch (records, counters, RNG state) -> commit the index -> return.
+//   validate -> compute the change on the index (in a transaction) -> commit the index and
+//   queue ONE batch (records, counters, RNG state) -> release the lock -> wait until the
+//   batch is durable (group commit, storage/committer.h) -> return.
 //
-// If the write fails, the transaction is rolled back before the lock is released, so no
-// caller ever observes a state that is not durable; the call returns UnknownOutcome and the
-// pool turns read-only ("degraded") until it is reopened. Nothing is acknowledged before it
-// is durable.
+// Concurrent mutations therefore share fsyncs: while one group of batches is being written,
+// the next operations apply to the index and queue up, and the next group carries them all.
+// Nothing is acknowledged before its own batch is durable, and batches reach the disk in the
+// order their operations were applied. Reads (Get, Stats, Lineage, ...) never wait for an
+// fsync: they see every operation applied so far, including those whose group write is still
+// in progress.
+//
+// If a write fails, every operation of its group and of later groups returns UnknownOutcome,
+// the index is rebuilt from what the store holds, and the pool turns read-only ("degraded")
+// until it is reopened. Until the rebuild, reads may have shown changes of those operations.
 //
 // Exactly once: every mutation takes an optional RequestKey. Its result is stored in the same
 // batch, and a call with the key of an applied request returns the stored result without
-// applying anything. A key reused for a different kind of operation is InvalidArgument. The
+// applying anything (after waiting for the original's batch to be durable). A key reused for
+// a different kind of operation is InvalidArgument. The
 // result of request r is deleted when the same client's request r + kRequestWindow is stored
 // (clients number requests consecutively, as net::Client does). A call that changed nothing
 // (an empty sample, an all-duplicate report, an empty reinsert or recover) stores no result:
@@ -53,6 +61,7 @@ namespace heapa {
 
 namespace storage {
 class Batch;
+class Committer;
 class Store;
 struct StoreOptions;
 }  // namespace storage
@@ -198,10 +207,17 @@ class Pool final {
   index::RefreshOptions ConfiguredRefresh() const;
   int64_t NowMs() const;
   Status CheckWritable() const;
-  // Adds the touched entries' states and the counters to `batch`, writes it, then commits
-  // the index; on a failed write rolls back and degrades the pool. REQUIRES: mu_ held and a
-  // transaction open.
-  Status CommitBatch(storage::Batch* batch);
+  // Adds the touched entries' states and the counters to `batch`, commits the index, queues
+  // the batch, and waits, without mu_, until it is durable. On a failed write: UnknownOutcome
+  // (see AfterFailedWrite). REQUIRES: `lock` holds mu_ and a transaction is open; returns
+  // with `lock` released.
+  Status CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch);
+  // Waits for operation `seq` to be durable, releasing `lock` meanwhile and taking it again.
+  // A failed write degrades the pool: UnknownOutcome. REQUIRES: `lock` holds mu_.
+  Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq);
+  // The first caller after a failed write degrades the pool and rebuilds the index from the
+  // store; if that fails too the pool closes. REQUIRES: mu_ held.
+  void AfterFailedWrite(const Status& error);
   // Inside a transaction: lease expiry, archive reinsertion, in-flight recovery.
   size_t ExpireLeases(int64_t now_ms);
   // Reinserts the archive, refreshed per config; adds stats records to `batch`. On error the
@@ -223,9 +239,12 @@ class Pool final {
   void FinishDuplicates(std::vector<InsertResult>* results,
                         const std::vector<storage::Hash128>& hashes);
   // The stored result of request `rk`; nullopt when rk.request is 0 or nothing is stored.
-  // InvalidArgument when the key was used for another kind of operation. REQUIRES: mu_ held.
-  Result<std::optional<storage::OpResultRecord>> LoadResult(const RequestKey& rk,
-                                                            storage::OpKind kind) const;
+  // A result whose batch is not yet durable is returned once it is (`lock` is released
+  // meanwhile). InvalidArgument when the key was used for another kind of operation.
+  // REQUIRES: `lock` holds mu_.
+  Result<std::optional<storage::OpResultRecord>> LoadResult(std::unique_lock<std::mutex>& lock,
+                                                            const RequestKey& rk,
+                                                            storage::OpKind kind);
   // Adds the result of request `rk` to `batch` (nothing when rk.request is 0), and forgets the
   // client's request kRequestWindow before it.
   static void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
@@ -242,6 +261,9 @@ class Pool final {
   mutable std::mutex admin_mu_;  // Checkpoint, Restore, Fork, Close; taken before mu_
   mutable std::mutex mu_;
   std::unique_ptr<storage::Store> store_;     // guarded by mu_ (replaced under admin_mu_ too)
+  // Group commit in front of store_; all reads of records go through it. guarded by mu_ (the
+  // pointer; the object is thread-safe and outlives its waiters through their shared_ptr).
+  std::shared_ptr<storage::Committer> committer_;
   std::unique_ptr<index::FrontierIndex> ix_;  // guarded by mu_
   index::LineageGraph lineage_;               // guarded by mu_
   std::unordered_map<uint64_t, double> child_difficulty_;  // guarded by mu_; children only

@@ -4,6 +4,7 @@
 
 #include "index/pool.h"
 #include "storage/batch.h"
+#include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/pool_dir.h"
 #include "storage/records.h"
@@ -49,6 +50,9 @@ Status Pool::Restore(const std::string& tag) {
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
+  // Every queued batch reaches the old store (or fails) before it is replaced. A failure
+  // does not matter: the restored pool starts from the checkpoint and is writable again.
+  (void)committer_->Drain();
   const storage::StoreOptions so = StoreOptionsFor(options_);
   {
     // Lease numbers and the durable sequence never go backwards: a report from the abandoned
@@ -75,6 +79,7 @@ Status Pool::Restore(const std::string& tag) {
   }
   // The switch. From here a failure leaves the pool closed; a crash leaves either generation
   // live, complete.
+  committer_.reset();
   Status closed = store_->Close();
   store_.reset();
   HEAPA_RETURN_IF_ERROR(closed);
@@ -86,6 +91,7 @@ Status Pool::Restore(const std::string& tag) {
   if (!rebuilt.ok()) {
     (void)store_->Close();  // the rebuild error is the one to report
     store_.reset();
+    committer_.reset();
   }
   return rebuilt;
 }

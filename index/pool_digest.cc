@@ -1,6 +1,7 @@
 // The digest of a pool's canonical state.
 #include "index/pool.h"
 #include "storage/digest.h"
+#include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/records.h"
 #include "storage/store.h"
@@ -10,6 +11,8 @@ namespace heapa {
 Result<Hash128> Pool::Digest() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
+  // The digest scans the store: every applied operation must be in it first.
+  HEAPA_RETURN_IF_ERROR(committer_->Drain());
   storage::DigestBuilder d;
   std::string value;
   d.Add("heapa-digest-v1");

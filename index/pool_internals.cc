@@ -8,6 +8,7 @@
 #include "index/placement.h"
 #include "index/pool.h"
 #include "storage/batch.h"
+#include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/records.h"
 #include "storage/store.h"
@@ -17,7 +18,7 @@ namespace heapa {
 Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
   std::string value;
   const std::string key = storage::StatsKey(id);
-  Status s = store_->Get(key, &value);
+  Status s = committer_->Get(key, &value);
   if (s.code() == Status::Code::kNotFound) {
     *stats = storage::StatsRecord();
     return Status::OK();
@@ -26,15 +27,19 @@ Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
   return storage::DecodeStats(value, stats).WithContext(storage::DescribeKey(key));
 }
 
-Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(const RequestKey& rk,
-                                                                storage::OpKind kind) const {
+Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(
+    std::unique_lock<std::mutex>& lock, const RequestKey& rk, storage::OpKind kind) {
   using Stored = std::optional<storage::OpResultRecord>;
   if (rk.request == 0) return Stored();
   std::string value;
   const std::string key = storage::RequestKey(rk.client, rk.request);
-  Status s = store_->Get(key, &value);
+  uint64_t pending = 0;
+  Status s = committer_->Get(key, &value, &pending);
   if (s.code() == Status::Code::kNotFound) return Stored();
   HEAPA_RETURN_IF_ERROR(s);
+  // A retry racing its original: answer only once the original is durable.
+  if (pending != 0) HEAPA_RETURN_IF_ERROR(WaitDurable(lock, pending));
+  if (!store_) return Status::Unavailable("pool is closed");
   storage::OpResultRecord rec;
   HEAPA_RETURN_IF_ERROR(
       storage::DecodeOpResult(value, &rec).WithContext(storage::DescribeKey(key)));
@@ -62,7 +67,7 @@ Status Pool::ReadContent(std::vector<SampledQuery>* out) const {
   keys.reserve(out->size());
   for (const SampledQuery& sq : *out) keys.push_back(storage::QueryKey(sq.id));
   std::vector<std::string> values;
-  const std::vector<Status> read = store_->MultiGet(keys, &values);
+  const std::vector<Status> read = committer_->MultiGet(keys, &values);
   for (size_t i = 0; i < out->size(); ++i) {
     HEAPA_RETURN_IF_ERROR(read[i]);
     HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(values[i], &(*out)[i].query)
@@ -139,7 +144,7 @@ Status Pool::ResolveDuplicates(size_t n, const std::function<ContentRef(size_t)>
     const ContentRef c = content(i);
     (*hashes)[i] = storage::ContentHash(c.prompt, c.answer);
     const std::string key = storage::DedupKey((*hashes)[i]);
-    Status s = store_->Get(key, &value);
+    Status s = committer_->Get(key, &value);
     if (s.ok()) {
       uint64_t id = 0;
       HEAPA_RETURN_IF_ERROR(

@@ -8,6 +8,7 @@
 #include "index/pool.h"
 #include "index/query_checks.h"
 #include "storage/batch.h"
+#include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/records.h"
 #include "storage/store.h"
@@ -47,9 +48,9 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
   }
   for (size_t i = 0; i < children.size(); ++i) HEAPA_RETURN_IF_ERROR(ValidateChild(children[i], i));
 
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kInsertChildren));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kInsertChildren));
   if (stored) return index::InsertResultsFromRecord(*stored);
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   for (size_t i = 0; i < children.size(); ++i) {
@@ -128,12 +129,13 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
   placement.EvictToCapacity();
   FinishDuplicates(&results, hashes);
   StoreResult(rk, index::InsertResultsToRecord(storage::OpKind::kInsertChildren, results), &batch);
-  HEAPA_RETURN_IF_ERROR(CommitBatch(&batch));
-  // The edges are durable now; the graph follows the disk.
+  // The graph is part of the index: it changes before the batch is durable, like the heaps,
+  // and a failed write rebuilds it from the store.
   for (const NewEdge& edge : new_edges) {
     lineage_.AddEdge(edge.parent, edge.child);
     child_difficulty_[edge.child] = edge.difficulty;
   }
+  HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   return results;
 }
 
@@ -146,9 +148,9 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
   if (teacher_difficulty && !std::isfinite(*teacher_difficulty)) {
     return Status::InvalidArgument("teacher_difficulty is not finite");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(rk, storage::OpKind::kValidate));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kValidate));
   if (stored) return Status::OK();  // applied before
   HEAPA_RETURN_IF_ERROR(CheckWritable());
   index::Entry* e = ix_->Find(id);
@@ -163,13 +165,13 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
   if (answer || teacher_difficulty) {
     const std::string qkey = storage::QueryKey(id);
     storage::QueryRecord rec;
-    HEAPA_RETURN_IF_ERROR(store_->Get(qkey, &value));
+    HEAPA_RETURN_IF_ERROR(committer_->Get(qkey, &value));
     HEAPA_RETURN_IF_ERROR(
         storage::DecodeQuery(value, &rec).WithContext(storage::DescribeKey(qkey)));
     if (answer && *answer != rec.answer) {
       const std::string old_key = storage::DedupKey(storage::ContentHash(rec.prompt, rec.answer));
       const std::string new_key = storage::DedupKey(storage::ContentHash(rec.prompt, *answer));
-      Status s = store_->Get(new_key, &value);
+      Status s = committer_->Get(new_key, &value);
       if (s.ok()) {
         uint64_t other = 0;
         HEAPA_RETURN_IF_ERROR(storage::DecodeDedup(value, &other));
@@ -209,7 +211,7 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
     ix_->Attach(*e, QueryState::kRejected);
   }
   StoreResult(rk, index::CountToRecord(storage::OpKind::kValidate, accept ? 1 : 0), &batch);
-  return CommitBatch(&batch);
+  return CommitBatch(lock, &batch);
 }
 
 Result<LineageView> Pool::Lineage(QueryId id, uint32_t max_depth) const {

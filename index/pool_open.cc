@@ -4,6 +4,7 @@
 
 #include "index/pool.h"
 #include "storage/batch.h"
+#include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/pool_dir.h"
 #include "storage/records.h"
@@ -175,6 +176,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
 }
 
 Status Pool::Rebuild() {
+  committer_.reset();
   ix_ = std::make_unique<index::FrontierIndex>();
   lineage_ = index::LineageGraph();
   child_difficulty_.clear();
@@ -224,6 +226,7 @@ Status Pool::Rebuild() {
   HEAPA_RETURN_IF_ERROR(edges);
   ix_->counters() = counters;
   ix_->rng() = index::Rng::FromState(counters.rng_state, counters.rng_inc);
+  committer_ = std::make_shared<storage::Committer>(store_.get(), counters.durable_seq);
   return Status::OK();
 }
 

@@ -1,5 +1,6 @@
 // Pool reads: Get, Stats, config, the test snapshot, and Close.
 #include "index/pool.h"
+#include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/records.h"
 #include "storage/store.h"
@@ -16,7 +17,7 @@ Result<QueryInfo> Pool::Get(QueryId id) const {
   info.state = e->ToRecord();
   std::string value;
   const std::string qkey = storage::QueryKey(id);
-  HEAPA_RETURN_IF_ERROR(store_->Get(qkey, &value));
+  HEAPA_RETURN_IF_ERROR(committer_->Get(qkey, &value));
   HEAPA_RETURN_IF_ERROR(
       storage::DecodeQuery(value, &info.query).WithContext(storage::DescribeKey(qkey)));
   HEAPA_RETURN_IF_ERROR(ReadStats(id, &info.stats));
@@ -40,6 +41,8 @@ PoolStats Pool::Stats() const {
   if (!ix_->low().empty()) st.low_max = ix_->LowMaxReward();
   if (!ix_->high().empty()) st.high_min = ix_->HighMinReward();
   st.counters = ix_->counters();
+  // The index counts operations applied; what clients may rely on is what is durable.
+  if (committer_) st.counters.durable_seq = committer_->durable_seq();
   st.index_bytes = ix_->MemoryBytes();
   if (!degraded_.ok()) st.degraded = degraded_.ToString();
   return st;
@@ -70,9 +73,11 @@ Status Pool::Close() {
   std::lock_guard<std::mutex> admin(admin_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::OK();
+  Status drained = committer_->Drain();
+  committer_.reset();
   Status s = store_->Close();
   store_.reset();
-  return s;
+  return drained.ok() ? s : drained;
 }
 
 }  // namespace heapa

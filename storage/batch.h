@@ -6,7 +6,9 @@
 #define HEAPA_STORAGE_BATCH_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 namespace rocksdb {
@@ -27,6 +29,14 @@ class Batch {
   // Later operations on the same key win, as in RocksDB.
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
+
+  // Appends every operation of `other`, in order, after this batch's own.
+  void Append(const Batch& other);
+
+  // Calls fn(key, value) for each operation in order; value is nullopt for a Delete. Views
+  // are valid only during the call.
+  using VisitFn = std::function<void(std::string_view key, std::optional<std::string_view> value)>;
+  void ForEach(const VisitFn& fn) const;
 
   // Number of operations and bytes of the encoded batch.
   size_t count() const;

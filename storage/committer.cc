@@ -1,0 +1,148 @@
+#include "storage/committer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "storage/check.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+
+namespace heapa::storage {
+
+Committer::Committer(Store* store, uint64_t durable_seq)
+    : store_(store), durable_seq_(durable_seq), last_seq_(durable_seq) {}
+
+void Committer::Enqueue(uint64_t seq, Batch batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  HEAPA_CHECK(seq > last_seq_);
+  last_seq_ = seq;
+  if (!failure_.ok()) return;
+  batch.ForEach([&](std::string_view key, std::optional<std::string_view> value) {
+    OverlayValue& slot = overlay_[std::string(key)];
+    slot.seq = seq;
+    if (value) {
+      slot.value.emplace(*value);
+    } else {
+      slot.value.reset();
+    }
+  });
+  queue_.push_back(Pending{seq, std::move(batch)});
+}
+
+void Committer::WriteGroup(std::unique_lock<std::mutex>& lock) {
+  leader_ = true;
+  std::deque<Pending> group;
+  group.swap(queue_);
+  lock.unlock();
+  // Batches are merged in sequence order, so a key written by several operations ends with
+  // the last one's value, as if they had been written one after the other.
+  Batch merged = std::move(group.front().batch);
+  for (size_t i = 1; i < group.size(); ++i) merged.Append(group[i].batch);
+  Status s = store_->Write(&merged);
+  lock.lock();
+  leader_ = false;
+  ++counters_.writes;
+  counters_.batches += group.size();
+  counters_.max_group = std::max<uint64_t>(counters_.max_group, group.size());
+  if (s.ok()) {
+    durable_seq_ = group.back().seq;
+    std::erase_if(overlay_, [&](const auto& kv) { return kv.second.seq <= durable_seq_; });
+  } else {
+    failure_ = s;
+    overlay_.clear();
+    queue_.clear();
+  }
+  done_.notify_all();
+}
+
+Status Committer::Wait(uint64_t seq) {
+  std::unique_lock<std::mutex> lock(mu_);
+  HEAPA_CHECK(seq <= last_seq_);
+  while (durable_seq_ < seq) {
+    if (!failure_.ok()) return failure_;
+    if (!leader_ && !queue_.empty()) {
+      WriteGroup(lock);
+    } else {
+      done_.wait(lock);
+    }
+  }
+  return Status::OK();
+}
+
+Status Committer::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (failure_.ok() && (leader_ || !queue_.empty())) {
+    if (!leader_) {
+      WriteGroup(lock);
+    } else {
+      done_.wait(lock);
+    }
+  }
+  return failure_;
+}
+
+Status Committer::Get(std::string_view key, std::string* value, uint64_t* pending_seq) const {
+  if (pending_seq != nullptr) *pending_seq = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = overlay_.find(std::string(key));
+    if (it != overlay_.end()) {
+      if (!it->second.value) return Status::NotFound(DescribeKey(key) + " not found");
+      *value = *it->second.value;
+      if (pending_seq != nullptr) *pending_seq = it->second.seq;
+      return Status::OK();
+    }
+  }
+  // Not pending: durable in the store or absent. A batch enqueued from now on cannot matter,
+  // the owner serializes its reads and Enqueue calls.
+  return store_->Get(key, value);
+}
+
+std::vector<Status> Committer::MultiGet(const std::vector<std::string>& keys,
+                                        std::vector<std::string>* values) const {
+  std::vector<Status> out(keys.size());
+  values->assign(keys.size(), std::string());
+  std::vector<size_t> misses;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto it = overlay_.find(keys[i]);
+      if (it == overlay_.end()) {
+        misses.push_back(i);
+      } else if (!it->second.value) {
+        out[i] = Status::NotFound(DescribeKey(keys[i]) + " not found");
+      } else {
+        (*values)[i] = *it->second.value;
+      }
+    }
+  }
+  if (misses.empty()) return out;
+  if (misses.size() == keys.size()) return store_->MultiGet(keys, values);
+  std::vector<std::string> miss_keys;
+  miss_keys.reserve(misses.size());
+  for (size_t i : misses) miss_keys.push_back(keys[i]);
+  std::vector<std::string> miss_values;
+  std::vector<Status> miss_status = store_->MultiGet(miss_keys, &miss_values);
+  for (size_t j = 0; j < misses.size(); ++j) {
+    out[misses[j]] = std::move(miss_status[j]);
+    (*values)[misses[j]] = std::move(miss_values[j]);
+  }
+  return out;
+}
+
+uint64_t Committer::durable_seq() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return durable_seq_;
+}
+
+Status Committer::failure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failure_;
+}
+
+Committer::Counters Committer::counters() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counters_;
+}
+
+}  // namespace heapa::storage

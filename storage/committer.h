@@ -1,0 +1,109 @@
+// storage::Committer: group commit, with read-your-writes, in front of one Store.
+//
+// A pool applies its operations to its in-memory index one at a time, in order, and hands
+// each operation's batch here in that same order (Enqueue, numbered by the caller with
+// strictly increasing sequence numbers). The caller then releases its own lock and calls
+// Wait(seq). The first waiter finding no write in progress becomes the leader: it takes every
+// queued batch, writes them as ONE synced Store::Write, and wakes the others. Batches queued
+// while the leader writes form the next group. So N concurrent operations cost about one
+// fsync instead of N, and each is still acknowledged only once its own batch is durable.
+//
+// Until its batch is durable, an operation's records are served from an in-memory overlay
+// (Get, MultiGet): the next operation reads what the previous ones wrote (dedup keys,
+// statistics, request results) without waiting for their fsync.
+//
+// A failed write fails its group and everything queued after it (their outcome is unknown):
+// the committer turns failed for good, drops the overlay, rejects later batches, and Wait
+// returns the error for every sequence number not yet durable. The owner must then rebuild its
+// in-memory state from the store, which holds some prefix of the batches.
+//
+// Thread safety: all methods may be called concurrently; Enqueue calls must come in sequence
+// order (the owner serializes them under its own lock).
+#ifndef HEAPA_STORAGE_COMMITTER_H_
+#define HEAPA_STORAGE_COMMITTER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "storage/batch.h"
+#include "storage/status.h"
+
+namespace heapa::storage {
+
+class Store;
+
+class Committer {
+ public:
+  // `store` must outlive the committer. `durable_seq` is the sequence number already durable
+  // in it; the first Enqueue must use a larger one.
+  Committer(Store* store, uint64_t durable_seq);
+  Committer(const Committer&) = delete;
+  Committer& operator=(const Committer&) = delete;
+
+  // Queues `batch` as operation `seq`. REQUIRES: seq greater than every earlier seq.
+  // After a failure the batch is dropped (Wait(seq) then reports the failure).
+  void Enqueue(uint64_t seq, Batch batch);
+
+  // Blocks until operation `seq` is durable (OK), or returns the write error that lost it.
+  // May write other callers' batches as the leader of a group.
+  Status Wait(uint64_t seq);
+
+  // Waits until nothing is queued or being written; returns the failure, if any.
+  Status Drain();
+
+  // Reads `key` as of the last enqueued batch: the overlay first, then the store. When the
+  // value comes from a batch not yet durable and `pending_seq` is set, *pending_seq is that
+  // batch's seq (else 0). NotFound when absent or deleted.
+  Status Get(std::string_view key, std::string* value, uint64_t* pending_seq = nullptr) const;
+
+  // As Store::MultiGet, through the overlay.
+  std::vector<Status> MultiGet(const std::vector<std::string>& keys,
+                               std::vector<std::string>* values) const;
+
+  // The highest sequence number known durable.
+  uint64_t durable_seq() const;
+  // OK, or the error of the write that failed.
+  Status failure() const;
+
+  struct Counters {
+    uint64_t writes = 0;   // synced writes issued
+    uint64_t batches = 0;  // operations they carried
+    uint64_t max_group = 0;
+  };
+  Counters counters() const;
+
+ private:
+  struct Pending {
+    uint64_t seq;
+    Batch batch;
+  };
+  struct OverlayValue {
+    uint64_t seq;
+    std::optional<std::string> value;  // nullopt: deleted
+  };
+
+  // Writes the queued batches as one group. REQUIRES: lock held, leader_ set by the caller.
+  void WriteGroup(std::unique_lock<std::mutex>& lock);
+
+  Store* const store_;
+  mutable std::mutex mu_;
+  std::condition_variable done_;                          // signalled after every group
+  std::deque<Pending> queue_;                             // guarded by mu_
+  std::unordered_map<std::string, OverlayValue> overlay_; // guarded by mu_
+  bool leader_ = false;                                   // guarded by mu_: a group is being written
+  uint64_t durable_seq_;                                  // guarded by mu_
+  uint64_t last_seq_;                                     // guarded by mu_
+  Status failure_;                                        // guarded by mu_
+  Counters counters_;                                     // guarded by mu_
+};
+
+}  // namespace heapa::storage
+
+#endif  // HEAPA_STORAGE_COMMITTER_H_

@@ -1,0 +1,182 @@
+// Concurrent mutations through group commit: operations that share an fsync still see each
+// other's writes (dedup, statistics, request results), and a failed group write leaves the
+// index equal to what the store holds.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "index/pool.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa {
+using testing::MakeQuery;
+using testing::OpenPool;
+using testing::TempDir;
+
+namespace {
+
+// Runs fn(t) on `n` threads at once and joins them.
+template <typename Fn>
+void RunThreads(int n, Fn fn) {
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n; ++t) {
+    threads.emplace_back([&, t] {
+      ++ready;
+      while (ready.load() < n) std::this_thread::yield();  // start together
+      fn(t);
+    });
+  }
+  for (std::thread& th : threads) th.join();
+}
+
+NewQuery Shared(int n) {
+  NewQuery q = MakeQuery(n);
+  q.prompt = "shared " + std::to_string(n);
+  return q;
+}
+
+}  // namespace
+
+TEST_SUITE("index/pool_concurrency") {
+  TEST_CASE("concurrent inserts of the same content all resolve to one query") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    constexpr int kThreads = 16;
+    constexpr int kShared = 20;
+    std::vector<std::vector<QueryId>> shared_ids(kThreads);
+    std::vector<std::string> errors(kThreads);
+    RunThreads(kThreads, [&](int t) {
+      for (int i = 0; i < kShared; ++i) {
+        // Each thread inserts every shared query plus one of its own, one call at a time.
+        auto r = pool->Insert(std::vector<NewQuery>{Shared(i), MakeQuery(1000 * (t + 1) + i)});
+        if (!r.ok()) {
+          errors[t] = r.status().ToString();
+          return;
+        }
+        shared_ids[t].push_back((*r)[0].id);
+      }
+    });
+    for (const std::string& e : errors) REQUIRE(e.empty());
+    for (int t = 1; t < kThreads; ++t) CHECK(shared_ids[t] == shared_ids[0]);
+    const PoolStats stats = pool->Stats();
+    CHECK(stats.counters.total_added == kShared + kThreads * kShared);
+    CHECK(stats.counters.total_duplicates == (kThreads - 1) * kShared);
+    const auto snapshot = pool->TEST_Snapshot();
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool.reset();
+    auto reopened = Pool::Open(dir.path(), PoolOptions{});
+    REQUIRE(reopened.ok());
+    CHECK((*reopened)->TEST_Snapshot() == snapshot);
+  }
+
+  TEST_CASE("concurrent reports of one lease apply once; reports of other queries all apply") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    constexpr int kQueries = 64;
+    std::vector<NewQuery> qs;
+    for (int i = 0; i < kQueries; ++i) qs.push_back(MakeQuery(i));
+    REQUIRE(pool->Insert(qs).ok());
+    SampleRequest req;
+    req.count = kQueries;
+    auto sampled = pool->Sample(req);
+    REQUIRE(sampled.ok());
+    REQUIRE(sampled->size() == kQueries);
+
+    // Two threads per query report the same (id, lease): exactly one is applied.
+    constexpr int kThreads = 2 * kQueries;
+    std::vector<ReportOutcome> outcome(kThreads);
+    std::vector<std::string> errors(kThreads);
+    RunThreads(kThreads, [&](int t) {
+      const SampledQuery& sq = (*sampled)[t / 2];
+      const std::vector<ReportItem> item = {{sq.id, sq.lease, {1.0, 0.0, 1.0}, 3}};
+      auto r = pool->Report(item);
+      if (r.ok()) {
+        outcome[t] = (*r)[0];
+      } else {
+        errors[t] = r.status().ToString();
+      }
+    });
+    for (int t = 0; t < kThreads; ++t) REQUIRE(errors[t].empty());
+    for (int i = 0; i < kQueries; ++i) {
+      const std::multiset<ReportOutcome> pair = {outcome[2 * i], outcome[2 * i + 1]};
+      CHECK(pair == std::multiset<ReportOutcome>{ReportOutcome::kApplied,
+                                                 ReportOutcome::kDuplicate});
+      auto info = pool->Get((*sampled)[i].id);
+      REQUIRE(info.ok());
+      CHECK(info->stats.reports == 1);
+      CHECK(info->stats.rollouts == 3);
+    }
+    const PoolStats stats = pool->Stats();
+    CHECK(stats.archived == kQueries);
+    CHECK(stats.counters.total_reports == kQueries);
+  }
+
+  TEST_CASE("racing retries of one request apply it once and all get its result") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    constexpr int kThreads = 8;
+    const RequestKey key{42, 1};
+    const std::vector<NewQuery> qs = {MakeQuery(1), MakeQuery(2, 0.25)};
+    std::vector<std::vector<InsertResult>> results(kThreads);
+    std::vector<std::string> errors(kThreads);
+    RunThreads(kThreads, [&](int t) {
+      auto r = pool->Insert(qs, key);
+      if (r.ok()) {
+        results[t] = *r;
+      } else {
+        errors[t] = r.status().ToString();
+      }
+    });
+    for (int t = 0; t < kThreads; ++t) {
+      REQUIRE(errors[t].empty());
+      REQUIRE(results[t].size() == 2);
+      CHECK(results[t][0].id == results[0][0].id);
+      CHECK(results[t][1].id == results[0][1].id);
+      CHECK(results[t][0].created);  // the original answer, replayed
+    }
+    const PoolStats stats = pool->Stats();
+    CHECK(stats.counters.total_added == 2);
+    CHECK(stats.counters.total_duplicates == 0);
+  }
+
+  TEST_CASE("a failed group write: every waiter gets OK or UnknownOutcome, the index follows disk") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    constexpr int kThreads = 16;
+    std::atomic<int> unknown{0}, ok{0};
+    std::vector<std::string> errors(kThreads);
+    RunThreads(kThreads, [&](int t) {
+      for (int i = 0; i < 40; ++i) {
+        if (t == 0 && i == 10) pool->TEST_FailWrites(Status::IOError("injected: disk gone"));
+        auto r = pool->Insert(std::vector<NewQuery>{MakeQuery(100 * t + i)});
+        if (r.ok()) {
+          ++ok;
+        } else if (r.status().code() == Status::Code::kUnknownOutcome ||
+                   r.status().code() == Status::Code::kUnavailable) {
+          if (r.status().code() == Status::Code::kUnknownOutcome) ++unknown;
+        } else {
+          errors[t] = r.status().ToString();
+          return;
+        }
+      }
+    });
+    for (const std::string& e : errors) CHECK(e.empty());
+    CHECK(unknown.load() >= 1);
+    CHECK_FALSE(pool->Stats().degraded.empty());
+    // The rebuilt index is exactly what a reopen reads from the store.
+    const auto after_failure = pool->TEST_Snapshot();
+    CHECK(after_failure.counters.total_added >= static_cast<uint64_t>(ok.load()));
+    pool->TEST_FailWrites(Status::OK());
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool.reset();
+    auto reopened = Pool::Open(dir.path(), PoolOptions{});
+    REQUIRE(reopened.ok());
+    CHECK((*reopened)->TEST_Snapshot() == after_failure);
+  }
+}
+}  // namespace heapa
