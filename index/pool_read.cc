@@ -42,7 +42,13 @@ PoolStats Pool::Stats() const {
   if (!ix_->high().empty()) st.high_min = ix_->HighMinReward();
   st.counters = ix_->counters();
   // The index counts operations applied; what clients may rely on is what is durable.
-  if (committer_) st.counters.durable_seq = committer_->durable_seq();
+  if (committer_) {
+    st.counters.durable_seq = committer_->durable_seq();
+    const storage::Committer::Counters c = committer_->counters();
+    st.commit_writes = c.writes;
+    st.commit_batches = c.batches;
+    st.commit_max_group = c.max_group;
+  }
   st.index_bytes = ix_->MemoryBytes();
   if (!degraded_.ok()) st.degraded = degraded_.ToString();
   return st;

@@ -128,6 +128,8 @@ struct PoolStats {
   storage::CountersRecord counters;
   uint64_t index_bytes = 0;  // memory held by the in-memory index
   std::string degraded;      // empty when writable; else why the pool is read-only
+  // Group commit since open: synced writes, the operations they carried, the largest group.
+  uint64_t commit_writes = 0, commit_batches = 0, commit_max_group = 0;
 };
 
 }  // namespace heapa

@@ -306,6 +306,9 @@ PoolStats FromWire(const fb::PoolStatsReply* s) {
   out.counters.durable_seq = s->durable_seq();
   out.index_bytes = s->index_bytes();
   out.degraded = Str(s->degraded());
+  out.commit_writes = s->commit_writes();
+  out.commit_batches = s->commit_batches();
+  out.commit_max_group = s->commit_max_group();
   return out;
 }
 
@@ -316,7 +319,8 @@ flatbuffers::Offset<fb::PoolStatsReply> BuildStatsReply(Builder& b, const PoolSt
       b, s.max_size, s.pooled, s.cold, s.low, s.high, s.in_flight, s.archived, s.pending,
       s.rejected, s.evicted, s.low_max.has_value(), s.low_max.value_or(0), s.high_min.has_value(),
       s.high_min.value_or(0), c.total_added, c.total_duplicates, c.total_sampled, c.total_evicted,
-      c.total_reports, c.total_reinserted, c.total_expired, c.durable_seq, s.index_bytes, degraded);
+      c.total_reports, c.total_reinserted, c.total_expired, c.durable_seq, s.index_bytes, degraded,
+      s.commit_writes, s.commit_batches, s.commit_max_group);
 }
 
 index::RefreshOptions FromWire(const fb::Refresh* r) {

@@ -34,7 +34,10 @@ struct ServerOptions {
   int64_t frame_timeout_ms = 30 * 1000;
   size_t max_pending_requests = 64;  // read but not yet answered, per connection
   size_t max_output_bytes = 64u << 20;
-  int worker_threads = 4;
+  // Threads executing requests. A mutation holds its worker while it waits for its group
+  // commit, so this bounds how many requests can share one fsync: keep it above the number of
+  // concurrently writing clients.
+  int worker_threads = 64;
 };
 
 class Server {

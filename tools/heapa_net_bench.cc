@@ -128,6 +128,8 @@ int Main(int argc, char** argv) {
              ss.p50, ss.p99, sr.p50, sr.p99);
 
   // Concurrent small reports: each client leases a block, then reports one query per request.
+  auto before = c->Stats(f.pool);
+  Check(before.status(), "stats");
   std::atomic<uint64_t> reports{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -157,6 +159,13 @@ int Main(int argc, char** argv) {
       "reports : {} clients, {} single-report requests in {:.1f} s = {:.0f} durable "
       "reports/s (target > 50,000)\n",
       f.clients, reports.load(), conc_s, static_cast<double>(reports.load()) / conc_s);
+  auto after = c->Stats(f.pool);
+  Check(after.status(), "stats");
+  const uint64_t writes = after->commit_writes - before->commit_writes;
+  const uint64_t ops = after->commit_batches - before->commit_batches;
+  fmt::print("  group commit: {} synced writes for {} operations ({:.1f} per fsync, max {})\n",
+             writes, ops, writes ? static_cast<double>(ops) / static_cast<double>(writes) : 0.0,
+             after->commit_max_group);
   Check(c->DropPool(f.pool), "drop pool");
   return 0;
 }
