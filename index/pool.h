@@ -251,6 +251,10 @@ class Pool final {
                           storage::Batch* batch);
   // Reads the query records of sampled queries into them.
   Status ReadContent(std::vector<SampledQuery>* out) const;
+  // Reads the 'T' records of `ids` with one MultiGet into (*stats)[i]; zeros for an id
+  // without one.
+  Status ReadStatsMany(const std::vector<uint64_t>& ids,
+                       std::vector<storage::StatsRecord>* stats) const;
   // Reads the 'T' record of `id`; zeros when it has none.
   Status ReadStats(uint64_t id, storage::StatsRecord* stats) const;
 

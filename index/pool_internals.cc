@@ -27,6 +27,23 @@ Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
   return storage::DecodeStats(value, stats).WithContext(storage::DescribeKey(key));
 }
 
+Status Pool::ReadStatsMany(const std::vector<uint64_t>& ids,
+                           std::vector<storage::StatsRecord>* stats) const {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (uint64_t id : ids) keys.push_back(storage::StatsKey(id));
+  std::vector<std::string> values;
+  const std::vector<Status> read = committer_->MultiGet(keys, &values);
+  stats->assign(ids.size(), storage::StatsRecord());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (read[i].code() == Status::Code::kNotFound) continue;
+    HEAPA_RETURN_IF_ERROR(read[i]);
+    HEAPA_RETURN_IF_ERROR(
+        storage::DecodeStats(values[i], &(*stats)[i]).WithContext(storage::DescribeKey(keys[i])));
+  }
+  return Status::OK();
+}
+
 Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(
     std::unique_lock<std::mutex>& lock, const RequestKey& rk, storage::OpKind kind) {
   using Stored = std::optional<storage::OpResultRecord>;
@@ -138,23 +155,26 @@ index::RefreshOptions Pool::ConfiguredRefresh() const {
 Status Pool::ResolveDuplicates(size_t n, const std::function<ContentRef(size_t)>& content,
                                std::vector<InsertResult>* results,
                                std::vector<storage::Hash128>* hashes) const {
-  std::unordered_set<std::string> new_in_batch;
-  std::string value;
+  std::vector<std::string> keys(n);
   for (size_t i = 0; i < n; ++i) {
     const ContentRef c = content(i);
     (*hashes)[i] = storage::ContentHash(c.prompt, c.answer);
-    const std::string key = storage::DedupKey((*hashes)[i]);
-    Status s = committer_->Get(key, &value);
-    if (s.ok()) {
+    keys[i] = storage::DedupKey((*hashes)[i]);
+  }
+  std::vector<std::string> values;
+  const std::vector<Status> read = committer_->MultiGet(keys, &values);
+  std::unordered_set<std::string> new_in_batch;
+  for (size_t i = 0; i < n; ++i) {
+    if (read[i].ok()) {
       uint64_t id = 0;
       HEAPA_RETURN_IF_ERROR(
-          storage::DecodeDedup(value, &id).WithContext(storage::DescribeKey(key)));
+          storage::DecodeDedup(values[i], &id).WithContext(storage::DescribeKey(keys[i])));
       (*results)[i] = InsertResult{id, false};
-    } else if (s.code() != Status::Code::kNotFound) {
-      return s;
+    } else if (read[i].code() != Status::Code::kNotFound) {
+      return read[i];
     } else {
       // The first copy in the batch is created; later copies resolve to it.
-      (*results)[i] = InsertResult{0, new_in_batch.insert(key).second};
+      (*results)[i] = InsertResult{0, new_in_batch.insert(keys[i]).second};
     }
   }
   return Status::OK();
