@@ -13,6 +13,7 @@
 #include "index/sampler.h"
 #include "storage/batch.h"
 #include "storage/committer.h"
+#include "storage/failpoint.h"
 #include "storage/keys.h"
 #include "storage/records.h"
 #include "storage/store.h"
@@ -58,6 +59,7 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   counters.rng_inc = ix_->rng().inc();
   storage::EncodeCounters(counters, &value);
   batch->Put(storage::MetaKey("counters"), value);
+  storage::Failpoint("pool.before_enqueue");
   ix_->Commit();
   committer_->Enqueue(seq, std::move(*batch));
   Status s = WaitDurable(lock, seq);
@@ -319,7 +321,9 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   std::string value;
   ix_->Begin();
   size_t changed = 0;
-  for (size_t i : order) {
+  for (size_t pos = 0; pos < order.size(); ++pos) {
+    const size_t i = order[pos];
+    if (pos == order.size() / 2) storage::Failpoint("report.mid_apply");
     if (outcomes[i] == ReportOutcome::kDuplicate || outcomes[i] == ReportOutcome::kStale) continue;
     const ReportItem& it = items[i];
     index::ApplyGroup(it.rewards, it.step, it.lease, &stats[i]);

@@ -175,6 +175,12 @@ class Pool final {
   Result<QueryInfo> Get(QueryId id) const;
 
   PoolStats Stats() const;
+
+  // Checks that the in-memory index equals a rebuild from storage: waits for queued writes,
+  // reads every state record and edge as Open does, and compares every entry, every set in
+  // order, the counters, the RNG and the lineage. Corruption naming the first difference;
+  // the pool keeps serving either way. O(n); holds the operation lock meanwhile.
+  Status VerifyIndex() const;
   PoolConfig config() const;
 
   // Flushes and closes the store; later mutations fail with Unavailable. Idempotent.
@@ -187,6 +193,9 @@ class Pool final {
     friend bool operator==(const Snapshot&, const Snapshot&) = default;
   };
   Snapshot TEST_Snapshot() const;
+  static Snapshot SnapshotOf(const index::FrontierIndex& ix);
+  // Lets a test change the live index behind the store's back (to test VerifyIndex).
+  void TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn);
   // Makes every store write fail with `error` (OK: succeed again), to test the failure path.
   void TEST_FailWrites(const Status& error);
 
@@ -199,7 +208,15 @@ class Pool final {
   static Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir,
                                                            const PoolOptions& options,
                                                            bool* created);
-  // Reads counters, states and edges from store_ into a fresh index. REQUIRES: mu_ held.
+  // What a strict scan of the store gives: the index, the lineage, the children's difficulty.
+  struct LoadedIndex {
+    std::unique_ptr<index::FrontierIndex> ix;
+    index::LineageGraph lineage;
+    std::unordered_map<uint64_t, double> child_difficulty;
+  };
+  // Reads counters, states and edges from store_. REQUIRES: mu_ held, nothing queued.
+  Status LoadIndex(LoadedIndex* out) const;
+  // Replaces the index with LoadIndex's and starts a fresh committer. REQUIRES: mu_ held.
   Status Rebuild();
   index::NodeValue RefreshValue(uint64_t id) const;
   // A child's policy difficulty (1 for queries without parents).

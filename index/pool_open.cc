@@ -5,6 +5,7 @@
 #include "index/pool.h"
 #include "storage/batch.h"
 #include "storage/committer.h"
+#include "storage/failpoint.h"
 #include "storage/keys.h"
 #include "storage/pool_dir.h"
 #include "storage/records.h"
@@ -177,9 +178,18 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
 
 Status Pool::Rebuild() {
   committer_.reset();
-  ix_ = std::make_unique<index::FrontierIndex>();
-  lineage_ = index::LineageGraph();
-  child_difficulty_.clear();
+  LoadedIndex loaded_index;
+  HEAPA_RETURN_IF_ERROR(LoadIndex(&loaded_index));
+  ix_ = std::move(loaded_index.ix);
+  lineage_ = std::move(loaded_index.lineage);
+  child_difficulty_ = std::move(loaded_index.child_difficulty);
+  committer_ = std::make_shared<storage::Committer>(store_.get(), ix_->counters().durable_seq);
+  return Status::OK();
+}
+
+Status Pool::LoadIndex(LoadedIndex* out) const {
+  out->ix = std::make_unique<index::FrontierIndex>();
+  index::FrontierIndex* ix = out->ix.get();
   storage::CountersRecord counters;
   HEAPA_RETURN_IF_ERROR(ReadMeta(*store_, "counters", &storage::DecodeCounters, &counters));
   uint64_t loaded = 0;
@@ -195,7 +205,8 @@ Status Pool::Rebuild() {
     if (rec.seq >= counters.next_seq || rec.lease >= counters.next_lease) {
       return Status::Corruption(storage::DescribeKey(key) + " names a seq or lease not yet issued");
     }
-    ix_->Load(*id, rec);
+    storage::Failpoint("rebuild.scan");
+    ix->Load(*id, rec);
     ++loaded;
     return Status::OK();
   });
@@ -206,27 +217,26 @@ Status Pool::Rebuild() {
                               " state records; its counters say " +
                               std::to_string(counters.next_id - 1));
   }
-  HEAPA_RETURN_IF_ERROR(ix_->FinishLoad().WithContext("pool in " + store_->dir()));
+  HEAPA_RETURN_IF_ERROR(ix->FinishLoad().WithContext("pool in " + store_->dir()));
   Status edges = store_->Scan(
       storage::FamilyPrefix(storage::KeyFamily::kEdge),
       [&](std::string_view key, std::string_view value) {
         uint64_t parent = 0, child = 0;
         double difficulty = 0;
-        if (!storage::DecodeEdgeKey(key, &parent, &child) || ix_->Find(parent) == nullptr ||
-            ix_->Find(child) == nullptr || parent >= child) {
+        if (!storage::DecodeEdgeKey(key, &parent, &child) || ix->Find(parent) == nullptr ||
+            ix->Find(child) == nullptr || parent >= child) {
           return Status::Corruption("lineage edge " + storage::DescribeKey(key) +
                                     " names an unknown or younger parent");
         }
         HEAPA_RETURN_IF_ERROR(
             storage::DecodeEdge(value, &difficulty).WithContext(storage::DescribeKey(key)));
-        lineage_.AddEdge(parent, child);
-        child_difficulty_[child] = difficulty;
+        out->lineage.AddEdge(parent, child);
+        out->child_difficulty[child] = difficulty;
         return Status::OK();
       });
   HEAPA_RETURN_IF_ERROR(edges);
-  ix_->counters() = counters;
-  ix_->rng() = index::Rng::FromState(counters.rng_state, counters.rng_inc);
-  committer_ = std::make_shared<storage::Committer>(store_.get(), counters.durable_seq);
+  ix->counters() = counters;
+  ix->rng() = index::Rng::FromState(counters.rng_state, counters.rng_inc);
   return Status::OK();
 }
 

@@ -59,15 +59,12 @@ PoolConfig Pool::config() const { return FromConfigRecord(config_); }
 Pool::Snapshot Pool::TEST_Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!ix_) return Snapshot{};
-  Snapshot snap;
-  for (const index::Entry& e : ix_->low()) snap.low.push_back(e.id);
-  for (const index::Entry& e : ix_->high()) snap.high.push_back(e.id);
-  for (const index::Entry& e : ix_->cold()) snap.cold.push_back(e.id);
-  for (const index::Entry& e : ix_->in_flight()) snap.in_flight.push_back(e.id);
-  for (const index::Entry& e : ix_->archived()) snap.archived.push_back(e.id);
-  for (const index::Entry& e : ix_->pending()) snap.pending.push_back(e.id);
-  snap.counters = ix_->counters();
-  return snap;
+  return SnapshotOf(*ix_);
+}
+
+void Pool::TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ix_) fn(*ix_);
 }
 
 void Pool::TEST_FailWrites(const Status& error) {

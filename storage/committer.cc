@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "storage/check.h"
+#include "storage/failpoint.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 
@@ -38,7 +39,9 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock) {
   // the last one's value, as if they had been written one after the other.
   Batch merged = std::move(group.front().batch);
   for (size_t i = 1; i < group.size(); ++i) merged.Append(group[i].batch);
+  Failpoint("commit.before_write");
   Status s = store_->Write(&merged);
+  if (s.ok()) Failpoint("commit.after_write");
   lock.lock();
   leader_ = false;
   ++counters_.writes;

@@ -16,6 +16,7 @@
 #include "net/pool_registry.h"
 #include "net/server.h"
 #include "net/service.h"
+#include "storage/failpoint.h"
 
 namespace heapa {
 namespace {
@@ -119,6 +120,7 @@ int Main(int argc, char** argv) {
   std::cout << "heapad listening on " << so.host << ":" << server.port() << " data-dir " << data_dir
             << std::endl;
   server.Run();
+  storage::Failpoint("shutdown.before_close");
   const Status closed = (*registry)->CloseAll();
   if (!closed.ok()) {
     std::cerr << "heapad: closing the pools: " << closed.ToString() << "\n";

@@ -1,0 +1,36 @@
+// Test-only crash points (reliability-plan §3): named places in the write path where a test
+// can make the process die as a crash would.
+//
+//   HEAPA_FAILPOINTS="commit.before_write@3,rebuild.scan"
+//
+// arms each named point; the n-th time the process reaches it (default: the first), it exits
+// at once with _exit(kFailpointExitCode): no destructors, no flush, no reply, exactly what a
+// SIGKILL at that instruction leaves behind. Unarmed points cost one predictable branch. The
+// variable is read once, at the first point reached. Unknown names are an error at that time
+// (the process exits with kFailpointBadSpec), so a typo never silently tests nothing.
+#ifndef HEAPA_STORAGE_FAILPOINT_H_
+#define HEAPA_STORAGE_FAILPOINT_H_
+
+#include <span>
+#include <string_view>
+
+namespace heapa::storage {
+
+inline constexpr int kFailpointExitCode = 86;
+inline constexpr int kFailpointBadSpec = 87;
+
+// Every point, for tests and error messages:
+//   commit.before_write   a group is about to be written (nothing of it on disk)
+//   commit.after_write    a group is durable, nobody has been told
+//   pool.before_enqueue   an operation changed the index, its batch is not queued yet
+//   report.mid_apply      a report has applied half of its items to the index
+//   rebuild.scan          the rebuild of an index read one more state record
+//   shutdown.before_close the daemon drained its pools and is about to close them
+std::span<const std::string_view> FailpointNames();
+
+// Exits the process if `name` is armed and this is its n-th hit.
+void Failpoint(std::string_view name);
+
+}  // namespace heapa::storage
+
+#endif  // HEAPA_STORAGE_FAILPOINT_H_
