@@ -486,4 +486,10 @@ Result<Hash128> Client::Digest(const std::string& pool) {
   return Hash128{r->high(), r->low()};
 }
 
+Status Client::VerifyIndex(const std::string& pool) {
+  HEAPA_CALL(pool, VerifyIndex, Retry::kResend, false,
+             [](Builder& b) { return fb::CreateVerifyIndex(b); });
+  return Status::OK();
+}
+
 }  // namespace heapa::net

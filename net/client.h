@@ -91,6 +91,9 @@ class Client {
   Status Fork(const std::string& pool, const std::string& new_pool,
               const std::optional<std::string>& tag);
   Result<Hash128> Digest(const std::string& pool);
+  // OK when the daemon's index of `pool` equals a rebuild from its storage; Corruption naming
+  // the first difference otherwise.
+  Status VerifyIndex(const std::string& pool);
 
   // For tests: sends raw bytes as one frame body and returns the raw response body.
   Result<std::string> TEST_RawCall(std::string_view frame_body);

@@ -169,6 +169,8 @@ Reply HandlePoolRequest(Builder& b, const fb::Request* req, Pool& pool, const Re
       if (!r.ok()) return Reply{r.status()};
       return Body(fb::ResponseBody::DigestReply, fb::CreateDigestReply(b, r->high, r->low));
     }
+    case fb::RequestBody::VerifyIndex:
+      return Reply{pool.VerifyIndex()};
     default:
       return Fail(fb::Code::BAD_REQUEST, "not a pool request");
   }

@@ -55,6 +55,7 @@ h restore math t1
 h fork math copy --tag t1
 [ "$(j digest copy | field '["digest"]')" = "$before" ] || fail fork
 h drop copy
+[ "$(j verify math | field '["index"]')" = "matches storage" ] || fail verify
 set +e
 h get math 99999 2>/dev/null; [ $? -eq 3 ] || fail "unknown id should exit 3"
 h stats nosuchpool 2>/dev/null; [ $? -eq 3 ] || fail "unknown pool should exit 3"

@@ -175,6 +175,8 @@ TEST_SUITE("net/heapad") {
     CHECK(*c->Digest("p") == at_t1);
     HEAPA_REQUIRE_OK(c->Fork("p", "q", std::nullopt));
     CHECK(*c->Digest("q") == at_t1);
+    HEAPA_REQUIRE_OK(c->VerifyIndex("p"));
+    CHECK(c->VerifyIndex("nope").code() == Status::Code::kNotFound);
     HEAPA_REQUIRE_OK(c->DropPool("q"));
     CHECK(*c->ListPools() == std::vector<std::string>{"p"});
     CHECK(d.Stop() == 0);  // SIGTERM: a clean exit

@@ -163,6 +163,14 @@ void AddStateVerbs(CLI::App& app, Registry* registry) {
                 const std::string hex = storage::HashToHex(digest);
                 return Output{{{"pool", pool}, {"digest", hex}}, hex + "\n"};
               });
+
+  AddPoolVerb(app, registry, "verify",
+              "Check that the daemon's index of a pool equals a rebuild from its storage",
+              [](net::Client& client, const std::string& pool) -> Result<Output> {
+                HEAPA_RETURN_IF_ERROR(client.VerifyIndex(pool));
+                return Output{{{"pool", pool}, {"index", "matches storage"}},
+                              fmt::format("pool {}: index matches storage\n", pool)};
+              });
 }
 
 }  // namespace
