@@ -3,7 +3,8 @@
 //   heapa [--host H] [--port P] [--auth-token-file F] [--timeout-ms T] [--json] <verb> ...
 //
 // Verbs: pools, create, drop, config, insert, child, validate, sample, report, reinsert,
-// recover, get, lineage, refresh, stats, checkpoint, checkpoints, restore, fork, digest
+// recover, get, lineage, refresh, stats, checkpoint, checkpoints, restore, fork, digest,
+// import, export
 // (`heapa <verb> --help` for each). Output is human-readable, or with --json exactly one JSON
 // document on stdout. An error prints "heapa: <Code>: <message>" on stderr and exits with:
 //   2 usage, 3 not found, 4 invalid argument / failed precondition / already exists,
@@ -105,6 +106,7 @@ int Run(int argc, char** argv) {
   AddPoolCommands(app, &registry);
   AddQueryCommands(app, &registry);
   AddStateCommands(app, &registry);
+  AddDataCommands(app, &registry);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -135,7 +137,9 @@ int Run(int argc, char** argv) {
   }
   Result<Output> output = (*run)(**client);
   if (!output.ok()) return Fail(output.status());
-  if (flags.json) {
+  if (output->json.is_null() && output->human.empty()) {
+    // The verb wrote its own output (export's rows on stdout).
+  } else if (flags.json) {
     fmt::print("{}\n", Dump(output->json));
   } else {
     fmt::print("{}", output->human.empty() ? RenderHuman(output->json) : output->human);

@@ -53,6 +53,8 @@ class Registry {
 void AddPoolCommands(CLI::App& app, Registry* registry);
 void AddQueryCommands(CLI::App& app, Registry* registry);
 void AddStateCommands(CLI::App& app, Registry* registry);
+// import, export (tools/cli/data_commands.cc).
+void AddDataCommands(CLI::App& app, Registry* registry);
 
 // Accepts an integer >= min; the message names the bound (CLI11's ranges print 2^1024).
 inline CLI::Validator AtLeast(int64_t min) {

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "storage/records.h"
+#include "tools/dump/progress.h"
 
 namespace heapa::cli {
 namespace {
@@ -50,6 +53,9 @@ std::string JsonError(const json::exception& e) {
   }
   return "invalid JSON: " + std::string(what);
 }
+
+// Rejected lines kept in the summary (all of them are printed as they are found).
+constexpr size_t kMaxRejectedKept = 1000;
 
 bool IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t\r\n") == std::string_view::npos;
@@ -104,7 +110,7 @@ size_t TextBytes(const NewQuery& q) {
 
 }  // namespace
 
-Status ParseQueryRow(std::string_view line, NewQuery* out) {
+Status ParseQueryRow(std::string_view line, NewQuery* out, bool require_answer) {
   json row;
   try {
     row = json::parse(line);
@@ -134,10 +140,34 @@ Status ParseQueryRow(std::string_view line, NewQuery* out) {
   }
   if (answer == nullptr) answer = Find(row, "label");
   if (answer != nullptr) HEAPA_RETURN_IF_ERROR(TextField(*answer, "answer", &out->answer));
+  if (answer == nullptr && require_answer) {
+    return Status::InvalidArgument("no \"reward_model.ground_truth\" (nor \"answer\", \"label\")");
+  }
 
   const json* source = Find(row, "source");
   if (source == nullptr) source = Find(row, "data_source");
   if (source != nullptr) HEAPA_RETURN_IF_ERROR(TextField(*source, "source", &out->source));
+
+  // The rest of a verl/slime row, kept so that `heapa export` can write the row back.
+  if (const json* ability = Find(row, "ability"); ability != nullptr) {
+    std::string text;
+    HEAPA_RETURN_IF_ERROR(TextField(*ability, "ability", &text));
+    out->meta.emplace_back(kMetaAbility, std::move(text));
+  }
+  if (const json* reward_model = Find(row, "reward_model"); reward_model != nullptr) {
+    if (!reward_model->is_object()) {
+      return Status::InvalidArgument("\"reward_model\" is not an object");
+    }
+    if (const json* style = Find(*reward_model, "style"); style != nullptr) {
+      std::string text;
+      HEAPA_RETURN_IF_ERROR(TextField(*style, "reward_model.style", &text));
+      out->meta.emplace_back(kMetaRewardStyle, std::move(text));
+    }
+  }
+  if (const json* extra = Find(row, "extra_info"); extra != nullptr) {
+    if (!extra->is_object()) return Status::InvalidArgument("\"extra_info\" is not an object");
+    out->meta.emplace_back(kMetaExtraInfo, extra->dump());
+  }
 
   if (const json* reward = Find(row, "reward"); reward != nullptr) {
     if (!reward->is_number() || !std::isfinite(reward->get<double>())) {
@@ -195,7 +225,7 @@ Result<ImportSummary> Import(net::Client& client, const ImportOptions& options) 
     HEAPA_RETURN_IF_ERROR(
         ForEachLine(*in, name, [&](uint64_t line, const std::string& text) -> Status {
           if (IsBlank(text)) return Status::OK();
-          Status s = ParseQueryRow(text, &scratch);
+          Status s = ParseQueryRow(text, &scratch, options.require_answer);
           return s.ok() ? s : s.WithContext(fmt::format("{}:{}", name, line));
         }));
   }
@@ -208,6 +238,8 @@ Result<ImportSummary> Import(net::Client& client, const ImportOptions& options) 
   }
 
   ImportSummary summary;
+  dump::Progress progress(fmt::format("heapa import {}", name),
+                          options.progress && isatty(STDERR_FILENO) == 1);
   std::vector<NewQuery> batch;
   size_t batch_bytes = 0;
   uint64_t first_line = 0;
@@ -231,11 +263,18 @@ Result<ImportSummary> Import(net::Client& client, const ImportOptions& options) 
         summary.lines = line;
         if (IsBlank(text)) return Status::OK();
         NewQuery q;
-        if (Status s = ParseQueryRow(text, &q); !s.ok()) {
+        if (Status s = ParseQueryRow(text, &q, options.require_answer); !s.ok()) {
           ++summary.bad_lines;
+          if (summary.rejected.size() < kMaxRejectedKept) {
+            summary.rejected.push_back({line, std::string(s.message())});
+          }
+          progress.Done();
           fmt::print(stderr, "heapa: {}:{}: {}\n", name, line, s.message());
           return Status::OK();
         }
+        progress.Update(line, fmt::format("lines, {} added, {} duplicates, {} rejected",
+                                          summary.created, summary.duplicates,
+                                          summary.bad_lines));
         q.step = options.step;
         const size_t bytes = TextBytes(q);
         if (!batch.empty() && batch_bytes + bytes > options.batch_bytes) {
@@ -248,6 +287,7 @@ Result<ImportSummary> Import(net::Client& client, const ImportOptions& options) 
         return batch.size() >= options.batch ? flush() : Status::OK();
       }));
   HEAPA_RETURN_IF_ERROR(flush());
+  progress.Done();
   return summary;
 }
 

@@ -7,7 +7,12 @@
 //   reward  number or null: a known reward places the query at once; absent/null: COLD
 //   meta    object of strings
 //   tokens  array of token ids (0 .. 2^32-1)
-// Blank lines are skipped.
+// and the rest of a verl/slime row, kept in meta so that `heapa export` writes the row back:
+//   ability             string            -> meta "ability"
+//   reward_model.style  string            -> meta "reward_model.style"
+//   extra_info          object            -> meta "extra_info" (its compact JSON text)
+// Blank lines are skipped. Re-importing a file adds nothing: the pool deduplicates by
+// (prompt, answer), and the rows already there count as duplicates.
 //
 // Thread safety: none.
 #ifndef HEAPA_TOOLS_CLI_IMPORT_H_
@@ -17,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "index/types.h"
 #include "net/client.h"
@@ -25,8 +31,14 @@
 
 namespace heapa::cli {
 
-// Fills `out` from one row; InvalidArgument naming the problem.
-Status ParseQueryRow(std::string_view line, NewQuery* out);
+// The meta keys of the verl/slime fields that have no NewQuery field of their own.
+inline constexpr const char* kMetaAbility = "ability";
+inline constexpr const char* kMetaRewardStyle = "reward_model.style";
+inline constexpr const char* kMetaExtraInfo = "extra_info";
+
+// Fills `out` from one row; InvalidArgument naming the problem. With `require_answer`, a row
+// without a ground truth is rejected too (a verifiable-reward row needs one).
+Status ParseQueryRow(std::string_view line, NewQuery* out, bool require_answer = false);
 
 struct ImportOptions {
   std::string pool;
@@ -35,6 +47,8 @@ struct ImportOptions {
   int64_t step = 0;               // NewQuery::step of every row
   size_t batch = 1000;            // queries per Insert request
   size_t batch_bytes = 8u << 20;  // ... and at most about this many bytes of text per request
+  bool require_answer = false;    // reject rows without a ground truth (`heapa import`)
+  bool progress = false;          // a progress line on stderr (only if it is a terminal)
 };
 
 struct ImportSummary {
@@ -43,6 +57,11 @@ struct ImportSummary {
   uint64_t created = 0;     // new queries
   uint64_t duplicates = 0;  // rows whose (prompt, answer) was already there
   uint64_t bad_lines = 0;   // rows skipped, each reported on stderr with its line number
+  struct Rejected {
+    uint64_t line = 0;
+    std::string reason;
+  };
+  std::vector<Rejected> rejected;  // the first 1000 bad rows, in line order
 };
 
 // Without `strict`, a bad row is reported on stderr ("heapa: PATH:LINE: reason") and skipped.

@@ -1,0 +1,179 @@
+// index::CheckPool on a clean pool, and on pools the test damages itself with raw writes.
+#include "index/pool_check.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "storage/keys.h"
+#include "storage/pool_locator.h"
+#include "storage/records.h"
+#include "tests/testutil/sample_pool.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa {
+namespace {
+
+using testing::BuildSamplePool;
+using testing::OpenRawStore;
+using testing::TempDir;
+
+index::CheckReport Check(const std::string& dir) {
+  Result<std::unique_ptr<storage::Store>> store = storage::OpenLiveReadOnly(dir);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  Result<index::CheckReport> report = index::CheckPool(**store);
+  REQUIRE(report.ok());
+  return std::move(report).value();
+}
+
+std::string Problems(const index::CheckReport& r) {
+  std::string out;
+  for (const index::CheckProblem& p : r.problems) out += p.key + ": " + p.what + "\n";
+  return out;
+}
+
+bool Names(const index::CheckReport& r, const std::string& key, const std::string& part) {
+  return std::any_of(r.problems.begin(), r.problems.end(), [&](const index::CheckProblem& p) {
+    return p.key == key && p.what.find(part) != std::string::npos;
+  });
+}
+
+void Put(storage::Store& store, const std::string& key, const std::string& value) {
+  storage::Batch batch;
+  batch.Put(key, value);
+  HEAPA_REQUIRE_OK(store.Write(&batch));
+}
+
+}  // namespace
+
+TEST_SUITE("index/pool_check") {
+  TEST_CASE("CheckPool passes a clean pool with every kind of record") {
+    TempDir dir;
+    const testing::SamplePoolIds ids = BuildSamplePool(dir.path());
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    CHECK(r.clean());
+    CHECK(r.scan_complete);
+    CHECK(r.queries == 18);
+    CHECK(r.edges == 3);
+    CHECK(r.per_state[static_cast<size_t>(QueryState::kRejected)] == 1);
+    CHECK(r.per_state[static_cast<size_t>(QueryState::kEvicted)] > 0);
+    CHECK(ids.rejected > ids.child);
+  }
+
+  TEST_CASE("CheckPool names a record with a flipped byte") {
+    TempDir dir;
+    BuildSamplePool(dir.path());
+    {
+      auto store = OpenRawStore(dir.path());
+      std::string value;
+      HEAPA_REQUIRE_OK(store->Get(storage::QueryKey(5), &value));
+      value[value.size() / 2] ^= 0x10;
+      Put(*store, storage::QueryKey(5), value);
+    }
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    CHECK_FALSE(r.clean());
+    CHECK(Names(r, "Q/5", "checksum"));
+  }
+
+  TEST_CASE("CheckPool names a query stored in the wrong partition") {
+    TempDir dir;
+    BuildSamplePool(dir.path());
+    uint64_t moved = 0;
+    {
+      auto store = OpenRawStore(dir.path());
+      // The LOW query with the smallest reward goes to HIGH, below every LOW reward.
+      double lowest = 2;
+      for (uint64_t id = 1; id <= 18; ++id) {
+        std::string value;
+        HEAPA_REQUIRE_OK(store->Get(storage::StateKey(id), &value));
+        storage::StateRecord s;
+        HEAPA_REQUIRE_OK(storage::DecodeState(value, &s));
+        if (s.state == QueryState::kLow && s.reward < lowest) {
+          lowest = s.reward;
+          moved = id;
+        }
+      }
+      REQUIRE(moved != 0);
+      std::string value;
+      HEAPA_REQUIRE_OK(store->Get(storage::StateKey(moved), &value));
+      storage::StateRecord s;
+      HEAPA_REQUIRE_OK(storage::DecodeState(value, &s));
+      s.state = QueryState::kHigh;
+      storage::EncodeState(s, &value);
+      Put(*store, storage::StateKey(moved), value);
+    }
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    CHECK_FALSE(r.clean());
+    CHECK(Names(r, "S/" + std::to_string(moved), "below the LOW maximum"));
+  }
+
+  TEST_CASE("CheckPool names a dangling lineage edge") {
+    TempDir dir;
+    BuildSamplePool(dir.path());
+    {
+      auto store = OpenRawStore(dir.path());
+      std::string value;
+      storage::EncodeEdge(1.0, &value);
+      Put(*store, storage::EdgeKey(2, 4000), value);
+    }
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    CHECK_FALSE(r.clean());
+    CHECK(Names(r, "E/2->4000", "dangling"));
+  }
+
+  TEST_CASE("CheckPool names an edge missing from a child's parents and vice versa") {
+    TempDir dir;
+    const testing::SamplePoolIds ids = BuildSamplePool(dir.path());
+    {
+      auto store = OpenRawStore(dir.path());
+      storage::Batch batch;
+      batch.Delete(storage::EdgeKey(ids.reported, ids.child));
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+    }
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    CHECK(Names(r, "Q/" + std::to_string(ids.child), "has no edge"));
+  }
+
+  TEST_CASE("CheckPool names counters that do not match the records") {
+    TempDir dir;
+    BuildSamplePool(dir.path());
+    {
+      auto store = OpenRawStore(dir.path());
+      std::string value;
+      HEAPA_REQUIRE_OK(store->Get(storage::MetaKey("counters"), &value));
+      storage::CountersRecord c;
+      HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &c));
+      c.total_reports += 1;
+      storage::EncodeCounters(c, &value);
+      Put(*store, storage::MetaKey("counters"), value);
+    }
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    CHECK_FALSE(r.clean());
+    CHECK(Names(r, "M/counters", "total_reports"));
+  }
+
+  TEST_CASE("CheckPool names a state record missing below next_id") {
+    TempDir dir;
+    BuildSamplePool(dir.path());
+    {
+      auto store = OpenRawStore(dir.path());
+      storage::Batch batch;
+      batch.Delete(storage::StateKey(3));
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+    }
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    CHECK(Names(r, "S/3", "missing"));
+    CHECK(Names(r, "M/counters", "next_id"));
+  }
+}
+
+}  // namespace heapa

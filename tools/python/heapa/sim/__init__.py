@@ -1,0 +1,1 @@
+"""heapa-sim: a synthetic RLVR loop that compares prompt samplers (see main.py)."""
