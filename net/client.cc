@@ -232,6 +232,10 @@ class Client::Impl {
   }
 
   uint64_t NextRequestId() { return next_request_id_++; }
+  uint64_t DurableSeq(const std::string& pool) const {
+    auto it = durable_.find(pool);
+    return it == durable_.end() ? 0 : it->second;
+  }
 
  private:
   ClientOptions options_;
@@ -245,6 +249,8 @@ class Client::Impl {
 Client::Client(const ClientOptions& options, std::unique_ptr<Impl> impl)
     : options_(options), impl_(std::move(impl)) {}
 Client::~Client() = default;
+
+uint64_t Client::durable_seq(const std::string& pool) const { return impl_->DurableSeq(pool); }
 
 Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   ClientOptions o = options;

@@ -59,6 +59,8 @@ class Client {
 
   const ServerInfo& server() const { return server_; }
   uint64_t client_id() const { return options_.client_id; }
+  // The highest durable sequence number of `pool` this client has been told (0: none yet).
+  uint64_t durable_seq(const std::string& pool) const;
 
   // ---- Pools of the daemon.
   Result<std::vector<std::string>> ListPools();

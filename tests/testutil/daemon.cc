@@ -1,6 +1,7 @@
 #include "tests/testutil/daemon.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +12,23 @@
 
 namespace heapa::testing {
 
-Daemon::Daemon(std::string data_dir, std::vector<std::string> extra_flags)
-    : data_dir_(std::move(data_dir)), extra_(std::move(extra_flags)) {
+namespace {
+
+// In the child, between fork and exec.
+[[noreturn]] void ExecHeapad(std::vector<std::string> args, std::vector<std::string> env) {
+  for (std::string& e : env) ::putenv(e.data());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  ::_exit(127);
+}
+
+}  // namespace
+
+Daemon::Daemon(std::string data_dir, std::vector<std::string> extra_flags,
+               std::vector<std::string> env)
+    : data_dir_(std::move(data_dir)), extra_(std::move(extra_flags)), env_(std::move(env)) {
   Launch(0);
 }
 
@@ -32,11 +48,7 @@ void Daemon::Launch(uint16_t port) {
     ::dup2(fds[1], STDOUT_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
+    ExecHeapad(args, env_);
   }
   ::close(fds[1]);
   // The first line says where it listens: "heapad listening on 127.0.0.1:PORT ...".
@@ -66,6 +78,29 @@ void Daemon::Kill() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+int Daemon::Wait() {
+  int status = 0;
+  if (pid_ <= 0) return status;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+int Daemon::RunToExit(const std::string& data_dir, const std::vector<std::string>& env) {
+  std::vector<std::string> args = {HEAPA_HEAPAD_PATH, "--data-dir", data_dir, "--listen",
+                                   "127.0.0.1:0"};
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, STDOUT_FILENO);
+    ExecHeapad(args, env);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
 }
 
 void Daemon::Restart() {

@@ -12,8 +12,10 @@ namespace heapa::testing {
 
 class Daemon {
  public:
-  // Starts heapad on `data_dir` with extra flags; fails the test if it does not come up.
-  explicit Daemon(std::string data_dir, std::vector<std::string> extra_flags = {});
+  // Starts heapad on `data_dir` with extra flags and environment entries ("NAME=value");
+  // fails the test if it does not come up.
+  explicit Daemon(std::string data_dir, std::vector<std::string> extra_flags = {},
+                  std::vector<std::string> env = {});
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -23,14 +25,22 @@ class Daemon {
   int Stop();
   // SIGKILL and wait.
   void Kill();
-  // Starts again on the same data directory and port.
+  // Waits for the daemon to exit by itself (a failpoint); returns the status from waitpid.
+  int Wait();
+  // Starts again on the same data directory and port, with `env` from now on.
   void Restart();
+  void set_env(std::vector<std::string> env) { env_ = std::move(env); }
+
+  // Runs heapad on `data_dir` with `env` until it exits by itself (it must, e.g. at a
+  // failpoint during startup); returns the status from waitpid.
+  static int RunToExit(const std::string& data_dir, const std::vector<std::string>& env);
 
  private:
   void Launch(uint16_t port);
 
   std::string data_dir_;
   std::vector<std::string> extra_;
+  std::vector<std::string> env_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
 };
