@@ -175,6 +175,11 @@ class Pool final {
   Result<QueryInfo> Get(QueryId id) const;
 
   PoolStats Stats() const;
+  // The highest operation sequence number that is durable (what responses carry). O(1).
+  uint64_t durable_seq() const;
+  // The rewards of the scored queries in LOW and HIGH, counted at each of the ascending
+  // `upper_bounds` (cumulative), with their number and sum. O(n).
+  heapa::RewardHistogram Rewards(std::span<const double> upper_bounds) const;
 
   // Checks that the in-memory index equals a rebuild from storage: waits for queued writes,
   // reads every state record and edge as Open does, and compares every entry, every set in

@@ -40,6 +40,11 @@ PoolStats Pool::Stats() const {
   st.evicted = ix_->count(QueryState::kEvicted);
   if (!ix_->low().empty()) st.low_max = ix_->LowMaxReward();
   if (!ix_->high().empty()) st.high_min = ix_->HighMinReward();
+  const int64_t now = NowMs();
+  for (const index::Entry& e : ix_->in_flight()) {
+    if (e.lease_deadline_ms > now) break;  // ordered by deadline
+    ++st.expired_leases;
+  }
   st.counters = ix_->counters();
   // The index counts operations applied; what clients may rely on is what is durable.
   if (committer_) {
@@ -52,6 +57,32 @@ PoolStats Pool::Stats() const {
   st.index_bytes = ix_->MemoryBytes();
   if (!degraded_.ok()) st.degraded = degraded_.ToString();
   return st;
+}
+
+uint64_t Pool::durable_seq() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return committer_ ? committer_->durable_seq() : 0;
+}
+
+RewardHistogram Pool::Rewards(std::span<const double> upper_bounds) const {
+  RewardHistogram h;
+  h.upper_bounds.assign(upper_bounds.begin(), upper_bounds.end());
+  h.cumulative.assign(upper_bounds.size(), 0);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ix_) return h;
+  // LOW then HIGH is one walk in ascending reward (max LOW <= min HIGH).
+  size_t bucket = 0;
+  auto add = [&](const index::Entry& e) {
+    while (bucket < upper_bounds.size() && e.reward > upper_bounds[bucket]) {
+      h.cumulative[bucket++] = h.count;
+    }
+    ++h.count;
+    h.sum += e.reward;
+  };
+  for (const index::Entry& e : ix_->low()) add(e);
+  for (const index::Entry& e : ix_->high()) add(e);
+  while (bucket < upper_bounds.size()) h.cumulative[bucket++] = h.count;
+  return h;
 }
 
 PoolConfig Pool::config() const { return FromConfigRecord(config_); }

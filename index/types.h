@@ -118,6 +118,14 @@ struct LineageView {
 };
 
 // A point-in-time summary. Cheap: O(1).
+// A cumulative histogram of the rewards of the scored queries in LOW and HIGH.
+struct RewardHistogram {
+  std::vector<double> upper_bounds;  // ascending
+  std::vector<uint64_t> cumulative;  // [i]: how many have reward <= upper_bounds[i]
+  uint64_t count = 0;
+  double sum = 0;
+};
+
 struct PoolStats {
   uint64_t max_size = 0;
   uint64_t pooled = 0;  // COLD + LOW + HIGH
@@ -128,6 +136,7 @@ struct PoolStats {
   storage::CountersRecord counters;
   uint64_t index_bytes = 0;  // memory held by the in-memory index
   std::string degraded;      // empty when writable; else why the pool is read-only
+  uint64_t expired_leases = 0;  // IN_FLIGHT past their deadline, not yet returned by a Sample
   // Group commit since open: synced writes, the operations they carried, the largest group.
   uint64_t commit_writes = 0, commit_batches = 0, commit_max_group = 0;
 };

@@ -55,7 +55,7 @@ std::vector<std::pair<std::string, uint64_t>> PoolRegistry::DurableSeqs() const 
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::pair<std::string, uint64_t>> out;
   for (const auto& [name, pool] : pools_) {
-    out.emplace_back(name, pool->Stats().counters.durable_seq);
+    out.emplace_back(name, pool->durable_seq());
   }
   return out;
 }

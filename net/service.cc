@@ -1,10 +1,12 @@
 #include "net/service.h"
 
+#include <chrono>
 #include <cstring>
 #include <vector>
 
 #include "net/convert.h"
 #include "net/frame.h"
+#include "net/metrics.h"
 
 namespace heapa::net {
 namespace {
@@ -196,6 +198,23 @@ std::string Service::ErrorResponse(ProtocolError error, std::string_view message
 }
 
 std::string Service::Handle(SessionState* session, std::string_view body, bool* close) {
+  if (options_.metrics == nullptr) {
+    int verb = 0;
+    return Respond(session, body, close, &verb);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  int verb = 0;
+  std::string response = Respond(session, body, close, &verb);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Our own response: aligned (std::string storage) and well-formed.
+  const bool ok = flatbuffers::GetRoot<fb::Response>(response.data())->code() == fb::Code::OK;
+  options_.metrics->Observe(verb, ok, seconds);
+  return response;
+}
+
+std::string Service::Respond(SessionState* session, std::string_view body, bool* close,
+                             int* verb) {
   *close = false;
   Builder b(1024);
   // FlatBuffers needs aligned access: the frame body is copied into 8-byte-aligned memory.
@@ -207,6 +226,7 @@ std::string Service::Handle(SessionState* session, std::string_view body, bool* 
     return Finish(b, 0, Fail(fb::Code::BAD_REQUEST, "frame is not a valid Request"));
   }
   const fb::Request* req = fb::GetRequest(data);
+  *verb = static_cast<int>(req->body_type());
   const uint64_t rid = req->request_id();
   if (req->body_type() == fb::RequestBody::NONE) {
     return Finish(b, rid, Fail(fb::Code::BAD_REQUEST, "request has no body"));
@@ -273,7 +293,7 @@ std::string Service::Handle(SessionState* session, std::string_view body, bool* 
   // Anonymous clients (id 0) share no request ids: their requests are not retryable.
   const RequestKey rk{session->client_id, session->client_id != 0 ? rid : 0};
   Reply reply = HandlePoolRequest(b, req, **pool, rk);
-  reply.durable_seq = (*pool)->Stats().counters.durable_seq;
+  reply.durable_seq = (*pool)->durable_seq();
   return Finish(b, rid, reply);
 }
 

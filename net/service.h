@@ -17,9 +17,12 @@
 
 namespace heapa::net {
 
+class Metrics;
+
 struct ServiceOptions {
   std::string auth_token;  // empty: no authentication
   std::string server_version = "heapa 0.1.0";
+  Metrics* metrics = nullptr;  // when set, every request is counted and timed there
 };
 
 // Per-connection protocol state.
@@ -44,6 +47,9 @@ class Service {
   static std::string ErrorResponse(ProtocolError error, std::string_view message);
 
  private:
+  // Handle() without the metrics; *verb is the request kind (0: not a valid request).
+  std::string Respond(SessionState* session, std::string_view body, bool* close, int* verb);
+
   PoolRegistry* pools_;
   const ServiceOptions options_;
 };

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <string>
 
+#include "net/metrics.h"
+#include "net/metrics_http.h"
 #include "net/pool_registry.h"
 #include "net/server.h"
 #include "net/service.h"
@@ -69,6 +71,9 @@ int Main(int argc, char** argv) {
   app.add_option("--workers", so.worker_threads, "threads executing requests");
   app.add_option("--max-batch", po.max_batch, "queries per insert, sample or report");
   app.add_flag("--no-sync", no_sync, "do not fdatasync writes (benchmarks only: unsafe)");
+  std::string metrics_listen;
+  app.add_option("--metrics", metrics_listen,
+                 "serve Prometheus metrics over HTTP at HOST:PORT (GET /metrics)");
   CLI11_PARSE(app, argc, argv);
 
   if (!ParseListen(listen, &so.host, &so.port)) {
@@ -109,6 +114,15 @@ int Main(int argc, char** argv) {
               << registry.status().ToString() << "\n";
     return kExitCorrupt;
   }
+  net::Metrics metrics;
+  service_options.metrics = &metrics;
+  net::MetricsHttp metrics_http([&] { return metrics.Render(**registry); });
+  std::string metrics_host;
+  uint16_t metrics_port = 0;
+  if (!metrics_listen.empty() && !ParseListen(metrics_listen, &metrics_host, &metrics_port)) {
+    std::cerr << "heapad: --metrics wants HOST:PORT, got '" << metrics_listen << "'\n";
+    return kExitUsage;
+  }
   net::Service service(registry->get(), service_options);
   net::Server server(&service, so);
   const Status started = server.Start();
@@ -119,6 +133,14 @@ int Main(int argc, char** argv) {
   server.HandleSignals();
   std::cout << "heapad listening on " << so.host << ":" << server.port() << " data-dir " << data_dir
             << std::endl;
+  if (!metrics_listen.empty()) {
+    const Status serving = metrics_http.Start(metrics_host, metrics_port);
+    if (!serving.ok()) {
+      std::cerr << "heapad: " << serving.ToString() << "\n";
+      return kExitListen;
+    }
+    std::cout << "heapad metrics on " << metrics_host << ":" << metrics_http.port() << std::endl;
+  }
   server.Run();
   storage::Failpoint("shutdown.before_close");
   const Status closed = (*registry)->CloseAll();

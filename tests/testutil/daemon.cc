@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -52,9 +53,21 @@ void Daemon::Launch(uint16_t port) {
   }
   ::close(fds[1]);
   // The first line says where it listens: "heapad listening on 127.0.0.1:PORT ...".
-  std::string line;
-  char c;
-  while (::read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+  auto read_line = [&] {
+    std::string line;
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    return line;
+  };
+  const std::string line = read_line();
+  if (std::find(extra_.begin(), extra_.end(), "--metrics") != extra_.end()) {
+    // The second line: "heapad metrics on 127.0.0.1:PORT".
+    const std::string metrics = read_line();
+    INFO("heapad said: " << metrics);
+    const size_t colon = metrics.rfind(':');
+    REQUIRE(colon != std::string::npos);
+    metrics_port_ = static_cast<uint16_t>(std::stoul(metrics.substr(colon + 1)));
+  }
   ::close(fds[0]);
   INFO("heapad said: " << line);
   const size_t colon = line.find(':', line.find("listening on"));

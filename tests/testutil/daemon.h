@@ -21,6 +21,8 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   uint16_t port() const { return port_; }
+  // With a "--metrics" flag: the port of the metrics page (0 otherwise).
+  uint16_t metrics_port() const { return metrics_port_; }
   // SIGTERM and wait; returns the exit status (as from waitpid).
   int Stop();
   // SIGKILL and wait.
@@ -43,6 +45,7 @@ class Daemon {
   std::vector<std::string> env_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  uint16_t metrics_port_ = 0;
 };
 
 }  // namespace heapa::testing
