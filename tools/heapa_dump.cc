@@ -32,6 +32,7 @@
 #include "tools/dump/open_pool.h"
 #include "tools/dump/progress.h"
 #include "tools/dump/queries.h"
+#include "tools/dump/plot.h"
 #include "tools/dump/summary.h"
 
 namespace heapa::dump {
@@ -75,6 +76,7 @@ struct Flags {
   uint32_t bins = 20;
   std::optional<double> lo, hi;
   bool json = false;
+  std::string png;
 };
 
 int Run(int argc, char** argv) {
@@ -105,6 +107,7 @@ int Run(int argc, char** argv) {
   summary->add_option("--min", f.lo, "Histogram range start (default: the smallest reward)");
   summary->add_option("--max", f.hi, "Histogram range end (default: the largest reward)");
   summary->add_flag("--json", f.json, "One JSON document instead of text");
+  summary->add_option("--png", f.png, "Also draw the reward histogram into this PNG (matplotlib)");
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -150,6 +153,7 @@ int Run(int argc, char** argv) {
     Result<PoolSummary> sum = Summarize(**store, f.bins, f.lo, f.hi, &progress);
     s = sum.status();
     if (sum.ok()) out << (f.json ? cli::Dump(SummaryJson(*sum)) + "\n" : SummaryText(*sum));
+    if (sum.ok() && !f.png.empty()) s = PlotSummaryPng(*sum, f.png);
   } else {
     s = DumpQueries(**store, filter, out, &progress);
   }

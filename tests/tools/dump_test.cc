@@ -13,6 +13,7 @@
 #include "tests/testutil/test_util.h"
 #include "tools/cli/format.h"
 #include "tools/dump/lineage.h"
+#include "tools/dump/plot.h"
 #include "tools/dump/queries.h"
 #include "tools/dump/summary.h"
 
@@ -162,6 +163,14 @@ TEST_SUITE("tools/dump") {
     CHECK(binned == s->scored);
     CHECK(s->bins.size() == 4);
     CHECK(dump::SummaryText(*s).find("rewards of") != std::string::npos);
+
+    // --png: a real PNG, drawn by matplotlib.
+    const std::string png = dir.Sub("hist.png");
+    HEAPA_REQUIRE_OK(dump::PlotSummaryPng(*s, png));
+    std::ifstream in(png, std::ios::binary);
+    std::string magic(8, '\0');
+    in.read(magic.data(), 8);
+    CHECK(magic == std::string("\x89PNG\r\n\x1a\n", 8));
   }
 }
 
