@@ -195,6 +195,9 @@ class PoolVerbsTest(DaemonTestCase):
         c.fork("m", "m3")
         self.assertEqual(c.digest("m2"), before)
         self.assertEqual(c.digest("m3"), before)
+        c.verify_index("m")
+        with self.assertRaises(heapa.NotFoundError):
+            c.verify_index("nope")
         h = c.pool("m3")
         h.insert(["z"])
         self.assertEqual(h.stats().pooled, 3)

@@ -200,6 +200,11 @@ class Client:
         """XXH3-128 of the pool's canonical state."""
         return self._call(pool, wire.digest_body(), wire.decode_digest)
 
+    def verify_index(self, pool: str) -> None:
+        """Checks that the daemon's index equals a rebuild from its storage; raises
+        CorruptionError naming the first difference otherwise."""
+        self._call(pool, wire.verify_index_body(), wire.decode_none)
+
     # ---- Transport.
 
     def _connect(self) -> None:
@@ -309,7 +314,7 @@ class PoolHandle:
 
     _VERBS = ("get_config", "insert", "insert_children", "validate", "sample", "report",
               "reinsert", "recover", "refresh", "get", "lineage", "stats", "checkpoint",
-              "list_checkpoints", "restore", "fork", "digest")
+              "list_checkpoints", "restore", "fork", "digest", "verify_index")
 
     def __init__(self, client: Client, name: str):
         self.client, self.name = client, name

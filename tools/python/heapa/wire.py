@@ -21,6 +21,7 @@ from heapa.net.fb import (Checkpoint, Child, CountReply, DigestReply, Fork, Get,
                           RefreshReply, Reinsert, Report, ReportItem, ReportReply, Request,
                           RequestBody, Response, Restore, Sample, SampleReply, Validate)
 from heapa.net.fb import Digest as DigestReq
+from heapa.net.fb import VerifyIndex as VerifyIndexReq
 
 try:  # numpy makes large numeric vectors fast; the client works without it.
     import numpy as _np
@@ -323,6 +324,10 @@ def fork_body(new_pool: str, tag: Optional[str]):
 
 def digest_body():
     return Body.Digest, _empty(DigestReq)
+
+
+def verify_index_body():
+    return Body.VerifyIndex, _empty(VerifyIndexReq)
 
 
 def encode_request(request_id: int, pool: str, body: Tuple[int, Callable[[Builder], int]]) -> bytes:
