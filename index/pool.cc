@@ -38,13 +38,48 @@ Status ValidateNewQuery(const NewQuery& q, size_t i) {
 
 }  // namespace
 
-Status Pool::CheckWritable() const {
+Status Pool::CheckWritable() {
   if (!store_) return Status::Unavailable("pool is closed");
-  if (!degraded_.ok() || !committer_->failure().ok()) {
-    return Status::Unavailable("pool is read-only after a failed write (" + degraded_.ToString() +
-                               "); reopen it to recover");
+  if (degraded_.ok() && committer_->failure().ok()) return Status::OK();
+  const auto now = std::chrono::steady_clock::now();
+  if (!degraded_.ok() && now >= next_resume_) {
+    next_resume_ = now + std::chrono::milliseconds(options_.resume_interval_ms);
+    // The disk may be back: if the store takes writes again, what it holds is the truth.
+    last_resume_ = store_->Resume();
+    if (last_resume_.ok()) {
+      last_resume_ = Rebuild();
+    } else {
+      // RocksDB keeps some write errors for good (a failed WAL append): reopen instead, unless
+      // an admin operation holds the store right now (then: next time).
+      std::unique_lock<std::mutex> admin(admin_mu_, std::try_to_lock);
+      if (admin.owns_lock()) last_resume_ = ReopenStore();
+    }
+    if (last_resume_.ok() && committer_) {
+      // Opening is not writing: prove the store takes a synced write (the counters, as they
+      // are) before anything is acknowledged again.
+      std::string value;
+      storage::EncodeCounters(ix_->counters(), &value);
+      storage::Batch probe;
+      probe.Put(storage::MetaKey("counters"), value);
+      last_resume_ = store_->Write(&probe);
+    }
+    if (last_resume_.ok()) {
+      degraded_ = Status::OK();
+      return Status::OK();
+    }
+    if (!store_ || !committer_) {  // nothing consistent is left to serve
+      if (store_) (void)store_->Close();
+      store_.reset();
+      committer_.reset();
+      ix_.reset();
+      return Status::Unavailable("pool is closed: it could not be reopened after a failed write (" +
+                                 last_resume_.ToString() + ")");
+    }
   }
-  return Status::OK();
+  return Status::Unavailable(
+      "pool is read-only after a failed write (" + degraded_.ToString() +
+      "); writes resume when the store accepts them again" +
+      (last_resume_.ok() ? "" : " (last attempt: " + last_resume_.ToString() + ")"));
 }
 
 Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch) {
@@ -82,6 +117,8 @@ void Pool::AfterFailedWrite(const Status& error) {
   // The outcome of the failed group is unknown, and the index ran ahead of it: rebuild the
   // index from what the store holds, and stop writing until a reopen.
   degraded_ = error;
+  next_resume_ = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(options_.resume_interval_ms);
   Status rebuilt = Rebuild();
   if (!rebuilt.ok()) {
     (void)store_->Close();  // the pool cannot serve a half-built index

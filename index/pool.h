@@ -15,8 +15,11 @@
 // in progress.
 //
 // If a write fails, every operation of its group and of later groups returns UnknownOutcome,
-// the index is rebuilt from what the store holds, and the pool turns read-only ("degraded")
-// until it is reopened. Until the rebuild, reads may have shown changes of those operations.
+// the index is rebuilt from what the store holds, and the pool turns read-only ("degraded"):
+// mutations are Unavailable, reads go on. Until the rebuild, reads may have shown changes of
+// those operations. A mutation arriving PoolOptions::resume_interval_ms after the last attempt
+// tries to resume the store (a full disk that has space again); when it takes writes again,
+// the index is rebuilt from it and the pool is writable.
 //
 // Exactly once: every mutation takes an optional RequestKey. Its result is stored in the same
 // batch, and a call with the key of an applied request returns the stored result without
@@ -37,6 +40,7 @@
 #ifndef HEAPA_INDEX_POOL_H_
 #define HEAPA_INDEX_POOL_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -223,12 +227,18 @@ class Pool final {
   Status LoadIndex(LoadedIndex* out) const;
   // Replaces the index with LoadIndex's and starts a fresh committer. REQUIRES: mu_ held.
   Status Rebuild();
+  // After a failed write: closes the store and opens it again, read-write when it can (OK),
+  // else read-only to keep serving reads (the read-write error is returned); then rebuilds.
+  // An error with store_ reset means nothing could be opened. REQUIRES: mu_ and admin_mu_.
+  Status ReopenStore();
   index::NodeValue RefreshValue(uint64_t id) const;
   // A child's policy difficulty (1 for queries without parents).
   double ChildDifficulty(uint64_t id) const;
   index::RefreshOptions ConfiguredRefresh() const;
   int64_t NowMs() const;
-  Status CheckWritable() const;
+  // OK when the pool may write: not closed, not degraded, or degraded but the store resumed
+  // (see PoolOptions::resume_interval_ms). REQUIRES: mu_ held.
+  Status CheckWritable();
   // Adds the touched entries' states and the counters to `batch`, commits the index, queues
   // the batch, and waits, without mu_, until it is durable. On a failed write: UnknownOutcome
   // (see AfterFailedWrite). REQUIRES: `lock` holds mu_ and a transaction is open; returns
@@ -294,6 +304,9 @@ class Pool final {
   index::LineageGraph lineage_;               // guarded by mu_
   std::unordered_map<uint64_t, double> child_difficulty_;  // guarded by mu_; children only
   Status degraded_;                                        // guarded by mu_; OK while writable
+  std::chrono::steady_clock::time_point next_resume_;      // guarded by mu_
+  Status last_resume_;                                     // guarded by mu_
+  Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
 };
 
 }  // namespace heapa

@@ -176,6 +176,30 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
   return pool;
 }
 
+Status Pool::ReopenStore() {
+  committer_.reset();
+  if (store_) (void)store_->Close();  // a flush may fail on a full disk: the WAL has it all
+  store_.reset();
+  PoolOptions o = options_;
+  o.create_if_missing = false;
+  o.error_if_exists = false;
+  bool created = false;
+  Result<std::unique_ptr<storage::Store>> writable = OpenStore(dir_, o, &created);
+  Status result;
+  if (writable.ok()) {
+    store_ = std::move(writable).value();
+  } else {
+    result = writable.status();
+    storage::StoreOptions so = StoreOptionsFor(o);
+    so.read_only = true;
+    HEAPA_ASSIGN_OR_RETURN(const std::string db, storage::PoolDir::LiveDb(dir_));
+    HEAPA_ASSIGN_OR_RETURN(store_, storage::Store::Open(db, so));
+  }
+  store_->TEST_FailWrites(test_fail_writes_);
+  HEAPA_RETURN_IF_ERROR(Rebuild());
+  return result;
+}
+
 Status Pool::Rebuild() {
   committer_.reset();
   LoadedIndex loaded_index;

@@ -57,6 +57,12 @@ struct PoolOptions {
   size_t max_rollouts = 1 << 12;  // rewards per reported query
   int64_t max_lease_ms = 7LL * 24 * 3600 * 1000;
 
+  // After a failed write (a full disk, an I/O error) the pool is read-only; a mutation
+  // arriving at least this long after the last attempt tries to resume the store (RocksDB
+  // Resume: the memtables are flushed, the WAL restarted) and, when that works, rebuilds the
+  // index from the store and goes on. 0: try at every mutation.
+  int64_t resume_interval_ms = 1000;
+
   // Storage engine sizing.
   size_t write_buffer_bytes = 64u << 20;
   size_t block_cache_bytes = 64u << 20;

@@ -100,6 +100,7 @@ void Pool::TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn
 
 void Pool::TEST_FailWrites(const Status& error) {
   std::lock_guard<std::mutex> lock(mu_);
+  test_fail_writes_ = error;
   if (store_) store_->TEST_FailWrites(error);
 }
 

@@ -106,6 +106,12 @@ Status Store::Write(Batch* batch) {
   return FromRocksDb(db_->Write(w, batch->rep()));
 }
 
+Status Store::Resume() {
+  if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!fail_writes_.ok()) return fail_writes_;
+  return FromRocksDb(db_->Resume()).WithContext("resume " + dir_);
+}
+
 Status Store::Get(std::string_view key, std::string* value) const {
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::ReadOptions r;

@@ -81,6 +81,11 @@ class Store {
   // True when the database holds no key at all (a freshly created store).
   Result<bool> IsEmpty() const;
 
+  // After a failed write (the database stopped accepting writes): tries to make it writable
+  // again (RocksDB Resume: memtables are flushed to SST files, the WAL restarted). OK when
+  // writes are accepted again; the error otherwise (e.g. the disk is still full).
+  Status Resume();
+
   // Flushes memtables and closes the database; later calls fail. Idempotent.
   Status Close();
 

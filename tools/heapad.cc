@@ -70,6 +70,8 @@ int Main(int argc, char** argv) {
   app.add_option("--max-output-bytes", so.max_output_bytes, "unsent responses per connection");
   app.add_option("--workers", so.worker_threads, "threads executing requests");
   app.add_option("--max-batch", po.max_batch, "queries per insert, sample or report");
+  app.add_option("--resume-interval-ms", po.resume_interval_ms,
+                 "after a failed write, how often a mutation may try to resume the store");
   app.add_flag("--no-sync", no_sync, "do not fdatasync writes (benchmarks only: unsafe)");
   std::string metrics_listen;
   app.add_option("--metrics", metrics_listen,

@@ -57,5 +57,31 @@ TEST_SUITE("index/pool_verify") {
     pool->TEST_FailWrites(Status::OK());
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
   }
+
+  TEST_CASE("a degraded pool resumes writing once the store takes writes again") {
+    TempDir dir;
+    PoolOptions options;
+    options.create_if_missing = true;
+    options.resume_interval_ms = 0;  // try at every mutation
+    auto opened = Pool::Open(dir.path(), options);
+    REQUIRE(opened.ok());
+    auto pool = std::move(opened).value();
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).ok());
+    pool->TEST_FailWrites(Status::IOError("injected: no space left on device"));
+    CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2)}).status().code() ==
+          Status::Code::kUnknownOutcome);
+    // Still failing: each attempt to resume fails, the pool stays read-only, reads go on.
+    const Status refused = pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).status();
+    CHECK(refused.code() == Status::Code::kUnavailable);
+    CHECK(refused.ToString().find("no space left") != std::string::npos);
+    CHECK(pool->Get(1).ok());
+    // Space is back: the next mutation resumes the store and is applied.
+    pool->TEST_FailWrites(Status::OK());
+    auto again = pool->Insert(std::vector<NewQuery>{testing::MakeQuery(4)});
+    REQUIRE(again.ok());
+    CHECK(pool->Stats().degraded.empty());
+    CHECK(pool->Get((*again)[0].id).ok());
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+  }
 }
 }  // namespace heapa

@@ -120,5 +120,70 @@ TEST_SUITE("net/heapad_crash") {
     RequireClean(checker, "after both crashes");
     Report(checker, "rebuild and shutdown");
   }
+
+  TEST_CASE("a full disk: writes refused with a clear error, reads go on, nothing lost, and it recovers") {
+    testing::TempDir dir;
+    testing::Daemon d(dir.path(), {"--resume-interval-ms", "50"});
+    net::ClientOptions o;
+    o.port = d.port();
+    o.timeout_ms = 10000;
+    auto opened = net::Client::Connect(o);
+    REQUIRE(opened.ok());
+    auto& c = *opened;
+    HEAPA_REQUIRE_OK(c->CreatePool("full", PoolConfig{}));
+    // RLIMIT_FSIZE stands in for a full disk: no file of the daemon may grow past 2 MiB.
+    d.SetRunningFileSizeLimit(2u << 20);
+    std::vector<std::pair<QueryId, std::string>> acked;
+    Status refused;
+    for (int batch = 0; batch < 200 && refused.ok(); ++batch) {
+      std::vector<NewQuery> qs;
+      for (int i = 0; i < 50; ++i) {
+        NewQuery q;
+        q.prompt = "q" + std::to_string(batch) + "-" + std::to_string(i) + std::string(1000, 'x');
+        qs.push_back(std::move(q));
+      }
+      auto r = c->Insert("full", qs);
+      if (!r.ok()) {
+        refused = r.status();
+        break;
+      }
+      for (size_t i = 0; i < qs.size(); ++i) acked.emplace_back((*r)[i].id, qs[i].prompt);
+    }
+    INFO(refused.ToString());
+    REQUIRE_FALSE(refused.ok());  // the limit was hit
+    CHECK(refused.code() == Status::Code::kUnknownOutcome);
+    const Status again = c->Insert("full", std::vector<NewQuery>{testing::MakeQuery(1)}).status();
+    CHECK(again.code() == Status::Code::kUnavailable);
+    CHECK(again.ToString().find("read-only") != std::string::npos);
+    REQUIRE(!acked.empty());
+    auto got = c->Get("full", acked.front().first);  // reads go on
+    REQUIRE(got.ok());
+    CHECK(got->query.prompt == acked.front().second);
+    CHECK_FALSE(c->Stats("full")->degraded.empty());
+
+    d.SetRunningFileSizeLimit(0);  // space is back
+    Result<std::vector<InsertResult>> after = Status::Unavailable("not tried");
+    for (int attempt = 0; attempt < 100 && !after.ok(); ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      after = c->Insert("full", std::vector<NewQuery>{testing::MakeQuery(2)});
+    }
+    INFO(after.status().ToString());
+    REQUIRE(after.ok());
+    CHECK(c->Stats("full")->degraded.empty());
+    HEAPA_REQUIRE_OK(c->VerifyIndex("full"));
+    for (const auto& [id, prompt] : acked) {
+      auto q = c->Get("full", id);
+      REQUIRE(q.ok());
+      CHECK(q->query.prompt == prompt);
+    }
+    // And after a restart.
+    d.Kill();
+    d.Restart();
+    opened = net::Client::Connect(o);
+    REQUIRE(opened.ok());
+    HEAPA_REQUIRE_OK((*opened)->VerifyIndex("full"));
+    CHECK((*opened)->Stats("full")->counters.total_added >= acked.size() + 1);
+    MESSAGE("full disk: " << acked.size() << " acknowledged inserts before the limit, all kept");
+  }
 }
 }  // namespace heapa

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,12 @@ void Daemon::Launch(uint16_t port) {
     ::dup2(fds[1], STDOUT_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
+    if (fsize_limit_ > 0) {
+      rlimit limit{};
+      ::getrlimit(RLIMIT_FSIZE, &limit);
+      limit.rlim_cur = fsize_limit_;
+      ::setrlimit(RLIMIT_FSIZE, &limit);
+    }
     ExecHeapad(args, env_);
   }
   ::close(fds[1]);
@@ -91,6 +98,14 @@ void Daemon::Kill() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+void Daemon::SetRunningFileSizeLimit(uint64_t bytes) {
+  REQUIRE(pid_ > 0);
+  rlimit limit{};
+  REQUIRE(::prlimit(pid_, RLIMIT_FSIZE, nullptr, &limit) == 0);
+  limit.rlim_cur = bytes == 0 ? limit.rlim_max : bytes;
+  REQUIRE(::prlimit(pid_, RLIMIT_FSIZE, &limit, nullptr) == 0);
 }
 
 int Daemon::Wait() {

@@ -32,6 +32,10 @@ class Daemon {
   // Starts again on the same data directory and port, with `env` from now on.
   void Restart();
   void set_env(std::vector<std::string> env) { env_ = std::move(env); }
+  // RLIMIT_FSIZE of the daemon: for the next start, and of the running daemon (prlimit), so
+  // a test can fill the "disk" and give the space back. 0: unlimited.
+  void set_file_size_limit(uint64_t bytes) { fsize_limit_ = bytes; }
+  void SetRunningFileSizeLimit(uint64_t bytes);
 
   // Runs heapad on `data_dir` with `env` until it exits by itself (it must, e.g. at a
   // failpoint during startup); returns the status from waitpid.
@@ -46,6 +50,7 @@ class Daemon {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
+  uint64_t fsize_limit_ = 0;
 };
 
 }  // namespace heapa::testing
