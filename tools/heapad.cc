@@ -3,6 +3,7 @@
 //
 // Exit codes: 0 clean shutdown; 1 usage or unexpected error; 2 cannot listen; 3 a pool's store
 // is corrupt or unreadable (never repaired automatically, never replaced by an empty pool).
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -106,6 +107,10 @@ int Main(int argc, char** argv) {
     files.rlim_cur = files.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &files);
   }
+  // glibc gives each of the many worker threads its own malloc arena and keeps what large
+  // requests freed there: 541 MiB instead of 331 MiB after a 1M fill (heapa-bench). A few
+  // shared arenas are plenty: the workers mostly wait for fsyncs.
+  ::mallopt(M_ARENA_MAX, 4);
   ::signal(SIGPIPE, SIG_IGN);  // a peer that went away is an error code, not a signal
   ::signal(SIGXFSZ, SIG_IGN);  // RLIMIT_FSIZE: EFBIG instead of death
 
