@@ -4,6 +4,7 @@
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 #include <boost/asio.hpp>
 // clang-format on
+#include <chrono>
 #include <list>
 
 #include "net/session.h"
@@ -63,7 +64,13 @@ class Server::Impl {
     acceptor_.async_accept([this](const error_code& ec, asio::ip::tcp::socket socket) {
       if (ec) {
         if (ec == asio::error::operation_aborted || stopping_) return;
-        return Accept();  // EMFILE and friends: keep serving the others
+        // EMFILE and friends: keep serving the others, and try again a little later; at once
+        // would spin, the listening socket stays readable while no descriptor is free.
+        accept_retry_.expires_after(std::chrono::milliseconds(50));
+        accept_retry_.async_wait([this](const error_code& wait_ec) {
+          if (!wait_ec && !stopping_) Accept();
+        });
+        return;
       }
       auto it = sessions_.insert(sessions_.end(), nullptr);
       auto session = std::make_shared<Session>(std::move(socket), service_, options_, &workers_,
@@ -84,6 +91,7 @@ class Server::Impl {
     stopping_ = true;
     error_code ec;
     acceptor_.close(ec);
+    accept_retry_.cancel(ec);
     signals_.cancel(ec);
     // Drain() may close a session, which erases it from the list: iterate over a copy.
     std::vector<std::shared_ptr<Session>> sessions(sessions_.begin(), sessions_.end());
@@ -95,6 +103,7 @@ class Server::Impl {
   asio::io_context io_;
   asio::ip::tcp::acceptor acceptor_;
   asio::signal_set signals_;
+  asio::steady_timer accept_retry_{io_};
   asio::thread_pool workers_;
   std::list<std::shared_ptr<Session>> sessions_;  // I/O thread only
   uint16_t port_ = 0;

@@ -17,6 +17,7 @@
 #include "net/frame.h"
 #include "protocol_generated.h"
 #include "tests/testutil/daemon.h"
+#include "tests/testutil/raw_conn.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa {
@@ -28,88 +29,10 @@ using testing::Daemon;
 using testing::MakeQuery;
 using testing::TempDir;
 
-std::unique_ptr<Client> ConnectTo(const Daemon& d, uint64_t client_id = 0,
-                                  const std::string& token = "") {
-  ClientOptions o;
-  o.port = d.port();
-  o.client_id = client_id;
-  o.auth_token = token;
-  o.timeout_ms = 10000;
-  auto c = Client::Connect(o);
-  INFO(c.status().ToString());
-  REQUIRE(c.ok());
-  return std::move(c).value();
-}
-
-// A raw TCP connection for protocol abuse.
-class Raw {
- public:
-  explicit Raw(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
-  }
-  ~Raw() { ::close(fd_); }
-  void Send(const std::string& bytes) {
-    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-            static_cast<ssize_t>(bytes.size()));
-  }
-  void SendFrame(const std::string& body) {
-    std::string f;
-    net::AppendFrame(body, &f);
-    Send(f);
-  }
-  // The next response's code, or nullopt when the connection closed (or 5 s passed).
-  std::optional<net::fb::Code> ReadCode() {
-    unsigned char h[4];
-    if (!ReadAll(h, 4)) return std::nullopt;
-    std::vector<uint64_t> body(net::DecodeFrameLength(h) / 8 + 1);
-    if (!ReadAll(body.data(), net::DecodeFrameLength(h))) return std::nullopt;
-    flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(body.data()),
-                            net::DecodeFrameLength(h));
-    REQUIRE(v.VerifyBuffer<net::fb::Response>(nullptr));
-    return flatbuffers::GetRoot<net::fb::Response>(body.data())->code();
-  }
-  bool Closed() {
-    char c;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, 5000) != 1) return false;
-    return ::recv(fd_, &c, 1, 0) <= 0;
-  }
-
- private:
-  bool ReadAll(void* dst, size_t n) {
-    auto* p = static_cast<char*>(dst);
-    size_t off = 0;
-    while (off < n) {
-      pollfd pf{fd_, POLLIN, 0};
-      if (::poll(&pf, 1, 5000) != 1) return false;
-      const ssize_t r = ::recv(fd_, p + off, n - off, 0);
-      if (r <= 0) return false;
-      off += static_cast<size_t>(r);
-    }
-    return true;
-  }
-  int fd_ = -1;
-};
-
-std::string HelloBody(uint32_t version, const std::string& token = "") {
-  flatbuffers::FlatBufferBuilder b;
-  const auto hello = net::fb::CreateHello(b, version, 0, b.CreateString(token));
-  b.Finish(net::fb::CreateRequest(b, 0, 0, net::fb::RequestBody::Hello, hello.Union()));
-  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
-}
-
-std::string StatsBody(const std::string& pool) {
-  flatbuffers::FlatBufferBuilder b;
-  const auto body = net::fb::CreatePoolStats(b);
-  b.Finish(net::fb::CreateRequest(b, 0, b.CreateString(pool), net::fb::RequestBody::PoolStats,
-                                  body.Union()));
-  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
-}
+using testing::ConnectTo;
+using testing::HelloBody;
+using testing::Raw;
+using testing::StatsBody;
 
 }  // namespace
 

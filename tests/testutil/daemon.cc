@@ -56,6 +56,10 @@ void Daemon::Launch(uint16_t port) {
       limit.rlim_cur = fsize_limit_;
       ::setrlimit(RLIMIT_FSIZE, &limit);
     }
+    if (nofile_limit_ > 0) {
+      rlimit limit{nofile_limit_, nofile_limit_};
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     ExecHeapad(args, env_);
   }
   ::close(fds[1]);

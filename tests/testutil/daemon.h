@@ -36,6 +36,9 @@ class Daemon {
   // a test can fill the "disk" and give the space back. 0: unlimited.
   void set_file_size_limit(uint64_t bytes) { fsize_limit_ = bytes; }
   void SetRunningFileSizeLimit(uint64_t bytes);
+  // RLIMIT_NOFILE (soft and hard) for the next start. 0: inherited.
+  void set_open_files_limit(uint64_t n) { nofile_limit_ = n; }
+  pid_t pid() const { return pid_; }
 
   // Runs heapad on `data_dir` with `env` until it exits by itself (it must, e.g. at a
   // failpoint during startup); returns the status from waitpid.
@@ -51,6 +54,7 @@ class Daemon {
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
   uint64_t fsize_limit_ = 0;
+  uint64_t nofile_limit_ = 0;
 };
 
 }  // namespace heapa::testing
