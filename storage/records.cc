@@ -136,7 +136,7 @@ Status DecodeState(std::string_view value, StateRecord* rec) {
   rec->times_sampled = st->times_sampled();
   rec->lease = st->lease();
   rec->lease_deadline_ms = st->lease_deadline_ms();
-  if (rec->has_reward && !Finite(rec->reward)) {
+  if (!Finite(rec->reward)) {  // also without has_reward: a record holds no NaN or infinity
     return Status::Corruption("state holds a non-finite reward");
   }
   if ((rec->state == QueryState::kLow || rec->state == QueryState::kHigh) && !rec->has_reward) {
@@ -194,7 +194,7 @@ Status DecodeStats(std::string_view value, StatsRecord* rec) {
   if (!CopyVector(st->recent_leases(), &rec->recent_leases)) {
     return Status::Corruption("misaligned recent leases");
   }
-  if (rec->has_est_reward && !Finite(rec->est_reward)) {
+  if (!Finite(rec->est_reward)) {  // also without has_est_reward, as for the state's reward
     return Status::Corruption("stats hold a non-finite est_reward");
   }
   if (!Finite(rec->mean) || !Finite(rec->m2) || rec->m2 < 0 || !Finite(rec->min) ||

@@ -52,6 +52,15 @@ Status DecodeOpResult(std::string_view value, OpResultRecord* rec) {
           ? rec->codes.size() == n && rec->has_rewards.size() == n && rec->rewards.size() == n
           : rec->codes.size() == n || rec->codes.empty();
   if (!sized) return Status::Corruption("op result columns differ in length");
+  // Only a sample stores rewards: each a flag (0/1) and a finite value (0 when unscored).
+  if (rec->kind != OpKind::kSample && (!rec->has_rewards.empty() || !rec->rewards.empty())) {
+    return Status::Corruption("op result of a non-sample holds rewards");
+  }
+  for (size_t i = 0; i < rec->rewards.size(); ++i) {
+    if (rec->has_rewards[i] > 1 || !Finite(rec->rewards[i])) {
+      return Status::Corruption("op result holds a bad reward at " + std::to_string(i));
+    }
+  }
   return Status::OK();
 }
 

@@ -98,7 +98,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
 Status Store::Write(Batch* batch) {
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   if (options_.read_only) return Status::FailedPrecondition("store " + dir_ + " is read-only");
-  if (!fail_writes_.ok()) return fail_writes_;
+  if (Status injected = InjectedFailure(); !injected.ok()) return injected;
   rocksdb::WriteOptions w;
   w.sync = options_.sync;
   w.disableWAL = false;
@@ -106,9 +106,19 @@ Status Store::Write(Batch* batch) {
   return FromRocksDb(db_->Write(w, batch->rep()));
 }
 
+void Store::TEST_FailWrites(const Status& error) {
+  std::lock_guard<std::mutex> lock(fail_mu_);
+  fail_writes_ = error;
+}
+
+Status Store::InjectedFailure() const {
+  std::lock_guard<std::mutex> lock(fail_mu_);
+  return fail_writes_;
+}
+
 Status Store::Resume() {
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
-  if (!fail_writes_.ok()) return fail_writes_;
+  if (Status injected = InjectedFailure(); !injected.ok()) return injected;
   return FromRocksDb(db_->Resume()).WithContext("resume " + dir_);
 }
 

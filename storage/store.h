@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,15 +94,17 @@ class Store {
 
   // Test-only failpoint: while set, Write() returns `error` without writing anything (what a
   // failed WAL append or fsync looks like to the caller). OK clears it.
-  void TEST_FailWrites(const Status& error) { fail_writes_ = error; }
+  void TEST_FailWrites(const Status& error);
 
  private:
   Store(std::string dir, const StoreOptions& options, rocksdb::DB* db);
+  Status InjectedFailure() const;
 
   const std::string dir_;
   const StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
-  Status fail_writes_;
+  mutable std::mutex fail_mu_;  // the failpoint is set by a test thread, read by writers
+  Status fail_writes_;          // guarded by fail_mu_
 };
 
 }  // namespace heapa::storage

