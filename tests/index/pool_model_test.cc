@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "index/pool.h"
+#include "tests/testutil/model_compare.h"
 #include "tests/testutil/model_pool.h"
 #include "tests/testutil/test_util.h"
 
@@ -46,35 +47,6 @@ PoolConfig Config(uint64_t max_size, double low_fraction, SamplingMode sampling,
   c.reinsert_below = reinsert_below;
   c.default_lease_ms = 300;
   return c;
-}
-
-template <typename T>
-std::string Str(const std::vector<T>& v) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < v.size(); ++i) out << (i ? " " : "") << v[i];
-  out << "]";
-  return out.str();
-}
-
-std::string Str(const std::optional<double>& r) {
-  return r ? std::to_string(*r) : std::string("none");
-}
-
-// Sampled queries as text, rewards to 17 digits: equal texts mean equal fields.
-std::string Describe(const std::vector<SampledQuery>& sampled) {
-  std::ostringstream out;
-  out.precision(17);
-  for (const SampledQuery& s : sampled) {
-    out << " " << s.id << "@" << s.lease << ":" << s.lease_deadline_ms << ":"
-        << QueryStateName(s.from) << ":";
-    if (s.reward) {
-      out << *s.reward;
-    } else {
-      out << "-";
-    }
-  }
-  return out.str();
 }
 
 class Driver {
@@ -302,92 +274,10 @@ class Driver {
            "the reopened pool has another config");
   }
 
-  void CompareIds(const char* set, const std::vector<QueryId>& got,
-                  const std::vector<QueryId>& want) {
-    Expect(got == want, std::string(set) + ": pool " + Str(got) + " model " + Str(want));
-  }
-
   void Compare() {
-    const Pool::Snapshot snap = pool_->TEST_Snapshot();
-    const ModelPool::View view = model_.Snapshot();
-    CompareIds("low", snap.low, view.low);
-    CompareIds("high", snap.high, view.high);
-    CompareIds("cold", snap.cold, view.cold);
-    CompareIds("in_flight", snap.in_flight, view.in_flight);
-    CompareIds("archived", snap.archived, view.archived);
-    CompareIds("pending", snap.pending, {});
-
-    const storage::CountersRecord& c = snap.counters;
-    const ModelPool::Counters& m = model_.counters();
-    const std::vector<uint64_t> got = {c.next_id,       c.next_seq,         c.next_lease,
-                                       c.total_added,   c.total_duplicates, c.total_sampled,
-                                       c.total_evicted, c.total_reports,    c.total_reinserted,
-                                       c.total_expired, c.rng_state,        c.rng_inc};
-    const std::vector<uint64_t> want = {m.next_id,       m.next_seq,           m.next_lease,
-                                        m.total_added,   m.total_duplicates,   m.total_sampled,
-                                        m.total_evicted, m.total_reports,      m.total_reinserted,
-                                        m.total_expired, model_.rng().state(), model_.rng().inc()};
-    Expect(got == want,
-           "counters (next id/seq/lease, added, duplicates, sampled, evicted, reports, "
-           "reinserted, expired, rng state/inc): pool " +
-               Str(got) + " model " + Str(want));
-
-    const PoolStats st = pool_->Stats();
-    const std::vector<uint64_t> counts = {st.pooled,  st.cold,      st.low,
-                                          st.high,    st.in_flight, st.archived,
-                                          st.pending, st.rejected,  st.evicted};
-    const auto n = [this](Where where) { return uint64_t{model_.Count(where)}; };
-    const std::vector<uint64_t> model_counts = {n(Where::kCold) + n(Where::kLow) + n(Where::kHigh),
-                                                n(Where::kCold),
-                                                n(Where::kLow),
-                                                n(Where::kHigh),
-                                                n(Where::kInFlight),
-                                                n(Where::kArchived),
-                                                0,
-                                                0,
-                                                n(Where::kEvicted)};
-    Expect(counts == model_counts && st.max_size == scenario_.config.max_size,
-           "Stats (pooled, cold, low, high, in_flight, archived, pending, rejected, evicted): "
-           "pool " +
-               Str(counts) + " model " + Str(model_counts));
-    Expect(st.low_max == model_.LowMaxReward() && st.high_min == model_.HighMinReward(),
-           "frontier: pool " + Str(st.low_max) + "/" + Str(st.high_min) + " model " +
-               Str(model_.LowMaxReward()) + "/" + Str(model_.HighMinReward()));
-    Expect(st.degraded.empty(), "degraded: " + st.degraded);
-    CheckInvariants(snap, st);
-  }
-
-  // heapa-algorithm.md §2, on the pool's own state.
-  void CheckInvariants(const Pool::Snapshot& snap, const PoolStats& st) {
-    // 1. Each id in at most one set; with the evicted ones, every id ever issued.
-    std::set<QueryId> ids;
-    size_t listed = 0;
-    for (const auto* set : {&snap.low, &snap.high, &snap.cold, &snap.in_flight, &snap.archived}) {
-      ids.insert(set->begin(), set->end());
-      listed += set->size();
-    }
-    Expect(ids.size() == listed, "invariant 1: an id is in two sets");
-    Expect(listed + st.evicted == snap.counters.next_id - 1, "invariant 1: ids unaccounted for");
-    // 2. max LOW <= min HIGH. B9 only ever puts a query into an EMPTY LOW of a full pool, and
-    // the eviction right after takes it out again (it is LOW's only, so hardest, query): no
-    // exception is visible between calls.
-    if (st.low_max && st.high_min) {
-      Expect(*st.low_max <= *st.high_min,
-             "invariant 2: LOW max " + Str(st.low_max) + " > HIGH min " + Str(st.high_min));
-    }
-    // 3. Capacity.
-    Expect(st.pooled <= st.max_size, "invariant 3: pooled above max_size");
-    // 4. |LOW| - round(lf * scored) is bounded by what this call did; see model_pool.cc
-    // ("The imbalance bound") for the derivation. No constant bound holds after every call.
-    const int64_t scored = static_cast<int64_t>(st.low + st.high);
-    const int64_t target = static_cast<int64_t>(
-        std::nearbyint(scenario_.config.low_fraction * static_cast<double>(scored)));
-    const int64_t d = std::llabs(static_cast<int64_t>(st.low) - target);
-    Expect(d <= model_.imbalance_bound() && std::llabs(model_.Imbalance()) == d,
-           "invariant 4: imbalance " + std::to_string(d) + " above the bound " +
-               std::to_string(model_.imbalance_bound()) + " or not the model's " +
-               std::to_string(model_.Imbalance()));
-    max_imbalance_ = std::max(max_imbalance_, d);
+    const ModelComparison c = CompareWithModel(*pool_, model_, scenario_.config);
+    for (const std::string& d : c.differences) Expect(false, d);
+    max_imbalance_ = std::max(max_imbalance_, c.imbalance);
   }
 
   const Scenario scenario_;
