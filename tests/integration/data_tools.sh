@@ -8,24 +8,8 @@ heapa=$2
 dump=$3
 check=$4
 sample=$5
-dir=$(mktemp -d)
-log="$dir/heapad.out"
-cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap - EXIT
-
-"$heapad" --data-dir "$dir/data" --listen 127.0.0.1:0 >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$log" && break; sleep 0.05; done
-port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log")
-[ -n "$port" ] || { echo "heapad did not start:"; cat "$log"; exit 1; }
-h() { "$heapa" --port "$port" "$@"; }
-j() { "$heapa" --port "$port" --json "$@"; }
-field() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
-fail() { echo "FAIL: $*"; exit 1; }
+# shellcheck source=heapad_lib.sh
+source "$(dirname "$0")/heapad_lib.sh"
 rows=$(grep -c . "$sample")
 
 h create math --max-size 100000 --refresh child
