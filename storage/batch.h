@@ -1,28 +1,25 @@
 // storage::Batch: the record changes of one pool operation, applied atomically by Store::Write.
 //
-// Wraps a RocksDB WriteBatch without exposing RocksDB to callers. Not thread-safe: one batch
-// is built by one thread.
+// A plain list of Put and Delete operations in one buffer, with no RocksDB in it: the Store
+// turns it into one RocksDB WriteBatch, routing each key to its column family (store.h).
+// Not thread-safe: one batch is built by one thread.
 #ifndef HEAPA_STORAGE_BATCH_H_
 #define HEAPA_STORAGE_BATCH_H_
 
 #include <cstddef>
 #include <functional>
-#include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
-
-namespace rocksdb {
-class WriteBatch;
-}
+#include <vector>
 
 namespace heapa::storage {
 
 class Batch {
  public:
-  Batch();
-  ~Batch();
-  Batch(Batch&&) noexcept;
-  Batch& operator=(Batch&&) noexcept;
+  Batch() = default;
+  Batch(Batch&&) noexcept = default;
+  Batch& operator=(Batch&&) noexcept = default;
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
 
@@ -38,14 +35,20 @@ class Batch {
   using VisitFn = std::function<void(std::string_view key, std::optional<std::string_view> value)>;
   void ForEach(const VisitFn& fn) const;
 
-  // Number of operations and bytes of the encoded batch.
-  size_t count() const;
-  size_t bytes() const;
-
-  rocksdb::WriteBatch* rep() { return rep_.get(); }
+  // Number of operations, and bytes of keys and values.
+  size_t count() const { return ops_.size(); }
+  size_t bytes() const { return data_.size(); }
 
  private:
-  std::unique_ptr<rocksdb::WriteBatch> rep_;
+  struct Op {
+    size_t key_offset;
+    size_t key_size;
+    size_t value_size;  // the value follows the key in data_
+    bool is_delete;
+  };
+
+  std::string data_;  // keys and values, back to back
+  std::vector<Op> ops_;
 };
 
 }  // namespace heapa::storage

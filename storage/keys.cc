@@ -73,6 +73,10 @@ bool DecodeEdgeKey(std::string_view key, uint64_t* parent, uint64_t* child) {
   return true;
 }
 
+bool InQueriesColumnFamily(std::string_view key) {
+  return !key.empty() && key[0] == static_cast<char>(KeyFamily::kQuery);
+}
+
 std::string FamilyPrefix(KeyFamily family) { return std::string(1, static_cast<char>(family)); }
 
 std::optional<uint64_t> DecodeIdKey(KeyFamily family, std::string_view key) {

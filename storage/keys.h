@@ -1,4 +1,4 @@
-// The on-disk key layout of one pool (one RocksDB instance, single column family).
+// The on-disk key layout of one pool (one RocksDB instance, two column families).
 //
 // Every key starts with a one-byte prefix naming its family; ids are u64 big-endian so that
 // RocksDB's byte order is id order:
@@ -10,6 +10,13 @@
 //   'H' hash(16)          dedup index: XXH3-128 of (prompt, answer) -> id
 //   'E' parent(8) child(8) lineage edge -> the child's policy difficulty
 //   'R' client(8) request(8) the stored result of a client's request (exactly-once retries)
+//
+// The query records ('Q': prompt, answer, metadata; written once, with increasing ids) live in
+// the column family "queries", every other family in the default one. Compacting the small
+// records that samples and reports rewrite then never rewrites the prompts: in one family
+// each flushed file spanned 'M'..'T' and so overlapped every 'Q' file. 'H' and 'E' are written
+// once too but not in id order, so they stay out: a flushed "queries" file then never
+// overlaps an older one, and its compaction is a move.
 //
 // When changing this layout, bump kFormatVersion, teach the dump and check tools the change,
 // and add a round-trip test in tests/storage/keys_test.cc.
@@ -25,7 +32,11 @@
 namespace heapa::storage {
 
 // Version of the key layout and record encodings together. Stored under MetaKey("format").
-inline constexpr uint32_t kFormatVersion = 1;
+// 2: the "queries" column family.
+inline constexpr uint32_t kFormatVersion = 2;
+
+// The column family of the 'Q' records (see above).
+inline constexpr char kQueriesColumnFamily[] = "queries";
 
 enum class KeyFamily : char {
   kMeta = 'M',
@@ -54,6 +65,9 @@ std::string RequestKey(uint64_t client, uint64_t request);
 
 // Decodes an 'E' key; false when `key` is not exactly one.
 bool DecodeEdgeKey(std::string_view key, uint64_t* parent, uint64_t* child);
+
+// True when `key` belongs in kQueriesColumnFamily: a 'Q' key.
+bool InQueriesColumnFamily(std::string_view key);
 
 // The one-byte prefix of a family, for prefix scans.
 std::string FamilyPrefix(KeyFamily family);

@@ -6,9 +6,11 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
@@ -22,6 +24,7 @@ rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.s
 rocksdb::Options MakeOptions(const StoreOptions& o) {
   rocksdb::Options opt;
   opt.create_if_missing = o.create_if_missing;
+  opt.create_missing_column_families = o.create_if_missing;
   opt.error_if_exists = o.error_if_exists;
   opt.fail_if_options_file_error = true;
   // WAL and durability.
@@ -49,7 +52,6 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   opt.max_log_file_size = 64ull << 20;
   opt.keep_log_file_num = 10;
   opt.max_background_jobs = 2;
-  opt.write_buffer_size = o.write_buffer_bytes;
   // A Bloom filter in the memtable too: the dedup lookup of a new prompt and the first stats
   // read of a query are misses, and without it each walks the memtable skiplist.
   opt.memtable_whole_key_filtering = true;
@@ -59,13 +61,32 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Each of the two column families gets half of the configured memtable budget.
+  opt.write_buffer_size = std::max<size_t>(o.write_buffer_bytes / 2, 1u << 20);
   return opt;
+}
+
+// Opens `dir` with both column families. An existing database must already have them: one
+// without is a pool of format 1, which this build does not read (and must not change).
+rocksdb::Status OpenDb(const rocksdb::Options& opt, const StoreOptions& o, const std::string& dir,
+                       rocksdb::DB** db, std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, opt},
+      {kQueriesColumnFamily, opt},
+  };
+  return o.read_only ? rocksdb::DB::OpenForReadOnly(opt, dir, families, handles, db)
+                     : rocksdb::DB::Open(opt, dir, families, handles, db);
 }
 
 }  // namespace
 
-Store::Store(std::string dir, const StoreOptions& options, rocksdb::DB* db)
-    : dir_(std::move(dir)), options_(options), db_(db) {}
+Store::Store(std::string dir, const StoreOptions& options, rocksdb::DB* db,
+             rocksdb::ColumnFamilyHandle* queries)
+    : dir_(std::move(dir)), options_(options), db_(db), queries_(queries) {}
+
+rocksdb::ColumnFamilyHandle* Store::FamilyOf(std::string_view key) const {
+  return InQueriesColumnFamily(key) ? queries_ : db_->DefaultColumnFamily();
+}
 
 Store::~Store() { (void)Close(); }  // errors on close were reported to callers of Close()
 
@@ -88,22 +109,47 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
   }
   rocksdb::Options opt = MakeOptions(options);
+  std::error_code exists_ec;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", exists_ec)) {
+    std::vector<std::string> names;
+    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(opt, dir, &names);
+    if (!listed.ok()) return FromRocksDb(listed).WithContext("open " + dir);
+    if (std::find(names.begin(), names.end(), kQueriesColumnFamily) == names.end()) {
+      return Status::FailedPrecondition(
+          "the database in " + dir + " has no '" + kQueriesColumnFamily +
+          "' column family: it was written in pool format 1; this build reads format " +
+          std::to_string(kFormatVersion) + " (export it with the heapa that wrote it)");
+    }
+  }
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(opt, dir, &db)
-                                        : rocksdb::DB::Open(opt, dir, &db);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = OpenDb(opt, options, dir, &db, &handles);
   if (!s.ok()) return FromRocksDb(s).WithContext("open " + dir);
-  return std::unique_ptr<Store>(new Store(dir, options, db));
+  // The default family's handle is the DB's own; only the second one is ours to destroy.
+  (void)db->DestroyColumnFamilyHandle(handles[0]);
+  return std::unique_ptr<Store>(new Store(dir, options, db, handles[1]));
 }
 
 Status Store::Write(Batch* batch) {
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   if (options_.read_only) return Status::FailedPrecondition("store " + dir_ + " is read-only");
   if (Status injected = InjectedFailure(); !injected.ok()) return injected;
+  // protection_bytes_per_key=8: per-key checksums from here through the memtable
+  // (reliability-plan §5), so memory corruption is caught before it reaches the WAL.
+  rocksdb::WriteBatch rep(/*reserved_bytes=*/batch->bytes() + 16 * batch->count() + 64,
+                          /*max_bytes=*/0, /*protection_bytes_per_key=*/8, /*default_cf_ts_sz=*/0);
+  rocksdb::Status built;
+  batch->ForEach([&](std::string_view key, std::optional<std::string_view> value) {
+    if (!built.ok()) return;
+    built = value ? rep.Put(FamilyOf(key), ToSlice(key), ToSlice(*value))
+                  : rep.Delete(FamilyOf(key), ToSlice(key));
+  });
+  if (!built.ok()) return FromRocksDb(built).WithContext("batch for " + dir_);
   rocksdb::WriteOptions w;
   w.sync = options_.sync;
   w.disableWAL = false;
   w.no_slowdown = false;
-  return FromRocksDb(db_->Write(w, batch->rep()));
+  return FromRocksDb(db_->Write(w, &rep));
 }
 
 void Store::TEST_FailWrites(const Status& error) {
@@ -126,7 +172,7 @@ Status Store::Get(std::string_view key, std::string* value) const {
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
-  rocksdb::Status s = db_->Get(r, ToSlice(key), value);
+  rocksdb::Status s = db_->Get(r, FamilyOf(key), ToSlice(key), value);
   if (s.IsNotFound()) return Status::NotFound(DescribeKey(key) + " not found");
   return FromRocksDb(s).WithContext("read " + DescribeKey(key));
 }
@@ -139,19 +185,27 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
     for (Status& s : out) s = Status::Unavailable("store " + dir_ + " is closed");
     return out;
   }
-  // Sorted input lets RocksDB walk each level once.
+  // Sorted by (family, key): RocksDB then walks each level of each family once.
   std::vector<size_t> order(keys.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const bool qa = InQueriesColumnFamily(keys[a]), qb = InQueriesColumnFamily(keys[b]);
+    return qa != qb ? qa < qb : keys[a] < keys[b];
+  });
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
   std::vector<rocksdb::Slice> slices;
+  families.reserve(keys.size());
   slices.reserve(keys.size());
-  for (size_t i : order) slices.push_back(ToSlice(keys[i]));
+  for (size_t i : order) {
+    families.push_back(FamilyOf(keys[i]));
+    slices.push_back(ToSlice(keys[i]));
+  }
   std::vector<rocksdb::PinnableSlice> pinned(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
-  db_->MultiGet(r, db_->DefaultColumnFamily(), keys.size(), slices.data(), pinned.data(),
-                statuses.data(), /*sorted_input=*/true);
+  db_->MultiGet(r, keys.size(), families.data(), slices.data(), pinned.data(), statuses.data(),
+                /*sorted_input=*/true);
   for (size_t j = 0; j < order.size(); ++j) {
     const size_t i = order[j];
     if (statuses[j].IsNotFound()) {
@@ -171,23 +225,39 @@ Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
   r.verify_checksums = true;
   r.fill_cache = false;
   r.total_order_seek = true;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(r));
+  // A family's prefix names its column family; the empty prefix merges both in key order.
+  std::vector<std::unique_ptr<rocksdb::Iterator>> its;
+  if (prefix.empty()) {
+    its.emplace_back(db_->NewIterator(r, db_->DefaultColumnFamily()));
+    its.emplace_back(db_->NewIterator(r, queries_));
+  } else {
+    its.emplace_back(db_->NewIterator(r, FamilyOf(prefix)));
+  }
+  for (auto& it : its) it->Seek(ToSlice(prefix));
   std::string last_key;  // raw; described only if an error needs it
-  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
-    const rocksdb::Slice k = it->key();
+  for (;;) {
+    rocksdb::Iterator* next = nullptr;
+    for (auto& it : its) {
+      if (it->Valid() && (next == nullptr || it->key().compare(next->key()) < 0)) next = it.get();
+    }
+    if (next == nullptr) break;
+    const rocksdb::Slice k = next->key();
     const std::string_view key(k.data(), k.size());
     if (key.substr(0, prefix.size()) != prefix) break;
-    const rocksdb::Slice v = it->value();
+    const rocksdb::Slice v = next->value();
     Status s = fn(key, std::string_view(v.data(), v.size()));
     if (!s.ok()) return s;
     last_key.assign(key);
+    next->Next();
   }
   // An iterator stops early on a checksum error: without this check a corrupt block would
   // look like the end of the data (reliability-plan R8).
-  if (!it->status().ok()) {
-    return FromRocksDb(it->status())
-        .WithContext("scan of " + dir_ + " after key " +
-                     (last_key.empty() ? std::string("<start>") : DescribeKey(last_key)));
+  for (auto& it : its) {
+    if (!it->status().ok()) {
+      return FromRocksDb(it->status())
+          .WithContext("scan of " + dir_ + " after key " +
+                       (last_key.empty() ? std::string("<start>") : DescribeKey(last_key)));
+    }
   }
   return Status::OK();
 }
@@ -207,18 +277,26 @@ Result<bool> Store::IsEmpty() const {
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
   r.total_order_seek = true;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(r));
-  it->SeekToFirst();
-  if (!it->status().ok()) return FromRocksDb(it->status()).WithContext("scan of " + dir_);
-  return !it->Valid();
+  for (rocksdb::ColumnFamilyHandle* family : {db_->DefaultColumnFamily(), queries_}) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(r, family));
+    it->SeekToFirst();
+    if (!it->status().ok()) return FromRocksDb(it->status()).WithContext("scan of " + dir_);
+    if (it->Valid()) return false;
+  }
+  return true;
 }
 
 Status Store::Close() {
   if (!db_) return Status::OK();
   // Flush so that the next open has no WAL to replay (a faster, simpler recovery); the data
   // is durable either way.
-  rocksdb::Status s =
-      options_.read_only ? rocksdb::Status::OK() : db_->Flush(rocksdb::FlushOptions());
+  rocksdb::Status s = options_.read_only ? rocksdb::Status::OK()
+                                         : db_->Flush(rocksdb::FlushOptions(),
+                                                      {db_->DefaultColumnFamily(), queries_});
+  // Handles go before the database closes.
+  const rocksdb::Status destroyed = db_->DestroyColumnFamilyHandle(queries_);
+  queries_ = nullptr;
+  if (s.ok()) s = destroyed;
   const rocksdb::Status closed = db_->Close();
   if (s.ok()) s = closed;
   db_.reset();

@@ -3,8 +3,10 @@
 // The Store knows bytes, keys and durability, not pool semantics. Every mutation of a pool is
 // one Batch passed to Write(), which returns only after the batch is in the WAL and, with
 // StoreOptions::sync (the default), fdatasync'ed. RocksDB options follow
-// reliability-plan §5 (single column family, point-in-time WAL recovery, paranoid checks,
-// no automatic resume after a background error).
+// reliability-plan §5 (point-in-time WAL recovery, paranoid checks, no automatic resume after
+// a background error), with two column families where the plan has one: keys are routed to
+// them by family (keys.h) inside the Store, so callers see one ordered key space, and one
+// batch still commits atomically across both (one WAL).
 //
 // Thread safety: all methods may be called concurrently (RocksDB serializes writers).
 #ifndef HEAPA_STORAGE_STORE_H_
@@ -23,8 +25,9 @@
 #include "storage/status.h"
 
 namespace rocksdb {
+class ColumnFamilyHandle;
 class DB;
-}
+}  // namespace rocksdb
 
 namespace heapa::storage {
 
@@ -37,7 +40,8 @@ struct StoreOptions {
   // Acknowledge writes only after fdatasync of the WAL. Turning this off keeps writes safe
   // against a process crash but not against power loss; benchmarks only.
   bool sync = true;
-  // Memtable size. Larger is faster to fill, slower to recover from the WAL.
+  // Memtable budget, split evenly between the two column families. Larger is faster to fill,
+  // slower to recover from the WAL.
   size_t write_buffer_bytes = 64u << 20;
   // Block cache for the pool's SST files.
   size_t block_cache_bytes = 64u << 20;
@@ -68,10 +72,10 @@ class Store {
   std::vector<Status> MultiGet(const std::vector<std::string>& keys,
                                std::vector<std::string>* values) const;
 
-  // Calls fn(key, value) for every key starting with `prefix`, in key order, reading with
-  // checksum verification and without filling the block cache. Stops at the first non-OK
-  // Status from fn and returns it. An iterator error is returned as Corruption/IOError naming
-  // the last key read successfully. Views are valid only during the call.
+  // Calls fn(key, value) for every key starting with `prefix` (empty: every key), in key order,
+  // reading with checksum verification and without filling the block cache. Stops at the first
+  // non-OK Status from fn and returns it. An iterator error is returned as Corruption/IOError
+  // naming the last key read successfully. Views are valid only during the call.
   using ScanFn = std::function<Status(std::string_view key, std::string_view value)>;
   Status Scan(std::string_view prefix, const ScanFn& fn) const;
 
@@ -97,14 +101,18 @@ class Store {
   void TEST_FailWrites(const Status& error);
 
  private:
-  Store(std::string dir, const StoreOptions& options, rocksdb::DB* db);
+  Store(std::string dir, const StoreOptions& options, rocksdb::DB* db,
+        rocksdb::ColumnFamilyHandle* queries);
   Status InjectedFailure() const;
+  // The column family `key` lives in.
+  rocksdb::ColumnFamilyHandle* FamilyOf(std::string_view key) const;
 
   const std::string dir_;
   const StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
-  mutable std::mutex fail_mu_;  // the failpoint is set by a test thread, read by writers
-  Status fail_writes_;          // guarded by fail_mu_
+  rocksdb::ColumnFamilyHandle* queries_;  // kQueriesColumnFamily; destroyed by Close()
+  mutable std::mutex fail_mu_;            // the failpoint is set by a test thread, read by writers
+  Status fail_writes_;                    // guarded by fail_mu_
 };
 
 }  // namespace heapa::storage

@@ -123,6 +123,75 @@ TEST_SUITE("storage/store") {
     CHECK(store->MultiGet({}, &values).empty());
   }
 
+  TEST_CASE("keys of both column families read, scan and commit as one key space") {
+    // Q keys live in the "queries" column family, the rest in the default one (keys.h);
+    // callers must not see the seam.
+    testing::TempDir dir;
+    const std::string db = dir.Sub("db");
+    KeyValues all = {{QueryKey(7), "q7"},     {StateKey(7), "s7"},  {StatsKey(7), "t7"},
+                     {DedupKey({1, 2}), "h"}, {EdgeKey(7, 9), "e"}, {MetaKey("m"), "m"},
+                     {RequestKey(1, 2), "r"}, {QueryKey(9), "q9"}};
+    {
+      auto store = OpenOrDie(db, CreateOptions());
+      WriteAll(store.get(), all);  // one batch across both families
+      std::vector<std::string> keys, values;
+      for (const auto& [k, v] : all) keys.insert(keys.begin(), k);  // reverse key order
+      const auto st = store->MultiGet(keys, &values);
+      for (size_t i = 0; i < keys.size(); ++i) {
+        INFO(DescribeKey(keys[i]));
+        CHECK(st[i].ok());
+        CHECK(values[i] == all[keys[i]]);
+      }
+      // A batch that deletes in one family and writes in the other is atomic too.
+      Batch batch;
+      batch.Delete(QueryKey(9));
+      batch.Put(StateKey(9), "s9");
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+      all.erase(QueryKey(9));
+      all[StateKey(9)] = "s9";
+      HEAPA_REQUIRE_OK(store->Close());
+    }
+    auto store = OpenOrDie(db);
+    Pairs seen;
+    HEAPA_REQUIRE_OK(ScanInto(*store, "", &seen));
+    CHECK(seen == Pairs(all.begin(), all.end()));  // merged, in key order
+    seen.clear();
+    HEAPA_REQUIRE_OK(ScanInto(*store, FamilyPrefix(KeyFamily::kQuery), &seen));
+    CHECK(seen == Pairs{{QueryKey(7), "q7"}});
+  }
+
+  TEST_CASE("IsEmpty sees a key that only the queries column family holds") {
+    testing::TempDir dir;
+    auto store = OpenOrDie(dir.Sub("db"), CreateOptions());
+    WriteAll(store.get(), {{QueryKey(1), "q"}});
+    CHECK_FALSE(*store->IsEmpty());
+  }
+
+  TEST_CASE("a database of pool format 1 (one column family) is refused and left unchanged") {
+    // testdata/format1_db: written by RocksDB 7.8 with the default column family only, as
+    // heapa wrote pools before format 2. Neither a plain open nor create_if_missing may add
+    // the second family to it.
+    const fs::path fixture = fs::path(__FILE__).parent_path() / "testdata" / "format1_db";
+    REQUIRE(fs::is_directory(fixture));
+    testing::TempDir dir;
+    const std::string db = dir.Sub("db");
+    fs::copy(fixture, db, fs::copy_options::recursive);
+    auto files = [&] {
+      std::string names;
+      for (const auto& entry : fs::directory_iterator(db))
+        names += entry.path().filename().string() + " ";
+      return names;
+    };
+    const std::string before = files();
+    for (const StoreOptions& options : {StoreOptions{}, CreateOptions()}) {
+      auto store = Store::Open(db, options);
+      INFO(store.status().ToString());
+      CHECK(store.status().code() == Code::kFailedPrecondition);
+      CHECK(store.status().message().find("format 1") != std::string::npos);
+    }
+    CHECK(files() == before);
+  }
+
   TEST_CASE("Open without create_if_missing is NotFound and creates nothing") {
     heapa::testing::TempDir tmp;
     const std::string dir = tmp.Sub("absent");
