@@ -12,6 +12,7 @@
 #include "index/running_stats.h"
 #include "index/sampler.h"
 #include "storage/batch.h"
+#include "storage/check.h"
 #include "storage/committer.h"
 #include "storage/failpoint.h"
 #include "storage/keys.h"
@@ -97,6 +98,12 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   storage::Failpoint("pool.before_enqueue");
   ix_->Commit();
   committer_->Enqueue(seq, std::move(*batch));
+  if (DeferredDurability* deferred = DeferredDurability::Current(this)) {
+    deferred->committer_ = committer_;
+    deferred->seq_ = seq;
+    lock.unlock();
+    return Status::OK();
+  }
   Status s = WaitDurable(lock, seq);
   lock.unlock();
   return s;
@@ -107,9 +114,49 @@ Status Pool::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
   lock.unlock();
   Status s = committer->Wait(seq);
   lock.lock();
+  return s.ok() ? s : FailedWrite(s);
+}
+
+Status Pool::FailedWrite(const Status& error) {
+  AfterFailedWrite(error);
+  return Status::UnknownOutcome("write failed, the pool is now read-only: " + error.ToString());
+}
+
+// ---- DeferredDurability
+
+namespace {
+thread_local Pool::DeferredDurability* t_deferred = nullptr;  // innermost scope of the thread
+}  // namespace
+
+Pool::DeferredDurability::DeferredDurability(Pool* pool) : pool_(pool), outer_(t_deferred) {
+  t_deferred = this;
+}
+
+Pool::DeferredDurability::~DeferredDurability() { Release(); }
+
+void Pool::DeferredDurability::Release() {
+  if (!collecting_) return;
+  collecting_ = false;
+  // Scopes end in reverse order of creation on their thread.
+  HEAPA_CHECK(t_deferred == this);
+  t_deferred = outer_;
+}
+
+Pool::DeferredDurability* Pool::DeferredDurability::Current(const Pool* pool) {
+  for (DeferredDurability* d = t_deferred; d != nullptr; d = d->outer_) {
+    if (d->pool_ == pool) return d;
+  }
+  return nullptr;
+}
+
+Status Pool::DeferredDurability::Wait() {
+  if (seq_ == 0) return Status::OK();
+  const Status s = committer_->Wait(seq_);
+  seq_ = 0;
+  committer_.reset();
   if (s.ok()) return s;
-  AfterFailedWrite(s);
-  return Status::UnknownOutcome("write failed, the pool is now read-only: " + s.ToString());
+  std::lock_guard<std::mutex> lock(pool_->mu_);
+  return pool_->FailedWrite(s);
 }
 
 void Pool::AfterFailedWrite(const Status& error) {
@@ -117,8 +164,8 @@ void Pool::AfterFailedWrite(const Status& error) {
   // The outcome of the failed group is unknown, and the index ran ahead of it: rebuild the
   // index from what the store holds, and stop writing until a reopen.
   degraded_ = error;
-  next_resume_ = std::chrono::steady_clock::now() +
-                 std::chrono::milliseconds(options_.resume_interval_ms);
+  next_resume_ =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.resume_interval_ms);
   Status rebuilt = Rebuild();
   if (!rebuilt.ok()) {
     (void)store_->Close();  // the pool cannot serve a half-built index
@@ -321,9 +368,11 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   std::unordered_set<QueryId> seen;
   for (size_t i = 0; i < items.size(); ++i) {
     const QueryId id = items[i].id;
-    if (ix_->Find(id) == nullptr) return Status::NotFound("query " + std::to_string(id) + " not found");
+    if (ix_->Find(id) == nullptr)
+      return Status::NotFound("query " + std::to_string(id) + " not found");
     if (!seen.insert(id).second) {
-      return Status::InvalidArgument("query " + std::to_string(id) + " appears twice in one report");
+      return Status::InvalidArgument("query " + std::to_string(id) +
+                                     " appears twice in one report");
     }
     ids[i] = id;
   }

@@ -195,6 +195,39 @@ class Pool final {
   // Flushes and closes the store; later mutations fail with Unavailable. Idempotent.
   Status Close();
 
+  // Pipelined durability, for a server that applies one connection's requests in order but
+  // lets them share fsyncs. While a DeferredDurability for this pool lives on a thread, a
+  // mutation of the pool made on that thread applies, queues its batch and returns at once:
+  // its result is final unless the batch's write fails. Wait() blocks until everything queued
+  // under it is durable: OK, or UnknownOutcome when a write failed (then, as for any failed
+  // write, the index was rebuilt from the store and the pool is degraded). Nothing such a
+  // mutation returned may be shown to anyone before Wait() is OK. Without one, each mutation
+  // waits for its own batch. Scopes nest; the innermost one for the pool collects.
+  class DeferredDurability {
+   public:
+    explicit DeferredDurability(Pool* pool);
+    ~DeferredDurability();  // stops collecting; does not wait
+    DeferredDurability(const DeferredDurability&) = delete;
+    DeferredDurability& operator=(const DeferredDurability&) = delete;
+
+    // Waits for the last batch queued under this scope (batches become durable in order, so
+    // every earlier one is too). OK at once when nothing was queued. May be called from
+    // another thread, after the scope stopped collecting (see Release()).
+    Status Wait();
+    // Stops collecting on this thread, so that the scope can be waited for elsewhere.
+    void Release();
+
+   private:
+    friend class Pool;
+    static DeferredDurability* Current(const Pool* pool);
+
+    Pool* pool_;
+    std::shared_ptr<storage::Committer> committer_;  // set by the first queued batch
+    uint64_t seq_ = 0;                               // the last queued batch's
+    DeferredDurability* outer_;                      // the enclosing scope on this thread
+    bool collecting_ = true;
+  };
+
   // A canonical view of the index for tests: ids of each set in its order, and the counters.
   struct Snapshot {
     std::vector<QueryId> low, high, cold, in_flight, archived, pending;
@@ -240,13 +273,16 @@ class Pool final {
   // (see PoolOptions::resume_interval_ms). REQUIRES: mu_ held.
   Status CheckWritable();
   // Adds the touched entries' states and the counters to `batch`, commits the index, queues
-  // the batch, and waits, without mu_, until it is durable. On a failed write: UnknownOutcome
-  // (see AfterFailedWrite). REQUIRES: `lock` holds mu_ and a transaction is open; returns
-  // with `lock` released.
+  // the batch, and waits, without mu_, until it is durable (or hands the wait to this
+  // thread's DeferredDurability). On a failed write: UnknownOutcome (see AfterFailedWrite).
+  // REQUIRES: `lock` holds mu_ and a transaction is open; returns with `lock` released.
   Status CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch);
   // Waits for operation `seq` to be durable, releasing `lock` meanwhile and taking it again.
   // A failed write degrades the pool: UnknownOutcome. REQUIRES: `lock` holds mu_.
   Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq);
+  // What a mutation returns when its write failed: degrades the pool (AfterFailedWrite) and
+  // returns UnknownOutcome. REQUIRES: mu_ held.
+  Status FailedWrite(const Status& error);
   // The first caller after a failed write degrades the pool and rebuilds the index from the
   // store; if that fails too the pool closes. REQUIRES: mu_ held.
   void AfterFailedWrite(const Status& error);
@@ -296,12 +332,12 @@ class Pool final {
 
   mutable std::mutex admin_mu_;  // Checkpoint, Restore, Fork, Close; taken before mu_
   mutable std::mutex mu_;
-  std::unique_ptr<storage::Store> store_;     // guarded by mu_ (replaced under admin_mu_ too)
+  std::unique_ptr<storage::Store> store_;  // guarded by mu_ (replaced under admin_mu_ too)
   // Group commit in front of store_; all reads of records go through it. guarded by mu_ (the
   // pointer; the object is thread-safe and outlives its waiters through their shared_ptr).
   std::shared_ptr<storage::Committer> committer_;
-  std::unique_ptr<index::FrontierIndex> ix_;  // guarded by mu_
-  index::LineageGraph lineage_;               // guarded by mu_
+  std::unique_ptr<index::FrontierIndex> ix_;               // guarded by mu_
+  index::LineageGraph lineage_;                            // guarded by mu_
   std::unordered_map<uint64_t, double> child_difficulty_;  // guarded by mu_; children only
   Status degraded_;                                        // guarded by mu_; OK while writable
   std::chrono::steady_clock::time_point next_resume_;      // guarded by mu_

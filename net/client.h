@@ -1,7 +1,7 @@
 // net::Client: a blocking client of heapad, used by every tool and by the tests.
 //
 // One TCP connection, opened with a Hello. Every call sends one request and waits for its
-// response, with a timeout. Mutating pool requests carry a request id; when the connection
+// response, with a timeout (ReportMany pipelines several). Mutating pool requests carry a request id; when the connection
 // breaks (send or receive error, timeout, the daemon restarting), the client reconnects, says
 // Hello again and resends the same request with the same id, so the daemon returns the result
 // of the first attempt if it was applied (exactly once). Reads are retried the same way.
@@ -79,6 +79,14 @@ class Client {
   Result<std::vector<SampledQuery>> Sample(const std::string& pool, const SampleRequest& req);
   Result<std::vector<ReportOutcome>> Report(const std::string& pool,
                                             std::span<const ReportItem> items);
+  // Pipelined reports: sends each element of `reports` as its own Report request, back to
+  // back on the connection, and returns each one's outcomes in order. The daemon applies them
+  // in the order sent and lets them share fsyncs, so many small reports cost far fewer round
+  // trips and syncs than as many Report calls. After a broken connection the unanswered ones
+  // are resent with their request ids (exactly once). A request the daemon rejected makes the
+  // call return that error; the others were still applied.
+  Result<std::vector<std::vector<ReportOutcome>>> ReportMany(
+      const std::string& pool, std::span<const std::vector<ReportItem>> reports);
   Result<size_t> Reinsert(const std::string& pool);
   Result<size_t> Recover(const std::string& pool);
   // nullopt: the pool's configured refresh.

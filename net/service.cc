@@ -197,58 +197,91 @@ std::string Service::ErrorResponse(ProtocolError error, std::string_view message
   return Finish(b, 0, Fail(code, std::string(message)));
 }
 
-std::string Service::Handle(SessionState* session, std::string_view body, bool* close) {
-  if (options_.metrics == nullptr) {
-    int verb = 0;
-    return Respond(session, body, close, &verb);
-  }
-  const auto start = std::chrono::steady_clock::now();
-  int verb = 0;
-  std::string response = Respond(session, body, close, &verb);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // Our own response: aligned (std::string storage) and well-formed.
-  const bool ok = flatbuffers::GetRoot<fb::Response>(response.data())->code() == fb::Code::OK;
-  options_.metrics->Observe(verb, ok, seconds);
-  return response;
+struct Service::Pending::State {
+  Builder builder{1024};
+  uint64_t request_id = 0;
+  std::string response;  // the finished response; empty while a pool request is pending
+  Reply reply;           // a pool request's reply, finished by Complete()
+  std::shared_ptr<Pool> pool;
+  std::unique_ptr<Pool::DeferredDurability> deferred;
+  bool close = false;
+  int verb = 0;  // the request kind (0: not a valid request)
+  std::chrono::steady_clock::time_point start;
+};
+
+Service::Pending::Pending() : state_(std::make_unique<State>()) {}
+Service::Pending::~Pending() = default;
+Service::Pending::Pending(Pending&&) noexcept = default;
+Service::Pending& Service::Pending::operator=(Pending&&) noexcept = default;
+bool Service::Pending::close() const { return state_->close; }
+
+Service::Pending Service::Begin(SessionState* session, std::string_view body) {
+  Pending pending;
+  if (options_.metrics != nullptr) pending.state_->start = std::chrono::steady_clock::now();
+  Respond(session, body, pending.state_.get());
+  return pending;
 }
 
-std::string Service::Respond(SessionState* session, std::string_view body, bool* close,
-                             int* verb) {
-  *close = false;
-  Builder b(1024);
+std::string Service::Complete(Pending pending) {
+  Pending::State& st = *pending.state_;
+  if (st.response.empty()) {
+    // A pool request: answer only once what it changed is durable.
+    const Status durable = st.deferred->Wait();
+    if (!durable.ok()) st.reply = Reply{durable};
+    st.reply.durable_seq = st.pool->durable_seq();
+    st.response = Finish(st.builder, st.request_id, st.reply);
+  }
+  if (options_.metrics != nullptr) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - st.start).count();
+    // Our own response: aligned (std::string storage) and well-formed.
+    const bool ok = flatbuffers::GetRoot<fb::Response>(st.response.data())->code() == fb::Code::OK;
+    options_.metrics->Observe(st.verb, ok, seconds);
+  }
+  return std::move(st.response);
+}
+
+std::string Service::Handle(SessionState* session, std::string_view body, bool* close) {
+  Pending pending = Begin(session, body);
+  *close = pending.close();
+  return Complete(std::move(pending));
+}
+
+void Service::Respond(SessionState* session, std::string_view body, Pending::State* state) {
+  Builder& b = state->builder;
+  uint64_t rid = 0;
+  auto done = [&](const Reply& reply) { state->response = Finish(b, rid, reply); };
   // FlatBuffers needs aligned access: the frame body is copied into 8-byte-aligned memory.
   std::vector<uint64_t> aligned(body.size() / 8 + 1);
   std::memcpy(aligned.data(), body.data(), body.size());
   const auto* data = reinterpret_cast<const uint8_t*>(aligned.data());
   flatbuffers::Verifier verifier(data, body.size(), /*_max_depth=*/64, /*_max_tables=*/1u << 22);
   if (!fb::VerifyRequestBuffer(verifier)) {
-    return Finish(b, 0, Fail(fb::Code::BAD_REQUEST, "frame is not a valid Request"));
+    return done(Fail(fb::Code::BAD_REQUEST, "frame is not a valid Request"));
   }
   const fb::Request* req = fb::GetRequest(data);
-  *verb = static_cast<int>(req->body_type());
-  const uint64_t rid = req->request_id();
+  state->verb = static_cast<int>(req->body_type());
+  rid = req->request_id();
   if (req->body_type() == fb::RequestBody::NONE) {
-    return Finish(b, rid, Fail(fb::Code::BAD_REQUEST, "request has no body"));
+    return done(Fail(fb::Code::BAD_REQUEST, "request has no body"));
   }
   if (!session->greeted) {
-    *close = true;
+    state->close = true;
     if (req->body_type() != fb::RequestBody::Hello) {
-      return Finish(b, rid, Fail(fb::Code::BAD_REQUEST, "the first request must be Hello"));
+      return done(Fail(fb::Code::BAD_REQUEST, "the first request must be Hello"));
     }
     const fb::Hello* hello = req->body_as_Hello();
     if (hello->protocol_version() != kProtocolVersion) {
-      return Finish(
-          b, rid,
-          Fail(fb::Code::UNSUPPORTED_VERSION,
-               "protocol version " + std::to_string(hello->protocol_version()) +
-                   " is not supported; this server speaks " + std::to_string(kProtocolVersion)));
+      return done(Fail(fb::Code::UNSUPPORTED_VERSION,
+                       "protocol version " + std::to_string(hello->protocol_version()) +
+                           " is not supported; this server speaks " +
+                           std::to_string(kProtocolVersion)));
     }
     const std::string token = hello->auth_token() ? hello->auth_token()->str() : "";
     if (!options_.auth_token.empty() && token != options_.auth_token) {
-      return Finish(b, rid, Fail(fb::Code::UNAUTHENTICATED, "bad or missing auth token"));
+      return done(Fail(fb::Code::UNAUTHENTICATED, "bad or missing auth token"));
     }
-    *close = false;
+    state->close = false;
     session->greeted = true;
     session->client_id = hello->client_id();
     std::vector<flatbuffers::Offset<fb::PoolSeq>> seqs;
@@ -257,44 +290,45 @@ std::string Service::Respond(SessionState* session, std::string_view body, bool*
     }
     const auto reply = fb::CreateHelloReply(
         b, kProtocolVersion, b.CreateString(options_.server_version), b.CreateVector(seqs));
-    return Finish(b, rid, Body(fb::ResponseBody::HelloReply, reply));
+    return done(Body(fb::ResponseBody::HelloReply, reply));
   }
   const std::string pool_name = req->pool() ? req->pool()->str() : "";
   switch (req->body_type()) {
     case fb::RequestBody::Hello:
-      return Finish(b, rid, Fail(fb::Code::BAD_REQUEST, "Hello was already received"));
+      return done(Fail(fb::Code::BAD_REQUEST, "Hello was already received"));
     case fb::RequestBody::PoolList: {
       std::vector<flatbuffers::Offset<flatbuffers::String>> names;
       for (const std::string& n : pools_->Names()) names.push_back(b.CreateString(n));
       const auto reply = fb::CreatePoolListReply(b, b.CreateVector(names));
-      return Finish(b, rid, Body(fb::ResponseBody::PoolListReply, reply));
+      return done(Body(fb::ResponseBody::PoolListReply, reply));
     }
     case fb::RequestBody::PoolCreate: {
       const fb::PoolCreate* c = req->body_as_PoolCreate();
       const std::string name = c->name() ? c->name()->str() : "";
-      return Finish(b, rid, Reply{pools_->Create(name, FromWire(c->config()))});
+      return done(Reply{pools_->Create(name, FromWire(c->config()))});
     }
     case fb::RequestBody::PoolDrop: {
       const auto* name = req->body_as_PoolDrop()->name();
-      return Finish(b, rid, Reply{pools_->Drop(name ? name->str() : "")});
+      return done(Reply{pools_->Drop(name ? name->str() : "")});
     }
     case fb::RequestBody::Fork: {
       const fb::Fork* f = req->body_as_Fork();
       std::optional<std::string> tag;
       if (f->tag()) tag = f->tag()->str();
-      return Finish(b, rid,
-                    Reply{pools_->Fork(pool_name, f->new_pool() ? f->new_pool()->str() : "", tag)});
+      return done(Reply{pools_->Fork(pool_name, f->new_pool() ? f->new_pool()->str() : "", tag)});
     }
     default:
       break;
   }
   auto pool = pools_->Find(pool_name);
-  if (!pool.ok()) return Finish(b, rid, Reply{pool.status()});
+  if (!pool.ok()) return done(Reply{pool.status()});
   // Anonymous clients (id 0) share no request ids: their requests are not retryable.
   const RequestKey rk{session->client_id, session->client_id != 0 ? rid : 0};
-  Reply reply = HandlePoolRequest(b, req, **pool, rk);
-  reply.durable_seq = (*pool)->durable_seq();
-  return Finish(b, rid, reply);
+  state->request_id = rid;
+  state->pool = *pool;
+  state->deferred = std::make_unique<Pool::DeferredDurability>(pool->get());
+  state->reply = HandlePoolRequest(b, req, **pool, rk);
+  state->deferred->Release();
 }
 
 }  // namespace heapa::net

@@ -4,12 +4,18 @@
 // enforces the Hello handshake (version, auth token), maps every request onto the pool API
 // and maps Status to wire codes (the one net-side conversion seam, convert.cc).
 //
-// Thread safety: Handle() may be called concurrently for different sessions; one session's
-// requests are handled one at a time, in order.
+// Pipelining: Begin() applies a request and Complete() waits until what it changed is durable
+// and returns the response. A session calls Begin() for its requests one at a time, in order,
+// and may have many Complete() calls waiting at once, so its pipelined mutations share fsyncs
+// while they still apply in the order sent.
+//
+// Thread safety: Handle() and Begin() may be called concurrently for different sessions; one
+// session's requests are begun one at a time, in order. Complete() may run on any thread.
 #ifndef HEAPA_NET_SERVICE_H_
 #define HEAPA_NET_SERVICE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -39,16 +45,38 @@ class Service {
   Service(PoolRegistry* pools, ServiceOptions options)
       : pools_(pools), options_(std::move(options)) {}
 
-  // Handles one frame body and returns the response body. Sets *close when the connection
-  // must be closed after the response is sent (a failed handshake).
+  // A request applied by Begin(), whose response Complete() finishes.
+  class Pending {
+   public:
+    Pending();
+    ~Pending();
+    Pending(Pending&&) noexcept;
+    Pending& operator=(Pending&&) noexcept;
+    // True when the connection must be closed after the response (a failed handshake).
+    bool close() const;
+
+   private:
+    friend class Service;
+    struct State;
+    std::unique_ptr<State> state_;
+  };
+
+  // Verifies and applies one frame body. A mutation's batch is queued, not yet durable.
+  Pending Begin(SessionState* session, std::string_view body);
+  // Waits until the request's changes are durable and returns the response body: its result,
+  // or UnknownOutcome when the write failed. Counted in the metrics from Begin() on.
+  std::string Complete(Pending pending);
+
+  // Begin() and Complete() in one: handles one frame body and returns the response body.
+  // Sets *close when the connection must be closed after the response is sent.
   std::string Handle(SessionState* session, std::string_view body, bool* close);
 
   // A response frame body carrying only an error, for transport-level failures.
   static std::string ErrorResponse(ProtocolError error, std::string_view message);
 
  private:
-  // Handle() without the metrics; *verb is the request kind (0: not a valid request).
-  std::string Respond(SessionState* session, std::string_view body, bool* close, int* verb);
+  // Begin() without the metrics: fills *state (verb 0: not a valid request).
+  void Respond(SessionState* session, std::string_view body, Pending::State* state);
 
   PoolRegistry* pools_;
   const ServiceOptions options_;

@@ -29,11 +29,11 @@ void Session::Drain() {
   draining_ = true;
   error_code ec;
   timer_.cancel(ec);
-  if (!executing_ && requests_.empty() && !writing_) Close();
+  if (!Busy() && requests_.empty() && !writing_) Close();
 }
 
 bool Session::ReadingPaused() const {
-  return requests_.size() >= options_.max_pending_requests ||
+  return requests_.size() + replies_.size() >= options_.max_pending_requests ||
          output_bytes_ >= options_.max_output_bytes;
 }
 
@@ -86,25 +86,49 @@ void Session::ReadBody(uint32_t length) {
 }
 
 void Session::Dispatch() {
-  if (executing_ || requests_.empty() || closed_) return;
-  executing_ = true;
+  if (applying_ || stop_applying_ || requests_.empty() || closed_ ||
+      completing_ >= options_.max_pipelined_writes) {
+    return;
+  }
+  applying_ = true;
   std::string request = std::move(requests_.front());
   requests_.pop_front();
-  // The pool call may wait for an fsync: run it on a worker, answer on the I/O thread. The
-  // work guard keeps the I/O loop running until the answer is back.
+  const uint64_t slot = first_slot_ + replies_.size();
+  replies_.emplace_back();
+  // Requests apply one at a time, in order, on a worker; then the next one may apply while
+  // this one waits for its fsync (so pipelined writes share one), and the responses go out
+  // in order from the I/O thread. The work guard keeps the I/O loop running meanwhile.
   auto work = asio::make_work_guard(socket_.get_executor());
-  asio::post(*workers_, [self = shared_from_this(), request = std::move(request),
+  asio::post(*workers_, [self = shared_from_this(), request = std::move(request), slot,
                          work = std::move(work)]() mutable {
-    bool close = false;
-    std::string response = self->service_->Handle(&self->state_, request, &close);
+    Service::Pending pending = self->service_->Begin(&self->state_, request);
+    const bool close = pending.close();
+    asio::post(self->socket_.get_executor(), [self, close] {
+      self->applying_ = false;
+      if (close) self->stop_applying_ = true;
+      ++self->completing_;
+      self->Dispatch();
+    });
+    std::string response = self->service_->Complete(std::move(pending));
+    // Posted after the handler above: the I/O thread runs them in that order.
     asio::post(self->socket_.get_executor(),
-               [self, response = std::move(response), close]() mutable {
-                 self->executing_ = false;
-                 self->Send(std::move(response), close);
+               [self, slot, response = std::move(response), close]() mutable {
+                 --self->completing_;
+                 self->replies_[slot - self->first_slot_] = Reply{std::move(response), close};
+                 self->SendReady();
                  self->Dispatch();
                });
     work.reset();
   });
+}
+
+void Session::SendReady() {
+  while (!replies_.empty() && replies_.front().has_value()) {
+    Reply reply = std::move(*replies_.front());
+    replies_.pop_front();
+    ++first_slot_;
+    Send(std::move(reply.body), reply.close);
+  }
 }
 
 void Session::Send(std::string body, bool close_after) {
@@ -121,7 +145,7 @@ void Session::Send(std::string body, bool close_after) {
 void Session::WriteNext() {
   if (writing_ || closed_) return;
   if (output_.empty()) {
-    if (close_after_write_ || (draining_ && !executing_ && requests_.empty())) return Close();
+    if (close_after_write_ || (draining_ && !Busy() && requests_.empty())) return Close();
     if (!reading_) ReadHeader();  // resume after a pause
     return;
   }

@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "net/server.h"
@@ -34,6 +35,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadBody(uint32_t length);
   void ArmTimer(int64_t ms);
   void Dispatch();
+  // Queues the responses that are complete, in request order.
+  void SendReady();
+  // A request is being applied or awaits its fsync.
+  bool Busy() const { return applying_ || !replies_.empty(); }
   void Send(std::string body, bool close_after);
   void WriteNext();
   void Close();
@@ -49,8 +54,18 @@ class Session : public std::enable_shared_from_this<Session> {
   SessionState state_;
   unsigned char header_[4] = {};
   std::string body_;
-  std::deque<std::string> requests_;  // read, not yet handled
-  bool executing_ = false;
+  std::deque<std::string> requests_;  // read, not yet begun
+  bool applying_ = false;             // a worker is in Service::Begin for this session
+  bool stop_applying_ = false;        // a response closes the connection: begin no more
+  // One slot per begun request, in order: its response once complete. The front slot is
+  // request number first_slot_.
+  struct Reply {
+    std::string body;
+    bool close = false;
+  };
+  std::deque<std::optional<Reply>> replies_;
+  uint64_t first_slot_ = 0;
+  size_t completing_ = 0;           // begun requests waiting in Service::Complete
   std::deque<std::string> output_;  // framed responses not yet written
   size_t output_bytes_ = 0;
   bool writing_ = false;

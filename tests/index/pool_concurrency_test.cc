@@ -104,8 +104,8 @@ TEST_SUITE("index/pool_concurrency") {
     for (int t = 0; t < kThreads; ++t) REQUIRE(errors[t].empty());
     for (int i = 0; i < kQueries; ++i) {
       const std::multiset<ReportOutcome> pair = {outcome[2 * i], outcome[2 * i + 1]};
-      CHECK(pair == std::multiset<ReportOutcome>{ReportOutcome::kApplied,
-                                                 ReportOutcome::kDuplicate});
+      CHECK(pair ==
+            std::multiset<ReportOutcome>{ReportOutcome::kApplied, ReportOutcome::kDuplicate});
       auto info = pool->Get((*sampled)[i].id);
       REQUIRE(info.ok());
       CHECK(info->stats.reports == 1);
@@ -144,7 +144,8 @@ TEST_SUITE("index/pool_concurrency") {
     CHECK(stats.counters.total_duplicates == 0);
   }
 
-  TEST_CASE("a failed group write: every waiter gets OK or UnknownOutcome, the index follows disk") {
+  TEST_CASE(
+      "a failed group write: every waiter gets OK or UnknownOutcome, the index follows disk") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), PoolConfig{});
     constexpr int kThreads = 16;
@@ -177,6 +178,72 @@ TEST_SUITE("index/pool_concurrency") {
     auto reopened = Pool::Open(dir.path(), PoolOptions{});
     REQUIRE(reopened.ok());
     CHECK((*reopened)->TEST_Snapshot() == after_failure);
+  }
+
+  TEST_CASE("deferred durability: mutations return queued, Wait makes them durable in order") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    const uint64_t seq0 = pool->durable_seq();
+    Pool::DeferredDurability deferred(pool.get());
+    // Three mutations, none waiting: each sees the one before (read-your-writes).
+    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).ok());
+    auto dup = pool->Insert(std::vector<NewQuery>{MakeQuery(1)});
+    REQUIRE(dup.ok());
+    CHECK_FALSE((*dup)[0].created);
+    SampleRequest req;
+    req.count = 2;
+    auto sampled = pool->Sample(req);
+    REQUIRE(sampled.ok());
+    CHECK(sampled->size() == 2);
+    CHECK(pool->durable_seq() == seq0);  // nothing written yet
+    deferred.Release();
+    HEAPA_REQUIRE_OK(deferred.Wait());
+    CHECK(pool->durable_seq() == seq0 + 3);  // the duplicate counts: it has a batch too
+    const PoolStats stats = pool->Stats();
+    CHECK(stats.commit_writes == 1);  // one fsync for all three batches
+    CHECK(stats.commit_batches == 3);
+    HEAPA_REQUIRE_OK(deferred.Wait());  // nothing more queued: OK at once
+    // The scope is gone from this thread: mutations wait for themselves again.
+    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(3)}).ok());
+    CHECK(pool->durable_seq() == seq0 + 4);
+  }
+
+  TEST_CASE("deferred durability collects only its own pool, innermost scope first") {
+    TempDir dir_a, dir_b;
+    auto a = OpenPool(dir_a.path(), PoolConfig{});
+    auto b = OpenPool(dir_b.path(), PoolConfig{});
+    Pool::DeferredDurability outer(a.get());
+    {
+      Pool::DeferredDurability inner(a.get());
+      REQUIRE(a->Insert(std::vector<NewQuery>{MakeQuery(1)}).ok());
+      REQUIRE(b->Insert(std::vector<NewQuery>{MakeQuery(1)}).ok());  // not deferred: durable
+      CHECK(b->durable_seq() == 1);
+      CHECK(a->durable_seq() == 0);
+      HEAPA_REQUIRE_OK(inner.Wait());
+      CHECK(a->durable_seq() == 1);
+    }
+    REQUIRE(a->Insert(std::vector<NewQuery>{MakeQuery(2)}).ok());  // the outer scope collects
+    CHECK(a->durable_seq() == 1);
+    HEAPA_REQUIRE_OK(outer.Wait());
+    CHECK(a->durable_seq() == 2);
+  }
+
+  TEST_CASE("deferred durability: a failed write fails Wait, and the index forgets the ops") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1)}).ok());
+    const auto before = pool->TEST_Snapshot();
+    pool->TEST_FailWrites(Status::IOError("injected: disk gone"));
+    {
+      Pool::DeferredDurability deferred(pool.get());
+      auto inserted = pool->Insert(std::vector<NewQuery>{MakeQuery(2)});
+      REQUIRE(inserted.ok());  // applied and queued: not yet known to fail
+      CHECK(pool->Get((*inserted)[0].id).ok());
+      const Status s = deferred.Wait();
+      CHECK(s.code() == Status::Code::kUnknownOutcome);
+    }
+    CHECK(pool->TEST_Snapshot() == before);  // rebuilt from what the store holds
+    CHECK_FALSE(pool->Stats().degraded.empty());
   }
 }
 }  // namespace heapa

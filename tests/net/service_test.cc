@@ -152,6 +152,60 @@ TEST_SUITE("net/service") {
             fb::Code::INVALID_ARGUMENT);
     }
   }
+
+  TEST_CASE("pipelined requests apply in order at Begin and share one fsync at Complete") {
+    Fixture f;
+    bool close = false;
+    REQUIRE(f.Call(Hello(1), &close).r->code() == fb::Code::OK);
+    {
+      flatbuffers::FlatBufferBuilder b;
+      const auto c = fb::CreatePoolCreate(b, b.CreateString("p"), fb::CreatePoolConfig(b));
+      REQUIRE(f.Call(Finish(b, 1, "", fb::RequestBody::PoolCreate, c.Union()), &close).r->code() ==
+              fb::Code::OK);
+    }
+    auto insert = [](uint64_t rid, const std::string& prompt) {
+      flatbuffers::FlatBufferBuilder b;
+      const auto q = fb::CreateQuery(b, b.CreateString(prompt), b.CreateString("a"));
+      return Finish(b, rid, "p", fb::RequestBody::Insert,
+                    fb::CreateInsert(b, b.CreateVector(std::vector{q})).Union());
+    };
+    auto get = [](uint64_t rid, uint64_t id) {
+      flatbuffers::FlatBufferBuilder b;
+      return Finish(b, rid, "p", fb::RequestBody::Get, fb::CreateGet(b, id).Union());
+    };
+    auto pool = f.registry->Find("p");
+    REQUIRE(pool.ok());
+    const uint64_t writes_before = (*pool)->Stats().commit_writes;
+    // Begun in order without waiting: the Get sees the first insert (applied, not durable).
+    std::vector<Service::Pending> pending;
+    pending.push_back(f.service->Begin(&f.session, insert(2, "first")));
+    pending.push_back(f.service->Begin(&f.session, insert(3, "second")));
+    pending.push_back(f.service->Begin(&f.session, get(4, 1)));
+    CHECK((*pool)->Stats().commit_writes == writes_before);
+    std::vector<std::string> responses;
+    for (Service::Pending& p : pending) responses.push_back(f.service->Complete(std::move(p)));
+    CHECK((*pool)->Stats().commit_writes == writes_before + 1);  // both inserts, one fsync
+    Parsed first(responses[0]), second(responses[1]), got(responses[2]);
+    CHECK(first.r->request_id() == 2);
+    CHECK(first.r->body_as_InsertReply()->results()->Get(0)->id() == 1);
+    CHECK(second.r->body_as_InsertReply()->results()->Get(0)->id() == 2);
+    CHECK(got.r->code() == fb::Code::OK);
+    CHECK(got.r->request_id() == 4);
+    CHECK(first.r->durable_seq() >= 1);  // durable when answered
+    CHECK(second.r->durable_seq() >= 2);
+
+    // A failed group write: every pipelined mutation in it is UNKNOWN_OUTCOME, none OK.
+    (*pool)->TEST_FailWrites(Status::IOError("injected: disk gone"));
+    pending.clear();
+    pending.push_back(f.service->Begin(&f.session, insert(5, "third")));
+    pending.push_back(f.service->Begin(&f.session, insert(6, "fourth")));
+    for (Service::Pending& p : pending) {
+      Parsed r(f.service->Complete(std::move(p)));
+      CHECK(r.r->code() == fb::Code::UNKNOWN_OUTCOME);
+      CHECK(r.r->body_type() == fb::ResponseBody::NONE);
+    }
+    CHECK((*pool)->Stats().pooled == 2);  // the index forgot both
+  }
 }
 
 }  // namespace heapa::net
