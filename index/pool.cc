@@ -98,15 +98,26 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   storage::Failpoint("pool.before_enqueue");
   ix_->Commit();
   committer_->Enqueue(seq, std::move(*batch));
+  return AwaitDurable(lock, seq);
+}
+
+Status Pool::AwaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
   if (DeferredDurability* deferred = DeferredDurability::Current(this)) {
-    deferred->committer_ = committer_;
-    deferred->seq_ = seq;
+    if (seq > deferred->seq_) {
+      deferred->committer_ = committer_;
+      deferred->seq_ = seq;
+    }
     lock.unlock();
     return Status::OK();
   }
   Status s = WaitDurable(lock, seq);
   lock.unlock();
   return s;
+}
+
+Status Pool::FinishUnchanged(std::unique_lock<std::mutex>& lock) {
+  ix_->Rollback();
+  return AwaitDurable(lock, ix_->counters().durable_seq);
 }
 
 Status Pool::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
@@ -318,7 +329,7 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
     counters.total_sampled += picks.size();
   }
   if (!ix_->has_changes()) {
-    ix_->Rollback();  // nothing changed: nothing to write
+    HEAPA_RETURN_IF_ERROR(FinishUnchanged(lock));  // nothing changed: nothing to write
     return out;
   }
   // Read the texts before the commit: if a read fails, nothing has been leased.
@@ -427,7 +438,7 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     }
   }
   if (changed == 0) {
-    ix_->Rollback();
+    HEAPA_RETURN_IF_ERROR(FinishUnchanged(lock));
     return outcomes;
   }
   StoreResult(rk, index::ReportToRecord(items, outcomes), &batch);

@@ -277,6 +277,14 @@ class Pool final {
   // thread's DeferredDurability). On a failed write: UnknownOutcome (see AfterFailedWrite).
   // REQUIRES: `lock` holds mu_ and a transaction is open; returns with `lock` released.
   Status CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch);
+  // Waits until operation `seq` is durable (or hands that wait to this thread's
+  // DeferredDurability); returns with `lock` released. REQUIRES: `lock` holds mu_.
+  Status AwaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq);
+  // For a mutation that changed nothing: rolls the transaction back, then waits as
+  // AwaitDurable for every operation applied so far, since its answer (a duplicate report,
+  // an empty sample) may rest on one whose write is still pending and could fail. Returns
+  // with `lock` released. REQUIRES: `lock` holds mu_ and a transaction is open.
+  Status FinishUnchanged(std::unique_lock<std::mutex>& lock);
   // Waits for operation `seq` to be durable, releasing `lock` meanwhile and taking it again.
   // A failed write degrades the pool: UnknownOutcome. REQUIRES: `lock` holds mu_.
   Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq);

@@ -1,13 +1,14 @@
 // heapa_net_bench: the loopback benchmark of heapad, through net::Client (issue "heapad").
 //
 //   heapa_net_bench [--host H] [--port P] [--pool NAME] [--pool-size N] [--batch K] [--steps S]
-//                   [--clients C] [--seconds T] [--prompt-bytes B] [--seed X]
+//                   [--clients C] [--pipeline D] [--seconds T] [--prompt-bytes B] [--seed X]
 //
 // Against a running daemon: creates a fresh pool, fills it with N scored queries (inserts of
 // 5,000), times S training steps of Sample(K, with content) + Report(K x 16 rollouts), then
 // runs C concurrent clients that each lease queries and report them ONE per request for T
-// seconds (durable small reports per second). Drops the pool at the end. Prints its numbers;
-// it is a benchmark, never a test.
+// seconds (durable small reports per second); with --pipeline D > 1 each client sends its
+// single-query reports D at a time, pipelined (Client::ReportMany). Drops the pool at the end.
+// Prints its numbers; it is a benchmark, never a test.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +33,7 @@ struct Flags {
   uint32_t batch = 512;
   uint32_t steps = 100;
   int clients = 16;
+  uint32_t pipeline = 1;
   double seconds = 10;
   size_t prompt_bytes = 100;
   uint64_t seed = 301;
@@ -66,6 +68,9 @@ int Main(int argc, char** argv) {
   app.add_option("--batch", f.batch);
   app.add_option("--steps", f.steps);
   app.add_option("--clients", f.clients);
+  app.add_option("--pipeline", f.pipeline,
+                 "single-query reports per pipelined call (1: plain Report)")
+      ->check(CLI::Range(1u, 1024u));
   app.add_option("--seconds", f.seconds, "length of the concurrent-report phase");
   app.add_option("--prompt-bytes", f.prompt_bytes);
   app.add_option("--seed", f.seed);
@@ -142,6 +147,19 @@ int Main(int argc, char** argv) {
         req.count = 64;
         auto got = client->Sample(f.pool, req);
         Check(got.status(), "sample");
+        if (f.pipeline > 1) {
+          std::vector<std::vector<ReportItem>> batch;
+          for (size_t i = 0; i < got->size() && !stop.load(); ++i) {
+            const SampledQuery& q = (*got)[i];
+            batch.push_back({ReportItem{q.id, q.lease, {1.0, -1.0}, 0}});
+            if (batch.size() == f.pipeline || i + 1 == got->size()) {
+              Check(client->ReportMany(f.pool, batch).status(), "report");
+              reports.fetch_add(batch.size());
+              batch.clear();
+            }
+          }
+          continue;
+        }
         for (const SampledQuery& q : *got) {
           if (stop.load()) break;
           const ReportItem item{q.id, q.lease, {1.0, -1.0}, 0};
@@ -156,9 +174,9 @@ int Main(int argc, char** argv) {
   for (std::thread& t : threads) t.join();
   const double conc_s = MsSince(conc_start) / 1000;
   fmt::print(
-      "reports : {} clients, {} single-report requests in {:.1f} s = {:.0f} durable "
+      "reports : {} clients, pipeline {}, {} single-report requests in {:.1f} s = {:.0f} durable "
       "reports/s (target > 50,000)\n",
-      f.clients, reports.load(), conc_s, static_cast<double>(reports.load()) / conc_s);
+      f.clients, f.pipeline, reports.load(), conc_s, static_cast<double>(reports.load()) / conc_s);
   auto after = c->Stats(f.pool);
   Check(after.status(), "stats");
   const uint64_t writes = after->commit_writes - before->commit_writes;

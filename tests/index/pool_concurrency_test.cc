@@ -245,5 +245,27 @@ TEST_SUITE("index/pool_concurrency") {
     CHECK(pool->TEST_Snapshot() == before);  // rebuilt from what the store holds
     CHECK_FALSE(pool->Stats().degraded.empty());
   }
+
+  TEST_CASE("an answer that rests on a pending write waits for it, and fails with it") {
+    // A duplicate report is recognised from the first report's queued record; if that write
+    // then fails, the duplicate must not have been acknowledged as recorded.
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1)}).ok());
+    SampleRequest req;
+    req.count = 1;
+    auto leased = pool->Sample(req);
+    REQUIRE(leased.ok());
+    const ReportItem item{(*leased)[0].id, (*leased)[0].lease, {1.0}, 1};
+    Pool::DeferredDurability first(pool.get());
+    auto applied = pool->Report(std::span<const ReportItem>(&item, 1));
+    REQUIRE(applied.ok());
+    CHECK((*applied)[0] == ReportOutcome::kApplied);
+    first.Release();  // queued, not yet written
+    pool->TEST_FailWrites(Status::IOError("injected: disk gone"));
+    auto again = pool->Report(std::span<const ReportItem>(&item, 1));  // no scope: waits
+    CHECK(again.status().code() == Status::Code::kUnknownOutcome);
+    CHECK(first.Wait().code() == Status::Code::kUnknownOutcome);
+  }
 }
 }  // namespace heapa
