@@ -1,7 +1,7 @@
 // The digest of a pool's canonical state.
 #include "index/pool.h"
-#include "storage/digest.h"
 #include "storage/committer.h"
+#include "storage/digest.h"
 #include "storage/keys.h"
 #include "storage/records.h"
 #include "storage/store.h"
@@ -44,7 +44,7 @@ Result<Hash128> Pool::Digest() const {
   HEAPA_RETURN_IF_ERROR(
       family(storage::KeyFamily::kQuery, [&](std::string_view key, std::string_view v) {
         storage::QueryRecord q;
-        HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(v, &q).WithContext(storage::DescribeKey(key)));
+        HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeQuery(v, &q), key));
         q.created_ms = 0;
         storage::EncodeQuery(q, &value);
         d.Add(value);
@@ -53,7 +53,7 @@ Result<Hash128> Pool::Digest() const {
   HEAPA_RETURN_IF_ERROR(
       family(storage::KeyFamily::kStats, [&](std::string_view key, std::string_view v) {
         storage::StatsRecord t;
-        HEAPA_RETURN_IF_ERROR(storage::DecodeStats(v, &t).WithContext(storage::DescribeKey(key)));
+        HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeStats(v, &t), key));
         t.last_report_lease = 0;
         t.recent_leases.clear();
         storage::EncodeStats(t, &value);

@@ -24,7 +24,7 @@ Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
     return Status::OK();
   }
   HEAPA_RETURN_IF_ERROR(s);
-  return storage::DecodeStats(value, stats).WithContext(storage::DescribeKey(key));
+  return storage::AtKey(storage::DecodeStats(value, stats), key);
 }
 
 Status Pool::ReadStatsMany(const std::vector<uint64_t>& ids,
@@ -38,14 +38,14 @@ Status Pool::ReadStatsMany(const std::vector<uint64_t>& ids,
   for (size_t i = 0; i < ids.size(); ++i) {
     if (read[i].code() == Status::Code::kNotFound) continue;
     HEAPA_RETURN_IF_ERROR(read[i]);
-    HEAPA_RETURN_IF_ERROR(
-        storage::DecodeStats(values[i], &(*stats)[i]).WithContext(storage::DescribeKey(keys[i])));
+    HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeStats(values[i], &(*stats)[i]), keys[i]));
   }
   return Status::OK();
 }
 
-Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(
-    std::unique_lock<std::mutex>& lock, const RequestKey& rk, storage::OpKind kind) {
+Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(std::unique_lock<std::mutex>& lock,
+                                                                const RequestKey& rk,
+                                                                storage::OpKind kind) {
   using Stored = std::optional<storage::OpResultRecord>;
   if (rk.request == 0) return Stored();
   std::string value;
@@ -58,8 +58,7 @@ Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(
   if (pending != 0) HEAPA_RETURN_IF_ERROR(WaitDurable(lock, pending));
   if (!store_) return Status::Unavailable("pool is closed");
   storage::OpResultRecord rec;
-  HEAPA_RETURN_IF_ERROR(
-      storage::DecodeOpResult(value, &rec).WithContext(storage::DescribeKey(key)));
+  HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeOpResult(value, &rec), key));
   if (rec.kind != kind) {
     return Status::InvalidArgument("request " + std::to_string(rk.request) + " of client " +
                                    std::to_string(rk.client) +
@@ -87,8 +86,8 @@ Status Pool::ReadContent(std::vector<SampledQuery>* out) const {
   const std::vector<Status> read = committer_->MultiGet(keys, &values);
   for (size_t i = 0; i < out->size(); ++i) {
     HEAPA_RETURN_IF_ERROR(read[i]);
-    HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(values[i], &(*out)[i].query)
-                              .WithContext(storage::DescribeKey(keys[i])));
+    HEAPA_RETURN_IF_ERROR(
+        storage::AtKey(storage::DecodeQuery(values[i], &(*out)[i].query), keys[i]));
   }
   return Status::OK();
 }
@@ -167,8 +166,7 @@ Status Pool::ResolveDuplicates(size_t n, const std::function<ContentRef(size_t)>
   for (size_t i = 0; i < n; ++i) {
     if (read[i].ok()) {
       uint64_t id = 0;
-      HEAPA_RETURN_IF_ERROR(
-          storage::DecodeDedup(values[i], &id).WithContext(storage::DescribeKey(keys[i])));
+      HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeDedup(values[i], &id), keys[i]));
       (*results)[i] = InsertResult{id, false};
     } else if (read[i].code() != Status::Code::kNotFound) {
       return read[i];

@@ -166,8 +166,7 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
     const std::string qkey = storage::QueryKey(id);
     storage::QueryRecord rec;
     HEAPA_RETURN_IF_ERROR(committer_->Get(qkey, &value));
-    HEAPA_RETURN_IF_ERROR(
-        storage::DecodeQuery(value, &rec).WithContext(storage::DescribeKey(qkey)));
+    HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeQuery(value, &rec), qkey));
     if (answer && *answer != rec.answer) {
       const std::string old_key = storage::DedupKey(storage::ContentHash(rec.prompt, rec.answer));
       const std::string new_key = storage::DedupKey(storage::ContentHash(rec.prompt, *answer));

@@ -25,7 +25,7 @@ Status ReadMeta(const storage::Store& store, std::string_view name,
     return Status::Corruption("pool in " + store.dir() + " has no " + storage::DescribeKey(key));
   }
   if (!s.ok()) return s;
-  return decode(value, rec).WithContext(storage::DescribeKey(key));
+  return storage::AtKey(decode(value, rec), key);
 }
 
 // Writes format, config and counters of a new pool in one synced batch.
@@ -225,7 +225,7 @@ Status Pool::LoadIndex(LoadedIndex* out) const {
                                 std::to_string(counters.next_id) + ")");
     }
     storage::StateRecord rec;
-    HEAPA_RETURN_IF_ERROR(storage::DecodeState(value, &rec).WithContext(storage::DescribeKey(key)));
+    HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeState(value, &rec), key));
     if (rec.seq >= counters.next_seq || rec.lease >= counters.next_lease) {
       return Status::Corruption(storage::DescribeKey(key) + " names a seq or lease not yet issued");
     }
@@ -252,8 +252,7 @@ Status Pool::LoadIndex(LoadedIndex* out) const {
           return Status::Corruption("lineage edge " + storage::DescribeKey(key) +
                                     " names an unknown or younger parent");
         }
-        HEAPA_RETURN_IF_ERROR(
-            storage::DecodeEdge(value, &difficulty).WithContext(storage::DescribeKey(key)));
+        HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeEdge(value, &difficulty), key));
         out->lineage.AddEdge(parent, child);
         out->child_difficulty[child] = difficulty;
         return Status::OK();

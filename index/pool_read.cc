@@ -18,8 +18,7 @@ Result<QueryInfo> Pool::Get(QueryId id) const {
   std::string value;
   const std::string qkey = storage::QueryKey(id);
   HEAPA_RETURN_IF_ERROR(committer_->Get(qkey, &value));
-  HEAPA_RETURN_IF_ERROR(
-      storage::DecodeQuery(value, &info.query).WithContext(storage::DescribeKey(qkey)));
+  HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeQuery(value, &info.query), qkey));
   HEAPA_RETURN_IF_ERROR(ReadStats(id, &info.stats));
   return info;
 }

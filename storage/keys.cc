@@ -117,4 +117,8 @@ std::string DescribeKey(std::string_view key) {
   return "?/" + Hex(key);
 }
 
+Status AtKey(const Status& s, std::string_view key) {
+  return s.ok() ? s : s.WithContext(DescribeKey(key));
+}
+
 }  // namespace heapa::storage

@@ -29,6 +29,8 @@
 #include <string>
 #include <string_view>
 
+#include "storage/status.h"
+
 namespace heapa::storage {
 
 // Version of the key layout and record encodings together. Stored under MetaKey("format").
@@ -79,6 +81,10 @@ std::optional<uint64_t> DecodeIdKey(KeyFamily family, std::string_view key);
 // A printable form of any key for error messages: "S/42", "M/config", "H/<32 hex>" or
 // "?/<hex>" for unknown bytes.
 std::string DescribeKey(std::string_view key);
+
+// `s` with DescribeKey(key) as its context when it is an error; OK as is, without building the
+// description (decoders run this once per record on the rebuild path).
+Status AtKey(const Status& s, std::string_view key);
 
 }  // namespace heapa::storage
 
