@@ -169,8 +169,16 @@ TEST_SUITE("net/heapad") {
 
     // The rest, with the daemon killed and restarted meanwhile: the client resends what was
     // not answered, and nothing is applied twice or lost.
+    // The kill waits until the daemon has applied some of the rest (watched by a second
+    // client), so it falls inside the call however fast this machine runs.
+    auto watcher = ConnectTo(d);
     std::thread killer([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (std::chrono::steady_clock::now() < give_up) {
+        auto now = watcher->Stats("p");
+        if (now.ok() && now->commit_batches >= mid->commit_batches + 100) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
       d.Kill();
       d.Restart();
     });
