@@ -84,13 +84,14 @@ Status Pool::CheckWritable() {
 }
 
 Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch) {
-  std::string value;
-  for (uint64_t id : ix_->Touched()) {
-    storage::EncodeState(ix_->Find(id)->ToRecord(), &value);
-    batch->Put(storage::StateKey(id), value);
-  }
   storage::CountersRecord& counters = ix_->counters();
   const uint64_t seq = ++counters.durable_seq;
+  std::vector<std::pair<uint64_t, storage::StateRecord>> changed;
+  for (uint64_t id : ix_->Touched()) changed.emplace_back(id, ix_->Find(id)->ToRecord());
+  state_log_.Write(
+      seq, counters.next_id, changed, [this](uint64_t id) { return ix_->Find(id)->ToRecord(); },
+      batch);
+  std::string value;
   counters.rng_state = ix_->rng().state();
   counters.rng_inc = ix_->rng().inc();
   storage::EncodeCounters(counters, &value);

@@ -59,6 +59,7 @@
 #include "index/types.h"
 #include "storage/pool_dir.h"
 #include "storage/result.h"
+#include "storage/state_log.h"
 #include "storage/status.h"
 
 namespace heapa {
@@ -255,6 +256,7 @@ class Pool final {
     std::unique_ptr<index::FrontierIndex> ix;
     index::LineageGraph lineage;
     std::unordered_map<uint64_t, double> child_difficulty;
+    storage::StateLogPosition states;
   };
   // Reads counters, states and edges from store_. REQUIRES: mu_ held, nothing queued.
   Status LoadIndex(LoadedIndex* out) const;
@@ -345,6 +347,7 @@ class Pool final {
   // pointer; the object is thread-safe and outlives its waiters through their shared_ptr).
   std::shared_ptr<storage::Committer> committer_;
   std::unique_ptr<index::FrontierIndex> ix_;               // guarded by mu_
+  storage::StateLog state_log_;                            // guarded by mu_; ix_'s states
   index::LineageGraph lineage_;                            // guarded by mu_
   std::unordered_map<uint64_t, double> child_difficulty_;  // guarded by mu_; children only
   Status degraded_;                                        // guarded by mu_; OK while writable

@@ -6,6 +6,7 @@
 
 #include "index/pool_check_state.h"
 #include "storage/keys.h"
+#include "storage/state_log.h"
 
 namespace heapa::index {
 namespace check_internal {
@@ -108,42 +109,50 @@ void Checker::OnQuery(std::string_view key, std::string_view value) {
   }
 }
 
-void Checker::OnState(std::string_view key, std::string_view value) {
+std::string StateName(uint64_t id) { return "state/" + std::to_string(id); }
+
+Status Checker::OnState(uint64_t id, const storage::StateRecord& rec) {
   ++report_->states;
-  const std::optional<uint64_t> id = storage::DecodeIdKey(KeyFamily::kState, key);
-  if (!id) return Problem(DescribeKey(key), "malformed state key");
-  IdInfo* info = Info(key, *id);
-  if (info == nullptr) return;
+  const std::string where = StateName(id);
+  IdInfo* info =
+      Info(storage::StateChunkKey(storage::StateChunkFirstId(storage::StateChunkOf(id))), id);
+  if (info == nullptr) return Status::OK();  // ReadStates visits only ids below id_limit_
   info->has_state = true;
-  storage::StateRecord rec;
-  if (Status s = storage::DecodeState(value, &rec); !s.ok()) {
-    return Problem(DescribeKey(key), std::string(s.message()));
-  }
   ++report_->per_state[static_cast<size_t>(rec.state)];
-  const std::string name(storage::QueryStateName(rec.state));
   if (have_counters_ && rec.seq >= counters_.next_seq) {
-    Problem(DescribeKey(key), "seq " + std::to_string(rec.seq) + " not yet issued (next_seq " +
-                                  std::to_string(counters_.next_seq) + ")");
+    Problem(where, "seq " + std::to_string(rec.seq) + " not yet issued (next_seq " +
+                       std::to_string(counters_.next_seq) + ")");
   }
   if (have_counters_ && rec.lease >= counters_.next_lease) {
-    Problem(DescribeKey(key), "lease " + std::to_string(rec.lease) +
-                                  " not yet issued (next_lease " +
-                                  std::to_string(counters_.next_lease) + ")");
+    Problem(where, "lease " + std::to_string(rec.lease) + " not yet issued (next_lease " +
+                       std::to_string(counters_.next_lease) + ")");
   }
   using storage::QueryState;
   if (rec.state == QueryState::kInFlight && rec.prev_state != QueryState::kCold &&
       rec.prev_state != QueryState::kLow && rec.prev_state != QueryState::kHigh) {
-    Problem(DescribeKey(key), "IN_FLIGHT would return to " +
-                                  std::string(storage::QueryStateName(rec.prev_state)));
+    Problem(where,
+            "IN_FLIGHT would return to " + std::string(storage::QueryStateName(rec.prev_state)));
   }
   if (rec.state == QueryState::kCold && rec.has_reward) {
-    Problem(DescribeKey(key), "COLD with a reward (COLD holds unscored queries)");
+    Problem(where, "COLD with a reward (COLD holds unscored queries)");
   }
   if (rec.state == QueryState::kArchived && !rec.has_reward) {
-    Problem(DescribeKey(key), "ARCHIVED without a reward");
+    Problem(where, "ARCHIVED without a reward");
   }
   info->loaded = true;
-  index_.Load(*id, rec);
+  index_.Load(id, rec);
+  return Status::OK();
+}
+
+void Checker::ReadStates() {
+  Status read = storage::ReadStates(
+      store_, id_limit_,
+      [this](uint64_t id, const storage::StateRecord& rec) { return OnState(id, rec); },
+      [this](std::string_view key, const Status& error) {
+        Problem(DescribeKey(key), std::string(error.message()));
+        return Status::OK();
+      });
+  if (!read.ok()) Problem("", "the read of the states stopped: " + read.ToString());
 }
 
 void Checker::OnStats(std::string_view key, std::string_view value) {
@@ -209,8 +218,9 @@ void Checker::OnRecord(std::string_view key, std::string_view value) {
     }
     case static_cast<char>(KeyFamily::kQuery):
       return OnQuery(key, value);
-    case static_cast<char>(KeyFamily::kState):
-      return OnState(key, value);
+    case static_cast<char>(KeyFamily::kStateChunk):
+    case static_cast<char>(KeyFamily::kJournal):
+      return;  // read by ReadStates, which merges the two
     case static_cast<char>(KeyFamily::kStats):
       return OnStats(key, value);
     case static_cast<char>(KeyFamily::kDedup):
@@ -244,6 +254,7 @@ Status Checker::Run() {
     Problem("", "the scan stopped: " + scan.ToString());
     return Status::OK();
   }
+  ReadStates();
   CheckIds();
   CheckPartitions();
   CheckLineage();

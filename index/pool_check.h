@@ -4,8 +4,9 @@
 // One strict scan reads every key of the store once, in key order, and verifies each value
 // (envelope checksum, FlatBuffers Verifier, the record's own rules: records.h), then the rules
 // that tie records together:
-//   - every id below counters.next_id has exactly one 'Q' and one 'S' record, and no key names
-//     an id at or beyond it; 'T' records belong to existing queries;
+//   - every id below counters.next_id has one 'Q' record and one state (its chunk slot or its
+//     newer journal entry, storage/state_log.h), and no key names an id at or beyond it; 'T'
+//     records belong to existing queries;
 //   - each query has one dedup entry ('H'), whose hash is its (prompt, answer)'s;
 //   - states: seqs and leases below the counters', IN_FLIGHT returns to COLD/LOW/HIGH, COLD is
 //     unscored and ARCHIVED scored, COLD + LOW + HIGH <= config.max_size;
@@ -14,7 +15,8 @@
 //     the edges of a child are exactly the parents its 'Q' record lists;
 //   - counters: total_added = next_id - 1, total_evicted = the EVICTED states, total_reports =
 //     the sum of the 'T' records' reports;
-// then rebuilds the in-memory index from the states the way Pool::Open does and compares each
+// (the states are read after the scan, by storage::ReadStates, and named "state/<id>"), then
+// rebuilds the in-memory index from the states the way Pool::Open does and compares each
 // set with the stored partitions (a duplicate ordering key leaves a query out of its set).
 //
 // Damage is reported as problems (the key, described as in storage::DescribeKey, and what is
@@ -49,7 +51,7 @@ struct CheckOptions {
 };
 
 struct CheckProblem {
-  std::string key;   // "S/42", "E/3->9", "M/counters"; empty for the pool as a whole
+  std::string key;   // "T/42", "E/3->9", "M/counters", "state/42"; empty for the whole pool
   std::string what;  // what is wrong, with the values involved
 };
 

@@ -29,7 +29,7 @@ void Checker::CheckIds() {
               "missing (ids are dense below next_id " + std::to_string(counters_.next_id) + ")");
     }
     if (!info.has_state) {
-      Problem(DescribeKey(storage::StateKey(id)),
+      Problem(StateName(id),
               "missing (ids are dense below next_id " + std::to_string(counters_.next_id) + ")");
     }
     if (info.has_stats && !info.has_query) {
@@ -48,7 +48,7 @@ void Checker::CheckPartitions() {
     for (uint64_t id = 1; id < ids_.size(); ++id) {
       const Entry* e = ids_[id].loaded ? index_.Find(id) : nullptr;
       if (e != nullptr && !e->attached) {
-        Problem(DescribeKey(storage::StateKey(id)),
+        Problem(StateName(id),
                 std::string(storage::QueryStateName(e->state)) + " with seq " +
                     std::to_string(e->seq) +
                     ", the ordering key of another query in that set: left out of the rebuild");
@@ -85,10 +85,10 @@ void Checker::CheckPartitions() {
   const std::vector<const Entry*>& named = name_low ? low_above : high_below;
   const Entry& other = name_low ? high_min : low_max;
   for (size_t i = 0; i < named.size() && i < kMaxNamed; ++i) {
-    Problem(DescribeKey(storage::StateKey(named[i]->id)),
+    Problem(StateName(named[i]->id),
             std::string(name_low ? "LOW" : "HIGH") + " with reward " + Num(named[i]->reward) +
                 (name_low ? " above the HIGH minimum " : " below the LOW maximum ") +
-                Num(other.reward) + " (" + DescribeKey(storage::StateKey(other.id)) +
+                Num(other.reward) + " (" + StateName(other.id) +
                 "): max LOW <= min HIGH does not hold");
   }
   if (named.size() > kMaxNamed) {
@@ -140,7 +140,7 @@ void Checker::CheckCounters() {
                               std::to_string(counted) + " " + what);
   };
   mismatch("next_id - 1", counters_.next_id - 1, report_->queries, "query records exist");
-  mismatch("next_id - 1", counters_.next_id - 1, report_->states, "state records exist");
+  mismatch("next_id - 1", counters_.next_id - 1, report_->states, "query states exist");
   mismatch("total_added", counters_.total_added, counters_.next_id - 1,
            "queries were created (next_id - 1)");
   mismatch("total_evicted", counters_.total_evicted,

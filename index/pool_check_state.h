@@ -19,6 +19,9 @@
 
 namespace heapa::index::check_internal {
 
+// How a problem names the state of a query: "state/42" (states have no key of their own).
+std::string StateName(uint64_t id);
+
 // Ids accepted when the counters cannot be read (about 3 GiB of bookkeeping at most).
 inline constexpr uint64_t kMaxIdsWithoutCounters = uint64_t{1} << 25;
 
@@ -27,7 +30,7 @@ struct IdInfo {
   std::array<char, 16> dedup_hash{};  // the hash in the key of the dedup entry naming this id
   bool has_query = false;
   bool bad_query = false;  // its 'Q' record failed to decode
-  bool has_state = false;
+  bool has_state = false;  // a state was read (chunk or journal)
   bool loaded = false;  // its state decoded and is in the rebuilt index
   bool has_stats = false;
   bool has_dedup = false;
@@ -50,7 +53,9 @@ class Checker {
   void ReadMeta();
   void OnRecord(std::string_view key, std::string_view value);
   void OnQuery(std::string_view key, std::string_view value);
-  void OnState(std::string_view key, std::string_view value);
+  // The states, merged from chunks and journal (state_log.h), after the scan.
+  void ReadStates();
+  Status OnState(uint64_t id, const storage::StateRecord& rec);
   void OnStats(std::string_view key, std::string_view value);
   void OnDedup(std::string_view key, std::string_view value);
   void OnEdge(std::string_view key, std::string_view value);

@@ -161,9 +161,10 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
     uint32_t version = 0;
     HEAPA_RETURN_IF_ERROR(storage::DecodeFormat(value, &version).WithContext("M/format"));
     if (version != storage::kFormatVersion) {
-      return Status::FailedPrecondition("pool in " + dir + " has format version " +
-                                        std::to_string(version) + "; this build reads " +
-                                        std::to_string(storage::kFormatVersion));
+      return Status::FailedPrecondition(
+          "pool in " + dir + " has format version " + std::to_string(version) +
+          "; this build reads " + std::to_string(storage::kFormatVersion) +
+          " (export it with the heapa that wrote it, then import it with this one)");
     }
   }
   storage::ConfigRecord config;
@@ -207,6 +208,7 @@ Status Pool::Rebuild() {
   ix_ = std::move(loaded_index.ix);
   lineage_ = std::move(loaded_index.lineage);
   child_difficulty_ = std::move(loaded_index.child_difficulty);
+  state_log_ = storage::StateLog(std::move(loaded_index.states));
   committer_ = std::make_shared<storage::Committer>(store_.get(), ix_->counters().durable_seq);
   return Status::OK();
 }
@@ -217,28 +219,23 @@ Status Pool::LoadIndex(LoadedIndex* out) const {
   storage::CountersRecord counters;
   HEAPA_RETURN_IF_ERROR(ReadMeta(*store_, "counters", &storage::DecodeCounters, &counters));
   uint64_t loaded = 0;
-  const std::string prefix = storage::FamilyPrefix(storage::KeyFamily::kState);
-  Status scan = store_->Scan(prefix, [&](std::string_view key, std::string_view value) {
-    const std::optional<uint64_t> id = storage::DecodeIdKey(storage::KeyFamily::kState, key);
-    if (!id || *id == 0 || *id >= counters.next_id) {
-      return Status::Corruption("unexpected state key " + storage::DescribeKey(key) + " (next id " +
-                                std::to_string(counters.next_id) + ")");
-    }
-    storage::StateRecord rec;
-    HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeState(value, &rec), key));
-    if (rec.seq >= counters.next_seq || rec.lease >= counters.next_lease) {
-      return Status::Corruption(storage::DescribeKey(key) + " names a seq or lease not yet issued");
-    }
-    storage::Failpoint("rebuild.scan");
-    ix->Load(*id, rec);
-    ++loaded;
-    return Status::OK();
-  });
-  HEAPA_RETURN_IF_ERROR(scan);
+  HEAPA_RETURN_IF_ERROR(storage::ReadStates(
+      *store_, counters.next_id,
+      [&](uint64_t id, const storage::StateRecord& rec) {
+        if (rec.seq >= counters.next_seq || rec.lease >= counters.next_lease) {
+          return Status::Corruption("the state of query " + std::to_string(id) +
+                                    " names a seq or lease not yet issued");
+        }
+        storage::Failpoint("rebuild.scan");
+        ix->Load(id, rec);
+        ++loaded;
+        return Status::OK();
+      },
+      nullptr, &out->states));
   // Ids are dense: every id below next_id was written with its state in one batch.
   if (loaded != counters.next_id - 1) {
-    return Status::Corruption("pool in " + store_->dir() + " has " + std::to_string(loaded) +
-                              " state records; its counters say " +
+    return Status::Corruption("pool in " + store_->dir() + " has states of " +
+                              std::to_string(loaded) + " queries; its counters say " +
                               std::to_string(counters.next_id - 1));
   }
   HEAPA_RETURN_IF_ERROR(ix->FinishLoad().WithContext("pool in " + store_->dir()));

@@ -42,7 +42,8 @@ std::string MetaKey(std::string_view name) {
 }
 
 std::string QueryKey(uint64_t id) { return IdKey(KeyFamily::kQuery, id); }
-std::string StateKey(uint64_t id) { return IdKey(KeyFamily::kState, id); }
+std::string StateChunkKey(uint64_t first_id) { return IdKey(KeyFamily::kStateChunk, first_id); }
+std::string JournalKey(uint64_t seq) { return IdKey(KeyFamily::kJournal, seq); }
 std::string StatsKey(uint64_t id) { return IdKey(KeyFamily::kStats, id); }
 
 std::string DedupKey(const Hash128& hash) {
@@ -89,8 +90,9 @@ std::string DescribeKey(std::string_view key) {
   const char family = key[0];
   switch (family) {
     case static_cast<char>(KeyFamily::kQuery):
-    case static_cast<char>(KeyFamily::kState):
     case static_cast<char>(KeyFamily::kStats):
+    case static_cast<char>(KeyFamily::kStateChunk):
+    case static_cast<char>(KeyFamily::kJournal):
       if (key.size() == 9) {
         return std::string(1, family) + "/" + std::to_string(ReadBigEndian64(key.substr(1)));
       }

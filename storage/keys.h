@@ -5,7 +5,8 @@
 //
 //   'M' name              meta records: "format" (kFormatVersion), "config", "counters"
 //   'Q' id(8)             QueryRecord: the immutable prompt (records.h)
-//   'S' id(8)             StateRecord: partition, reward, seq, lease (rewritten on every move)
+//   'C' first_id(8)       StateChunk: the states of kStateChunkIds ids from first_id
+//   'J' seq(8)            StateJournal: the states one batch changed (state_log.h)
 //   'T' id(8)             StatsRecord: running reward statistics (rewritten on report)
 //   'H' hash(16)          dedup index: XXH3-128 of (prompt, answer) -> id
 //   'E' parent(8) child(8) lineage edge -> the child's policy difficulty
@@ -34,8 +35,9 @@
 namespace heapa::storage {
 
 // Version of the key layout and record encodings together. Stored under MetaKey("format").
-// 2: the "queries" column family.
-inline constexpr uint32_t kFormatVersion = 2;
+// 2: the "queries" column family. 3: states in chunks and journals ('C', 'J') instead of
+// one 'S' record per id.
+inline constexpr uint32_t kFormatVersion = 3;
 
 // The column family of the 'Q' records (see above).
 inline constexpr char kQueriesColumnFamily[] = "queries";
@@ -43,7 +45,8 @@ inline constexpr char kQueriesColumnFamily[] = "queries";
 enum class KeyFamily : char {
   kMeta = 'M',
   kQuery = 'Q',
-  kState = 'S',
+  kStateChunk = 'C',
+  kJournal = 'J',
   kStats = 'T',
   kDedup = 'H',
   kEdge = 'E',
@@ -59,7 +62,8 @@ struct Hash128 {
 
 std::string MetaKey(std::string_view name);
 std::string QueryKey(uint64_t id);
-std::string StateKey(uint64_t id);
+std::string StateChunkKey(uint64_t first_id);
+std::string JournalKey(uint64_t seq);
 std::string StatsKey(uint64_t id);
 std::string DedupKey(const Hash128& hash);
 std::string EdgeKey(uint64_t parent, uint64_t child);
@@ -74,11 +78,11 @@ bool InQueriesColumnFamily(std::string_view key);
 // The one-byte prefix of a family, for prefix scans.
 std::string FamilyPrefix(KeyFamily family);
 
-// Decodes the id of a 'Q', 'S' or 'T' key of the given family; nullopt when `key` is not
+// Decodes the number of a 'Q', 'T', 'C' or 'J' key of the given family; nullopt when `key` is not
 // exactly such a key.
 std::optional<uint64_t> DecodeIdKey(KeyFamily family, std::string_view key);
 
-// A printable form of any key for error messages: "S/42", "M/config", "H/<32 hex>" or
+// A printable form of any key for error messages: "T/42", "M/config", "H/<32 hex>" or
 // "?/<hex>" for unknown bytes.
 std::string DescribeKey(std::string_view key);
 

@@ -27,6 +27,8 @@ enum class Kind : char {
   kDedup = 'h',
   kEdge = 'e',
   kOpResult = 'r',
+  kStateChunk = 'k',
+  kStateJournal = 'j',
 };
 
 constexpr size_t kChecksumBytes = 8;

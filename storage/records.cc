@@ -119,15 +119,30 @@ void EncodeState(const StateRecord& rec, std::string* out) {
   SealBuilder(Kind::kState, fbb, out);
 }
 
+Status ValidateState(const StateRecord& rec) {
+  if (static_cast<uint8_t>(rec.state) > kMaxQueryState ||
+      static_cast<uint8_t>(rec.prev_state) > kMaxQueryState) {
+    return Status::Corruption("state " + std::to_string(static_cast<int>(rec.state)) + "/" +
+                              std::to_string(static_cast<int>(rec.prev_state)) + " out of range");
+  }
+  if (!Finite(rec.reward)) {  // also without has_reward: a record holds no NaN or infinity
+    return Status::Corruption("state holds a non-finite reward");
+  }
+  if ((rec.state == QueryState::kLow || rec.state == QueryState::kHigh) && !rec.has_reward) {
+    return Status::Corruption(std::string("state ") + std::string(QueryStateName(rec.state)) +
+                              " without a reward");
+  }
+  if (rec.state == QueryState::kInFlight && rec.lease == 0) {
+    return Status::Corruption("IN_FLIGHT state without a lease");
+  }
+  return Status::OK();
+}
+
 Status DecodeState(std::string_view value, StateRecord* rec) {
   const fb::State* st = nullptr;
   AlignedPayload scratch;
   Status s = OpenTable(Kind::kState, value, &scratch, &st);
   if (!s.ok()) return s;
-  if (st->state() > kMaxQueryState || st->prev_state() > kMaxQueryState) {
-    return Status::Corruption("state " + std::to_string(st->state()) + "/" +
-                              std::to_string(st->prev_state()) + " out of range");
-  }
   rec->state = static_cast<QueryState>(st->state());
   rec->prev_state = static_cast<QueryState>(st->prev_state());
   rec->has_reward = st->has_reward();
@@ -136,17 +151,7 @@ Status DecodeState(std::string_view value, StateRecord* rec) {
   rec->times_sampled = st->times_sampled();
   rec->lease = st->lease();
   rec->lease_deadline_ms = st->lease_deadline_ms();
-  if (!Finite(rec->reward)) {  // also without has_reward: a record holds no NaN or infinity
-    return Status::Corruption("state holds a non-finite reward");
-  }
-  if ((rec->state == QueryState::kLow || rec->state == QueryState::kHigh) && !rec->has_reward) {
-    return Status::Corruption(std::string("state ") + std::string(QueryStateName(rec->state)) +
-                              " without a reward");
-  }
-  if (rec->state == QueryState::kInFlight && rec->lease == 0) {
-    return Status::Corruption("IN_FLIGHT state without a lease");
-  }
-  return Status::OK();
+  return ValidateState(*rec);
 }
 
 void EncodeStats(const StatsRecord& rec, std::string* out) {

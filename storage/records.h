@@ -71,6 +71,23 @@ struct StateRecord {
   friend bool operator==(const StateRecord&, const StateRecord&) = default;
 };
 
+// The states of the consecutive ids first_id, first_id + 1, ... as of the batch with durable
+// sequence number as_of. A chunk holds at most kStateChunkIds slots (state_log.h).
+struct StateChunkRecord {
+  uint64_t first_id = 0;
+  uint64_t as_of = 0;
+  std::vector<StateRecord> slots;
+  friend bool operator==(const StateChunkRecord&, const StateChunkRecord&) = default;
+};
+
+// The states that the batch with durable sequence number seq created or changed, by id
+// (strictly increasing).
+struct StateJournalRecord {
+  uint64_t seq = 0;
+  std::vector<std::pair<uint64_t, StateRecord>> entries;
+  friend bool operator==(const StateJournalRecord&, const StateJournalRecord&) = default;
+};
+
 struct StatsRecord {
   uint64_t reports = 0;
   uint64_t rollouts = 0;
@@ -153,11 +170,16 @@ inline constexpr size_t kMaxTokens = 1 << 18;
 inline constexpr size_t kMaxMetaEntries = 64;
 inline constexpr size_t kMaxMetaBytes = 16 << 10;  // sum of keys and values
 inline constexpr size_t kMaxParents = 64;
+// Ids per state chunk; chunk c holds ids c * kStateChunkIds + 1 and up. Stored: changing it
+// is a format change.
+inline constexpr uint64_t kStateChunkIds = 4096;
 // How many reported leases a query remembers, so that repeating any of them is a no-op.
 inline constexpr size_t kRecentLeases = 16;
 
 void EncodeQuery(const QueryRecord& rec, std::string* out);
 void EncodeState(const StateRecord& rec, std::string* out);
+void EncodeStateChunk(const StateChunkRecord& rec, std::string* out);
+void EncodeStateJournal(const StateJournalRecord& rec, std::string* out);
 void EncodeStats(const StatsRecord& rec, std::string* out);
 void EncodeConfig(const ConfigRecord& rec, std::string* out);
 void EncodeCounters(const CountersRecord& rec, std::string* out);
@@ -169,6 +191,8 @@ void EncodeEdge(double policy_difficulty, std::string* out);
 
 Status DecodeQuery(std::string_view value, QueryRecord* rec);
 Status DecodeState(std::string_view value, StateRecord* rec);
+Status DecodeStateChunk(std::string_view value, StateChunkRecord* rec);
+Status DecodeStateJournal(std::string_view value, StateJournalRecord* rec);
 Status DecodeStats(std::string_view value, StatsRecord* rec);
 Status DecodeConfig(std::string_view value, ConfigRecord* rec);
 Status DecodeCounters(std::string_view value, CountersRecord* rec);
@@ -176,6 +200,10 @@ Status DecodeFormat(std::string_view value, uint32_t* version);
 Status DecodeOpResult(std::string_view value, OpResultRecord* rec);
 Status DecodeDedup(std::string_view value, uint64_t* id);
 Status DecodeEdge(std::string_view value, double* policy_difficulty);
+
+// The rules every stored state obeys (enums in range, a finite reward, LOW and HIGH scored,
+// IN_FLIGHT leased); Corruption naming the broken one.
+Status ValidateState(const StateRecord& rec);
 
 // XXH3-128 of (prompt, answer), unambiguous: the prompt's length is hashed in front.
 Hash128 ContentHash(std::string_view prompt, std::string_view answer);

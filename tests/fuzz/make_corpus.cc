@@ -182,7 +182,7 @@ std::string Unsealed(const std::string& sealed) { return sealed.substr(0, sealed
 void RecordSeeds() {
   using namespace heapa::storage;
   // Mode byte: low nibble = decoder (0 query, 1 state, 2 stats, 3 config, 4 counters, 5 format,
-  // 6 op result, 7 dedup, 8 edge); bit 7 = the value carries its own checksum.
+  // 6 op result, 7 dedup, 8 edge, 9 state chunk, 10 state journal); bit 7 = the value carries its own checksum.
   const auto both = [](const std::string& name, int decoder, const std::string& sealed) {
     Write("records", name, std::string(1, static_cast<char>(decoder)) + Unsealed(sealed));
     Write("records", name + "_raw", std::string(1, static_cast<char>(0x80 | decoder)) + sealed);
@@ -209,6 +209,17 @@ void RecordSeeds() {
   st = {QueryState::kInFlight, QueryState::kLow, true, -0.5, 9, 3, 17, 1'000'300};
   EncodeState(st, &v);
   both("state_in_flight", 1, v);
+  StateChunkRecord chunk;
+  chunk.first_id = 4097;
+  chunk.as_of = 12;
+  chunk.slots = {StateRecord{}, st};
+  EncodeStateChunk(chunk, &v);
+  both("state_chunk", 9, v);
+  StateJournalRecord journal;
+  journal.seq = 13;
+  journal.entries = {{2, StateRecord{}}, {4098, st}};
+  EncodeStateJournal(journal, &v);
+  both("state_journal", 10, v);
   StatsRecord s;
   EncodeStats(s, &v);
   both("stats_empty", 2, v);

@@ -1,7 +1,7 @@
 // fuzz_records: the on-disk record decoders of storage/records.h, every Decode* (reliability-plan
 // §4.4 C3). A stored value must decode to Corruption or to a record, never crash.
 //
-// Input: byte 0 picks the decoder (low nibble, modulo the 9 decoders) and the mode (bit 7 set:
+// Input: byte 0 picks the decoder (low nibble, modulo the 11 decoders) and the mode (bit 7 set:
 // the rest is the whole stored value, checksum included, as read from disk; clear: the rest is
 // kind | payload and a valid XXH3-64 is appended, so that the mutations reach the FlatBuffers
 // Verifier and the semantic checks behind the checksum). The same bytes then go through every
@@ -45,8 +45,10 @@ void RoundTrip(const char* name, Decoder<Rec> decode, Encoder<Rec> encode, std::
 void EncodeFormatRef(const uint32_t& v, std::string* out) { EncodeFormat(v, out); }
 void EncodeDedupRef(const uint64_t& v, std::string* out) { EncodeDedup(v, out); }
 
+constexpr unsigned kDecoders = 11;
+
 void DecodeWith(unsigned which, std::string_view value) {
-  switch (which % 9) {
+  switch (which % kDecoders) {
     case 0:
       return RoundTrip<QueryRecord>("query", DecodeQuery, EncodeQuery, value);
     case 1:
@@ -63,6 +65,11 @@ void DecodeWith(unsigned which, std::string_view value) {
       return RoundTrip<OpResultRecord>("op result", DecodeOpResult, EncodeOpResult, value);
     case 7:
       return RoundTrip<uint64_t>("dedup", DecodeDedup, EncodeDedupRef, value);
+    case 9:
+      return RoundTrip<StateChunkRecord>("state chunk", DecodeStateChunk, EncodeStateChunk, value);
+    case 10:
+      return RoundTrip<StateJournalRecord>("state journal", DecodeStateJournal, EncodeStateJournal,
+                                           value);
     default: {
       // An edge's difficulty must be finite and positive; compare bits, not with ==.
       double d = 0;
@@ -93,8 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const unsigned first = mode & 0x0f;
   DecodeWith(first, value);
-  for (unsigned d = 0; d < 9; ++d) {
-    if (d != first % 9) DecodeWith(d, value);
+  for (unsigned d = 0; d < kDecoders; ++d) {
+    if (d != first % kDecoders) DecodeWith(d, value);
   }
   return 0;
 }

@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 
 #include "storage/keys.h"
 #include "storage/pool_locator.h"
 #include "storage/records.h"
+#include "storage/state_log.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 
@@ -44,6 +46,39 @@ void Put(storage::Store& store, const std::string& key, const std::string& value
   storage::Batch batch;
   batch.Put(key, value);
   HEAPA_REQUIRE_OK(store.Write(&batch));
+}
+
+// Every id's state as the pool would rebuild it, and the log's position.
+std::map<uint64_t, storage::StateRecord> States(const storage::Store& store,
+                                                storage::StateLogPosition* position = nullptr) {
+  std::string value;
+  HEAPA_REQUIRE_OK(store.Get(storage::MetaKey("counters"), &value));
+  storage::CountersRecord counters;
+  HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &counters));
+  std::map<uint64_t, storage::StateRecord> out;
+  HEAPA_REQUIRE_OK(storage::ReadStates(
+      store, counters.next_id,
+      [&](uint64_t id, const storage::StateRecord& rec) {
+        out[id] = rec;
+        return Status::OK();
+      },
+      nullptr, position));
+  return out;
+}
+
+// Overrides one state with a journal record newer than every record of the store.
+void Journal(storage::Store& store, uint64_t id, const storage::StateRecord& rec) {
+  storage::StateLogPosition position;
+  (void)States(store, &position);
+  uint64_t seq = 1000;  // above every batch of the sample pool
+  for (uint64_t s : position.journal) seq = std::max(seq, s + 1);
+  for (uint64_t s : position.chunk_as_of) seq = std::max(seq, s + 1);
+  storage::StateJournalRecord journal;
+  journal.seq = seq;
+  journal.entries = {{id, rec}};
+  std::string value;
+  storage::EncodeStateJournal(journal, &value);
+  Put(store, storage::JournalKey(seq), value);
 }
 
 }  // namespace
@@ -87,29 +122,22 @@ TEST_SUITE("index/pool_check") {
       auto store = OpenRawStore(dir.path());
       // The LOW query with the smallest reward goes to HIGH, below every LOW reward.
       double lowest = 2;
-      for (uint64_t id = 1; id <= 18; ++id) {
-        std::string value;
-        HEAPA_REQUIRE_OK(store->Get(storage::StateKey(id), &value));
-        storage::StateRecord s;
-        HEAPA_REQUIRE_OK(storage::DecodeState(value, &s));
+      std::map<uint64_t, storage::StateRecord> states = States(*store);
+      for (const auto& [id, s] : states) {
         if (s.state == QueryState::kLow && s.reward < lowest) {
           lowest = s.reward;
           moved = id;
         }
       }
       REQUIRE(moved != 0);
-      std::string value;
-      HEAPA_REQUIRE_OK(store->Get(storage::StateKey(moved), &value));
-      storage::StateRecord s;
-      HEAPA_REQUIRE_OK(storage::DecodeState(value, &s));
+      storage::StateRecord s = states[moved];
       s.state = QueryState::kHigh;
-      storage::EncodeState(s, &value);
-      Put(*store, storage::StateKey(moved), value);
+      Journal(*store, moved, s);
     }
     const index::CheckReport r = Check(dir.path());
     INFO(Problems(r));
     CHECK_FALSE(r.clean());
-    CHECK(Names(r, "S/" + std::to_string(moved), "below the LOW maximum"));
+    CHECK(Names(r, "state/" + std::to_string(moved), "below the LOW maximum"));
   }
 
   TEST_CASE("CheckPool names a dangling lineage edge") {
@@ -160,19 +188,59 @@ TEST_SUITE("index/pool_check") {
     CHECK(Names(r, "M/counters", "total_reports"));
   }
 
-  TEST_CASE("CheckPool names a state record missing below next_id") {
+  TEST_CASE("CheckPool names a state missing below next_id") {
     TempDir dir;
     BuildSamplePool(dir.path());
     {
       auto store = OpenRawStore(dir.path());
+      // One chunk holding ids 1 and 2 only, newer than any journal record.
+      std::map<uint64_t, storage::StateRecord> states = States(*store);
+      storage::StateLogPosition position;
+      (void)States(*store, &position);
       storage::Batch batch;
-      batch.Delete(storage::StateKey(3));
+      for (uint64_t seq : position.journal) batch.Delete(storage::JournalKey(seq));
+      storage::StateChunkRecord chunk;
+      chunk.first_id = 1;
+      chunk.as_of = 1000;
+      chunk.slots = {states[1], states[2]};
+      std::string value;
+      storage::EncodeStateChunk(chunk, &value);
+      batch.Put(storage::StateChunkKey(1), value);
       HEAPA_REQUIRE_OK(store->Write(&batch));
     }
     const index::CheckReport r = Check(dir.path());
     INFO(Problems(r));
-    CHECK(Names(r, "S/3", "missing"));
+    CHECK(Names(r, "state/3", "missing"));
     CHECK(Names(r, "M/counters", "next_id"));
+  }
+
+  TEST_CASE("CheckPool names a damaged journal record and a state chunk under a wrong key") {
+    TempDir dir;
+    BuildSamplePool(dir.path());
+    uint64_t newest = 0;
+    {
+      auto store = OpenRawStore(dir.path());
+      std::map<uint64_t, storage::StateRecord> states = States(*store);
+      storage::StateLogPosition position;
+      (void)States(*store, &position);
+      REQUIRE_FALSE(position.journal.empty());
+      newest = position.journal.back();
+      std::string value;
+      HEAPA_REQUIRE_OK(store->Get(storage::JournalKey(newest), &value));
+      value[value.size() / 2] ^= 0x10;
+      Put(*store, storage::JournalKey(newest), value);
+      storage::StateChunkRecord chunk;
+      chunk.first_id = 1;
+      chunk.as_of = 1;
+      chunk.slots = {states[1]};
+      storage::EncodeStateChunk(chunk, &value);
+      Put(*store, storage::StateChunkKey(storage::kStateChunkIds + 1), value);
+    }
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    CHECK(Names(r, "J/" + std::to_string(newest), "checksum"));
+    CHECK(
+        Names(r, "C/" + std::to_string(storage::kStateChunkIds + 1), "state chunk of first id 1"));
   }
 }
 

@@ -2,8 +2,17 @@
 // (same sets, same order, same counters and RNG), so the next samples are the same too.
 #include <doctest/doctest.h>
 
+#include <random>
+#include <vector>
+
 #include "index/pool.h"
+#include "storage/batch.h"
+#include "storage/keys.h"
+#include "storage/records.h"
+#include "storage/state_log.h"
+#include "storage/store.h"
 #include "tests/testutil/random_ops.h"
+#include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa {
@@ -49,6 +58,83 @@ TEST_SUITE("index/pool_reopen") {
         REQUIRE(sa->size() == sb->size());
         for (size_t j = 0; j < sa->size(); ++j) CHECK((*sa)[j].id == (*sb)[j].id);
       }
+    }
+  }
+
+  TEST_CASE("a reopened pool of several state chunks has an identical index") {
+    // Thousands of states change per round: chunks are rewritten and journal records deleted
+    // (storage/state_log.h) between the restarts of b.
+    const uint64_t seed = testing::TestSeed("pool reopen chunks");
+    std::mt19937_64 rng(seed);
+    PoolConfig config;
+    config.max_size = 3 * storage::kStateChunkIds;
+    config.rng_seed = seed;
+    testing::TempDir dir;
+    auto clock = std::make_shared<testing::FakeClock>();
+    auto a = testing::OpenPool(dir.Sub("a"), config, testing::ClockOf(clock));
+    auto b = testing::OpenPool(dir.Sub("b"), config, testing::ClockOf(clock));
+    int n = 0;
+    const auto insert = [&](int count) {
+      std::vector<NewQuery> qs;
+      for (int i = 0; i < count; ++i) {
+        qs.push_back(testing::MakeQuery(n++, static_cast<double>(rng() % 1000) / 1000));
+      }
+      HEAPA_REQUIRE_OK(a->Insert(qs).status());
+      HEAPA_REQUIRE_OK(b->Insert(qs).status());
+    };
+    for (int i = 0; i < 10; ++i) insert(1000);
+    for (int round = 0; round < 40; ++round) {
+      CAPTURE(round);
+      SampleRequest req;
+      req.count = 400;
+      req.with_content = false;
+      auto sa = a->Sample(req);
+      auto sb = b->Sample(req);
+      HEAPA_REQUIRE_OK(sa.status());
+      HEAPA_REQUIRE_OK(sb.status());
+      REQUIRE(sa->size() == sb->size());
+      std::vector<ReportItem> items;
+      for (const SampledQuery& q : *sa) {
+        if (rng() % 4 == 0) continue;  // some stay in flight
+        items.push_back({q.id, q.lease, {static_cast<double>(rng() % 2)}, round});
+      }
+      HEAPA_REQUIRE_OK(a->Report(items).status());
+      HEAPA_REQUIRE_OK(b->Report(items).status());
+      if (round % 3 == 0) insert(200);
+      if (round % 7 == 6) {
+        HEAPA_REQUIRE_OK(b->Close());
+        b.reset();
+        PoolOptions o;
+        o.clock_ms = testing::ClockOf(clock);
+        auto reopened = Pool::Open(dir.Sub("b"), o);
+        HEAPA_REQUIRE_OK(reopened.status());
+        b = std::move(reopened).value();
+      }
+      REQUIRE(a->TEST_Snapshot() == b->TEST_Snapshot());
+    }
+  }
+
+  TEST_CASE("a pool of another storage format is refused with the way out, and left unchanged") {
+    testing::TempDir dir;
+    {
+      auto pool = testing::OpenPool(dir.path(), PoolConfig{});
+      HEAPA_REQUIRE_OK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).status());
+      HEAPA_REQUIRE_OK(pool->Close());
+    }
+    {
+      auto store = testing::OpenRawStore(dir.path());
+      std::string value;
+      storage::EncodeFormat(2, &value);
+      storage::Batch batch;
+      batch.Put(storage::MetaKey("format"), value);
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+    }
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto opened = Pool::Open(dir.path(), PoolOptions{});
+      CHECK(opened.status().code() == Status::Code::kFailedPrecondition);
+      CHECK(opened.status().message().find("format version 2; this build reads 3") !=
+            std::string::npos);
+      CHECK(opened.status().message().find("export it") != std::string::npos);
     }
   }
 }

@@ -46,14 +46,15 @@ struct IdFamily {
 
 const IdFamily kIdFamilies[] = {
     {&QueryKey, KeyFamily::kQuery, 'Q'},
-    {&StateKey, KeyFamily::kState, 'S'},
+    {&StateChunkKey, KeyFamily::kStateChunk, 'C'},
+    {&JournalKey, KeyFamily::kJournal, 'J'},
     {&StatsKey, KeyFamily::kStats, 'T'},
 };
 
 TEST_SUITE("storage/keys") {
   TEST_CASE("id keys are the family byte and the id in big-endian") {
     CHECK(QueryKey(0) == std::string("Q\0\0\0\0\0\0\0\0", 9));
-    CHECK(StateKey(0x0102030405060708) == std::string("S\x01\x02\x03\x04\x05\x06\x07\x08", 9));
+    CHECK(JournalKey(0x0102030405060708) == std::string("J\x01\x02\x03\x04\x05\x06\x07\x08", 9));
     CHECK(StatsKey(256) == std::string("T\0\0\0\0\0\0\x01\0", 9));
     CHECK(QueryKey(kMax64) == "Q" + std::string(8, '\xff'));
   }
@@ -80,13 +81,13 @@ TEST_SUITE("storage/keys") {
       ids.push_back(i % 2 == 0 ? v : v >> (v % 64));
     }
     std::vector<std::string> keys;
-    for (uint64_t id : ids) keys.push_back(StateKey(id));
+    for (uint64_t id : ids) keys.push_back(JournalKey(id));
     std::sort(ids.begin(), ids.end());
     std::sort(keys.begin(), keys.end(),
               [](const std::string& a, const std::string& b) { return BytewiseCompare(a, b) < 0; });
     REQUIRE(keys.size() == ids.size());
     for (size_t i = 0; i < ids.size(); ++i) {
-      REQUIRE(DecodeIdKey(KeyFamily::kState, keys[i]) == ids[i]);
+      REQUIRE(DecodeIdKey(KeyFamily::kJournal, keys[i]) == ids[i]);
     }
   }
 
@@ -100,8 +101,8 @@ TEST_SUITE("storage/keys") {
   }
 
   TEST_CASE("DecodeIdKey rejects a key of another family") {
-    CHECK_FALSE(DecodeIdKey(KeyFamily::kQuery, StateKey(1)).has_value());
-    CHECK_FALSE(DecodeIdKey(KeyFamily::kState, StatsKey(1)).has_value());
+    CHECK_FALSE(DecodeIdKey(KeyFamily::kQuery, JournalKey(1)).has_value());
+    CHECK_FALSE(DecodeIdKey(KeyFamily::kJournal, StatsKey(1)).has_value());
     CHECK_FALSE(DecodeIdKey(KeyFamily::kStats, QueryKey(1)).has_value());
     CHECK_FALSE(DecodeIdKey(KeyFamily::kQuery, MetaKey("counters")).has_value());
     CHECK_FALSE(DecodeIdKey(KeyFamily::kQuery, DedupKey({1, 2})).has_value());
@@ -169,7 +170,8 @@ TEST_SUITE("storage/keys") {
   }
 
   TEST_CASE("DescribeKey prints id keys as family and decimal id") {
-    CHECK(DescribeKey(StateKey(42)) == "S/42");
+    CHECK(DescribeKey(JournalKey(42)) == "J/42");
+    CHECK(DescribeKey(StateChunkKey(4097)) == "C/4097");
     CHECK(DescribeKey(QueryKey(0)) == "Q/0");
     CHECK(DescribeKey(StatsKey(256)) == "T/256");
     CHECK(DescribeKey(QueryKey(kMax64)) == "Q/18446744073709551615");
@@ -190,7 +192,7 @@ TEST_SUITE("storage/keys") {
     // An id family with the wrong length is not decoded as an id.
     CHECK(DescribeKey("Q") == "?/51");
     CHECK(DescribeKey(QueryKey(1) + "x") == "?/51000000000000000178");
-    CHECK(DescribeKey(StateKey(1).substr(0, 5)) == "?/5300000000");
+    CHECK(DescribeKey(JournalKey(1).substr(0, 5)) == "?/4a00000000");
   }
 }
 

@@ -58,7 +58,7 @@ KeyValues RandomStates(int count, uint64_t seed) {
   for (int i = 0; i < count; ++i) {
     std::string value(200, '\0');
     for (char& c : value) c = static_cast<char>(rng());
-    kvs[StateKey(static_cast<uint64_t>(i) * 37)] = value;
+    kvs[JournalKey(static_cast<uint64_t>(i) * 37)] = value;
   }
   return kvs;
 }
@@ -128,7 +128,7 @@ TEST_SUITE("storage/store") {
     // callers must not see the seam.
     testing::TempDir dir;
     const std::string db = dir.Sub("db");
-    KeyValues all = {{QueryKey(7), "q7"},     {StateKey(7), "s7"},  {StatsKey(7), "t7"},
+    KeyValues all = {{QueryKey(7), "q7"},     {JournalKey(7), "s7"},  {StatsKey(7), "t7"},
                      {DedupKey({1, 2}), "h"}, {EdgeKey(7, 9), "e"}, {MetaKey("m"), "m"},
                      {RequestKey(1, 2), "r"}, {QueryKey(9), "q9"}};
     {
@@ -145,10 +145,10 @@ TEST_SUITE("storage/store") {
       // A batch that deletes in one family and writes in the other is atomic too.
       Batch batch;
       batch.Delete(QueryKey(9));
-      batch.Put(StateKey(9), "s9");
+      batch.Put(JournalKey(9), "s9");
       HEAPA_REQUIRE_OK(store->Write(&batch));
       all.erase(QueryKey(9));
-      all[StateKey(9)] = "s9";
+      all[JournalKey(9)] = "s9";
       HEAPA_REQUIRE_OK(store->Close());
     }
     auto store = OpenOrDie(db);
@@ -246,8 +246,8 @@ TEST_SUITE("storage/store") {
     auto store = OpenOrDie(tmp.path(), CreateOptions());
     Batch batch;
     batch.Put(QueryKey(1), "q1");
-    batch.Put(StateKey(1), "old");
-    batch.Put(StateKey(1), std::string("new\0bytes", 9));
+    batch.Put(JournalKey(1), "old");
+    batch.Put(JournalKey(1), std::string("new\0bytes", 9));
     batch.Put(StatsKey(1), "t1");
     batch.Delete(StatsKey(1));
     batch.Delete(StatsKey(2));  // deleting an absent key is fine
@@ -257,7 +257,7 @@ TEST_SUITE("storage/store") {
     std::string value;
     HEAPA_REQUIRE_OK(store->Get(QueryKey(1), &value));
     CHECK(value == "q1");
-    HEAPA_REQUIRE_OK(store->Get(StateKey(1), &value));
+    HEAPA_REQUIRE_OK(store->Get(JournalKey(1), &value));
     CHECK(value == std::string("new\0bytes", 9));
     CHECK(store->Get(StatsKey(1), &value).code() == Code::kNotFound);
   }
@@ -266,9 +266,9 @@ TEST_SUITE("storage/store") {
     heapa::testing::TempDir tmp;
     auto store = OpenOrDie(tmp.path(), CreateOptions());
     std::string value;
-    const Status s = store->Get(StateKey(42), &value);
+    const Status s = store->Get(JournalKey(42), &value);
     CHECK(s.code() == Code::kNotFound);
-    CHECK(s.message().find("S/42") != std::string_view::npos);
+    CHECK(s.message().find("J/42") != std::string_view::npos);
   }
 
   TEST_CASE("Scan visits exactly the keys of a prefix, in key order") {
@@ -281,7 +281,7 @@ TEST_SUITE("storage/store") {
     std::shuffle(ids.begin(), ids.end(), rng);
     KeyValues all;
     for (uint64_t id : ids) {
-      for (std::string key : {QueryKey(id), StateKey(id), StatsKey(id)}) all[key] = "v" + key;
+      for (std::string key : {QueryKey(id), JournalKey(id), StatsKey(id)}) all[key] = "v" + key;
     }
     all[MetaKey("config")] = "c";
     all[DedupKey({~uint64_t{0}, 1})] = "d";
@@ -290,19 +290,19 @@ TEST_SUITE("storage/store") {
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
 
     Pairs seen;
-    HEAPA_REQUIRE_OK(ScanInto(*store, FamilyPrefix(KeyFamily::kState), &seen));
+    HEAPA_REQUIRE_OK(ScanInto(*store, FamilyPrefix(KeyFamily::kJournal), &seen));
     REQUIRE(seen.size() == ids.size());
     for (size_t i = 0; i < ids.size(); ++i) {
-      CHECK(DecodeIdKey(KeyFamily::kState, seen[i].first) == ids[i]);
-      CHECK(seen[i].second == "v" + StateKey(ids[i]));
+      CHECK(DecodeIdKey(KeyFamily::kJournal, seen[i].first) == ids[i]);
+      CHECK(seen[i].second == "v" + JournalKey(ids[i]));
     }
     seen.clear();
     HEAPA_REQUIRE_OK(ScanInto(*store, "", &seen));
     CHECK(seen == Pairs(all.begin(), all.end()));
     seen.clear();
-    HEAPA_REQUIRE_OK(ScanInto(*store, StateKey(256).substr(0, 8), &seen));  // ids 256..511
+    HEAPA_REQUIRE_OK(ScanInto(*store, JournalKey(256).substr(0, 8), &seen));  // ids 256..511
     for (const auto& kv : seen) {
-      CHECK(DecodeIdKey(KeyFamily::kState, kv.first).value_or(0) / 256 == 1);
+      CHECK(DecodeIdKey(KeyFamily::kJournal, kv.first).value_or(0) / 256 == 1);
     }
     CHECK(seen.size() == static_cast<size_t>(std::count_if(
                              ids.begin(), ids.end(), [](uint64_t id) { return id / 256 == 1; })));
@@ -316,7 +316,7 @@ TEST_SUITE("storage/store") {
     auto store = OpenOrDie(tmp.path(), CreateOptions());
     WriteAll(store.get(), RandomStates(10, 1));
     int calls = 0;
-    const Status s = store->Scan("S", [&calls](std::string_view, std::string_view) {
+    const Status s = store->Scan("J", [&calls](std::string_view, std::string_view) {
       return ++calls == 3 ? Status::Internal("stop here") : Status::OK();
     });
     CHECK(calls == 3);

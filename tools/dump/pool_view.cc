@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "storage/keys.h"
+#include "storage/state_log.h"
 
 namespace heapa::dump {
 namespace {
@@ -24,7 +25,7 @@ Status ReadMeta(const storage::Store& store, std::string_view name,
   return decode(value, rec).WithContext(DescribeKey(key));
 }
 
-// Scans the 'S' or 'T' family into a vector indexed by id, bounded by counters.next_id.
+// Scans the 'T' family into a vector indexed by id, bounded by counters.next_id.
 template <typename Rec>
 Status LoadById(const storage::Store& store, KeyFamily family, uint64_t next_id,
                 Status (*decode)(std::string_view, Rec*), std::vector<std::optional<Rec>>* out,
@@ -64,8 +65,13 @@ Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progr
   }
   uint64_t read = 0;
   if (parts.states) {
-    HEAPA_RETURN_IF_ERROR(LoadById(store, KeyFamily::kState, next_id, &storage::DecodeState,
-                                   &view.states, progress, &read));
+    view.states.assign(next_id, std::nullopt);
+    HEAPA_RETURN_IF_ERROR(
+        storage::ReadStates(store, next_id, [&](uint64_t id, const storage::StateRecord& rec) {
+          view.states[id] = rec;
+          if (progress != nullptr) progress->Update(++read, "records");
+          return Status::OK();
+        }));
   }
   if (parts.stats) {
     HEAPA_RETURN_IF_ERROR(LoadById(store, KeyFamily::kStats, next_id, &DecodeStatsLite,

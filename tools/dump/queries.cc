@@ -5,6 +5,7 @@
 
 #include "index/types.h"
 #include "storage/keys.h"
+#include "storage/state_log.h"
 #include "tools/cli/format.h"
 #include "tools/dump/pool_view.h"
 #include "tools/dump/query_line.h"
@@ -43,19 +44,17 @@ Status WriteLine(const QueryInfo& info, bool with_content, std::ostream& out) {
 // The --ids path: point reads of the named queries only.
 Status DumpIds(const storage::Store& store, const QueryFilter& filter, std::ostream& out,
                uint64_t* written) {
-  for (uint64_t id : filter.ids) {
+  std::vector<std::optional<storage::StateRecord>> states;
+  HEAPA_RETURN_IF_ERROR(storage::ReadStatesOf(store, filter.ids, &states));
+  for (size_t i = 0; i < filter.ids.size(); ++i) {
+    const uint64_t id = filter.ids[i];
     QueryInfo info;
     info.id = id;
-    std::string value;
-    Status s = store.Get(storage::StateKey(id), &value);
-    if (s.code() == Status::Code::kNotFound) {
-      return Status::NotFound("query " + std::to_string(id) + " does not exist");
-    }
-    HEAPA_RETURN_IF_ERROR(s);
-    HEAPA_RETURN_IF_ERROR(
-        storage::DecodeState(value, &info.state).WithContext(storage::DescribeKey(storage::StateKey(id))));
+    if (!states[i]) return Status::NotFound("query " + std::to_string(id) + " does not exist");
+    info.state = *states[i];
     HEAPA_RETURN_IF_ERROR(ReadQuery(store, id, &info.query));
-    s = store.Get(storage::StatsKey(id), &value);
+    std::string value;
+    Status s = store.Get(storage::StatsKey(id), &value);
     if (s.ok()) {
       HEAPA_RETURN_IF_ERROR(storage::DecodeStats(value, &info.stats)
                                 .WithContext(storage::DescribeKey(storage::StatsKey(id))));

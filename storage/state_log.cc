@@ -1,0 +1,194 @@
+#include "storage/state_log.h"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "storage/keys.h"
+
+namespace heapa::storage {
+namespace {
+
+// The newest journaled state of one id.
+struct Journaled {
+  uint64_t seq = 0;
+  StateRecord state;
+};
+
+Status Report(const BadRecordFn& bad, std::string_view key, const Status& error) {
+  return bad ? bad(key, error) : AtKey(error, key);
+}
+
+uint64_t ChunkCount(uint64_t next_id) { return next_id <= 1 ? 0 : StateChunkOf(next_id - 1) + 1; }
+
+// Scans the journal into the newest state of each id that `wanted` accepts.
+Status ReadJournal(const Store& store, uint64_t next_id,
+                   const std::function<bool(uint64_t)>& wanted, const BadRecordFn& bad,
+                   std::unordered_map<uint64_t, Journaled>* latest, std::vector<uint64_t>* seqs) {
+  StateJournalRecord rec;
+  return store.Scan(
+      FamilyPrefix(KeyFamily::kJournal),
+      [&](std::string_view key, std::string_view value) -> Status {
+        const std::optional<uint64_t> seq = DecodeIdKey(KeyFamily::kJournal, key);
+        if (!seq) return Report(bad, key, Status::Corruption("malformed journal key"));
+        Status s = DecodeStateJournal(value, &rec);
+        if (s.ok() && rec.seq != *seq) {
+          s = Status::Corruption("journal record of seq " + std::to_string(rec.seq));
+        }
+        if (!s.ok()) return Report(bad, key, s);
+        if (rec.entries.back().first >= next_id) {  // ids increase: the last is the largest
+          return Report(
+              bad, key,
+              Status::Corruption("names query " + std::to_string(rec.entries.back().first) +
+                                 ", at or above next_id " + std::to_string(next_id)));
+        }
+        for (auto& [id, state] : rec.entries) {
+          if (wanted(id)) (*latest)[id] = Journaled{rec.seq, state};  // later records win
+        }
+        if (seqs != nullptr) seqs->push_back(*seq);
+        return Status::OK();
+      });
+}
+
+}  // namespace
+
+StateLog::StateLog(StateLogPosition position)
+    : position_(std::move(position)),
+      journal_(position_.journal.begin(), position_.journal.end()) {}
+
+void StateLog::Write(uint64_t seq, uint64_t next_id,
+                     const std::vector<std::pair<uint64_t, StateRecord>>& changed,
+                     const StateOf& state_of, Batch* batch) {
+  std::vector<uint64_t>& as_of = position_.chunk_as_of;
+  const uint64_t chunks = ChunkCount(next_id);
+  as_of.resize(chunks, 0);
+  debt_ += changed.size();
+  std::string value;
+  uint64_t rewritten = 0;
+  while (debt_ >= kJournalEntriesPerChunk && rewritten < chunks) {
+    const uint64_t c = std::min_element(as_of.begin(), as_of.end()) - as_of.begin();
+    StateChunkRecord chunk;
+    chunk.first_id = StateChunkFirstId(c);
+    chunk.as_of = seq;
+    chunk.slots.resize(std::min(kStateChunkIds, next_id - chunk.first_id));
+    for (uint64_t i = 0; i < chunk.slots.size(); ++i) chunk.slots[i] = state_of(chunk.first_id + i);
+    EncodeStateChunk(chunk, &value);
+    batch->Put(StateChunkKey(chunk.first_id), value);
+    as_of[c] = seq;
+    debt_ -= kJournalEntriesPerChunk;
+    ++rewritten;
+  }
+  if (rewritten == chunks) debt_ = 0;  // every chunk is current
+  const uint64_t oldest = chunks == 0 ? seq : *std::min_element(as_of.begin(), as_of.end());
+  if (!changed.empty() && oldest < seq) {
+    StateJournalRecord journal;
+    journal.seq = seq;
+    journal.entries = changed;
+    EncodeStateJournal(journal, &value);
+    batch->Put(JournalKey(seq), value);
+    journal_.push_back(seq);
+  }
+  while (!journal_.empty() && journal_.front() <= oldest) {
+    batch->Delete(JournalKey(journal_.front()));
+    journal_.pop_front();
+  }
+  position_.journal.assign(journal_.begin(), journal_.end());
+}
+
+Status ReadStates(const Store& store, uint64_t next_id, const StateVisitFn& visit,
+                  const BadRecordFn& bad, StateLogPosition* position) {
+  std::unordered_map<uint64_t, Journaled> latest;
+  StateLogPosition pos;
+  HEAPA_RETURN_IF_ERROR(ReadJournal(
+      store, next_id, [](uint64_t) { return true; }, bad, &latest, &pos.journal));
+  StateChunkRecord chunk;
+  HEAPA_RETURN_IF_ERROR(store.Scan(
+      FamilyPrefix(KeyFamily::kStateChunk),
+      [&](std::string_view key, std::string_view value) -> Status {
+        const std::optional<uint64_t> first = DecodeIdKey(KeyFamily::kStateChunk, key);
+        if (!first) return Report(bad, key, Status::Corruption("malformed state chunk key"));
+        Status s = DecodeStateChunk(value, &chunk);
+        if (s.ok() && chunk.first_id != *first) {
+          s = Status::Corruption("state chunk of first id " + std::to_string(chunk.first_id));
+        }
+        if (s.ok() && chunk.first_id + chunk.slots.size() > next_id) {
+          s = Status::Corruption("holds queries up to " +
+                                 std::to_string(chunk.first_id + chunk.slots.size() - 1) +
+                                 ", at or above next_id " + std::to_string(next_id));
+        }
+        if (!s.ok()) return Report(bad, key, s);
+        // Sized by the chunks found, not by next_id: a damaged counter must not allocate.
+        const uint64_t c = StateChunkOf(chunk.first_id);
+        if (c >= pos.chunk_as_of.size()) pos.chunk_as_of.resize(c + 1, 0);
+        pos.chunk_as_of[c] = chunk.as_of;
+        for (uint64_t i = 0; i < chunk.slots.size(); ++i) {
+          const uint64_t id = chunk.first_id + i;
+          const StateRecord* state = &chunk.slots[i];
+          auto it = latest.find(id);
+          if (it != latest.end()) {
+            if (it->second.seq > chunk.as_of) state = &it->second.state;
+            HEAPA_RETURN_IF_ERROR(visit(id, *state));
+            latest.erase(it);
+            continue;
+          }
+          HEAPA_RETURN_IF_ERROR(visit(id, *state));
+        }
+        return Status::OK();
+      }));
+  // Ids created after their chunk was last written (or before it ever was).
+  std::vector<std::pair<uint64_t, Journaled>> rest(latest.begin(), latest.end());
+  std::sort(rest.begin(), rest.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [id, j] : rest) {
+    const uint64_t c = StateChunkOf(id);
+    if (c < pos.chunk_as_of.size() && pos.chunk_as_of[c] >= j.seq) {
+      HEAPA_RETURN_IF_ERROR(
+          Report(bad, StateChunkKey(StateChunkFirstId(c)),
+                 Status::Corruption("as of batch " + std::to_string(pos.chunk_as_of[c]) +
+                                    " it lacks query " + std::to_string(id) +
+                                    ", journaled in batch " + std::to_string(j.seq))));
+      continue;
+    }
+    HEAPA_RETURN_IF_ERROR(visit(id, j.state));
+  }
+  if (position != nullptr) *position = std::move(pos);
+  return Status::OK();
+}
+
+Status ReadStatesOf(const Store& store, const std::vector<uint64_t>& ids,
+                    std::vector<std::optional<StateRecord>>* out) {
+  const std::unordered_set<uint64_t> wanted(ids.begin(), ids.end());
+  std::unordered_map<uint64_t, Journaled> latest;
+  HEAPA_RETURN_IF_ERROR(ReadJournal(
+      store, UINT64_MAX, [&](uint64_t id) { return wanted.count(id) != 0; }, nullptr, &latest,
+      nullptr));
+  out->assign(ids.size(), std::nullopt);
+  std::unordered_map<uint64_t, StateChunkRecord> chunks;  // by first id; empty: none stored
+  std::string value;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const uint64_t id = ids[i];
+    if (id == 0) continue;
+    const uint64_t first = StateChunkFirstId(StateChunkOf(id));
+    auto [it, inserted] = chunks.try_emplace(first);
+    if (inserted) {
+      const std::string key = StateChunkKey(first);
+      Status s = store.Get(key, &value);
+      if (s.ok()) {
+        HEAPA_RETURN_IF_ERROR(AtKey(DecodeStateChunk(value, &it->second), key));
+      } else if (s.code() != Status::Code::kNotFound) {
+        return s;
+      }
+    }
+    const StateChunkRecord& chunk = it->second;
+    auto j = latest.find(id);
+    if (j != latest.end() && (chunk.slots.empty() || j->second.seq > chunk.as_of)) {
+      (*out)[i] = j->second.state;
+    } else if (id - first < chunk.slots.size()) {
+      (*out)[i] = chunk.slots[id - first];
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace heapa::storage

@@ -1,0 +1,91 @@
+// Where the pool keeps each query's state (format 3): chunks plus a journal.
+//
+// Most operations move many queries (a Sample of n re-keys about 2n of them), and one RocksDB
+// key per moved query made each step thousands of memtable inserts. Instead:
+//   - a batch that changes states writes them all in one journal record, 'J' seq;
+//   - every id's state is also kept in chunks of kStateChunkIds consecutive ids, 'C' first_id,
+//     each stamped with the durable sequence number (as_of) of the batch that wrote it;
+//   - batches rewrite whole chunks, the stalest first, one per kJournalEntriesPerChunk states
+//     journaled, and delete in the same batch every journal record older than all chunks.
+// The state of a query is its newest journal entry with seq > its chunk's as_of, else its
+// chunk's slot. Each step then writes a handful of keys; the journal stays bounded (about
+// kStateChunkIds / kJournalEntriesPerChunk times the number of ids, in entries) and a rebuild
+// replays at most that much.
+//
+// Thread safety: none; the pool calls StateLog under its mutex.
+#ifndef HEAPA_STORAGE_STATE_LOG_H_
+#define HEAPA_STORAGE_STATE_LOG_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "storage/batch.h"
+#include "storage/records.h"
+#include "storage/status.h"
+#include "storage/store.h"
+
+namespace heapa::storage {
+
+// Journaled states that pay for rewriting one chunk.
+inline constexpr uint64_t kJournalEntriesPerChunk = kStateChunkIds / 4;
+
+// The chunk stamps and live journal records of a store, as ReadStates found them.
+struct StateLogPosition {
+  std::vector<uint64_t> chunk_as_of;  // by chunk index; 0 for a chunk not written yet
+  std::vector<uint64_t> journal;      // seqs of the journal records, increasing
+};
+
+// The writer: decides which records each batch adds.
+class StateLog {
+ public:
+  StateLog() = default;
+  explicit StateLog(StateLogPosition position);
+
+  // The current state of an id below next_id (for chunk rewrites).
+  using StateOf = std::function<StateRecord(uint64_t id)>;
+
+  // Adds to `batch` the state records of the batch with durable sequence number `seq` (greater
+  // than any before): the journal of `changed` (by increasing id; ids below next_id), the
+  // chunk rewrites it pays for, and deletes of the journal records no chunk needs any more.
+  // The position moves on as if the batch were written; after a failed write, build a new
+  // StateLog from the store.
+  void Write(uint64_t seq, uint64_t next_id,
+             const std::vector<std::pair<uint64_t, StateRecord>>& changed, const StateOf& state_of,
+             Batch* batch);
+
+  const StateLogPosition& position() const { return position_; }
+
+ private:
+  StateLogPosition position_;
+  std::deque<uint64_t> journal_;  // position_.journal, for popping at the front
+  uint64_t debt_ = 0;             // journaled states not yet paid for by a chunk rewrite
+};
+
+// Reads every id's current state from `store` and calls visit(id, state) once per id found,
+// chunk by chunk, then the ids only the journal holds. A record that does not decode goes to
+// bad(key, error): its non-OK result stops the read (the default stops at the first). A
+// structural inconsistency (a record under the wrong key, an id at or above next_id, a chunk
+// older than a journal record that names an id it lacks) goes to bad() too, with the key.
+// `position` (optional) receives what a StateLog continues from.
+using StateVisitFn = std::function<Status(uint64_t id, const StateRecord& state)>;
+using BadRecordFn = std::function<Status(std::string_view key, const Status& error)>;
+Status ReadStates(const Store& store, uint64_t next_id, const StateVisitFn& visit,
+                  const BadRecordFn& bad = nullptr, StateLogPosition* position = nullptr);
+
+// The states of `ids` (nullopt for an id with none), with point reads of their chunks and one
+// scan of the journal.
+Status ReadStatesOf(const Store& store, const std::vector<uint64_t>& ids,
+                    std::vector<std::optional<StateRecord>>* out);
+
+// The chunk index of an id (ids start at 1), and the first id of a chunk.
+inline uint64_t StateChunkOf(uint64_t id) { return (id - 1) / kStateChunkIds; }
+inline uint64_t StateChunkFirstId(uint64_t chunk) { return chunk * kStateChunkIds + 1; }
+
+}  // namespace heapa::storage
+
+#endif  // HEAPA_STORAGE_STATE_LOG_H_
