@@ -30,7 +30,6 @@ namespace heapa {
 namespace {
 
 constexpr int kExitClean = 0;
-constexpr int kExitError = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitDamaged = 3;
 constexpr int kExitUnreadable = 4;

@@ -1,6 +1,7 @@
 // Writes the seed corpora of the fuzz targets: make_corpus OUT_DIR creates
-// OUT_DIR/{frame,service,records,pool_model}/seed-*. Deterministic (fixed seeds), so that
-// re-running it (tests/fuzz/make-corpus.sh) reproduces the committed files byte for byte.
+// OUT_DIR/{frame,service,records,pool_model}/seed-*. Deterministic (fixed seeds). The committed
+// corpora are a subset: tests/fuzz/make-corpus.sh writes every seed, then minimises them with
+// libFuzzer's -merge=1, which keeps the seeds that add coverage.
 // Files found by fuzzing (crashes fixed, regressions) are added by hand as regress-* and are
 // never written here.
 #include <xxhash.h>

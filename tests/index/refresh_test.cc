@@ -98,10 +98,11 @@ World MakeWorld() {
 
 void Expect(const std::map<uint64_t, double>& got, const std::map<uint64_t, double>& want) {
   CHECK(got.size() == want.size());
-  for (auto [id, v] : want) {
+  for (const auto& node : want) {
+    const uint64_t id = node.first;  // not a structured binding: INFO captures it
     INFO("node " << id);
     REQUIRE(got.count(id) == 1);
-    CHECK(std::abs(got.at(id) - v) < 1e-12);
+    CHECK(std::abs(got.at(id) - node.second) < 1e-12);
   }
 }
 

@@ -98,9 +98,10 @@ TEST_SUITE("index/sampler") {
     }
     // The 6 candidates (3 per side) each get 3/6 of the rounds; nothing else is ever chosen.
     CHECK(hits.size() == 6);
-    for (auto [r, n] : hits) {
+    for (const auto& hit : hits) {
+      const double r = hit.first;  // not a structured binding: INFO captures it
       INFO("reward " << r);
-      CHECK(std::abs(n - rounds / 2) < rounds / 10);
+      CHECK(std::abs(hit.second - rounds / 2) < rounds / 10);
     }
   }
 
