@@ -6,6 +6,7 @@
 #include "storage/batch.h"
 #include "storage/committer.h"
 #include "storage/failpoint.h"
+#include "storage/format_upgrade.h"
 #include "storage/keys.h"
 #include "storage/pool_dir.h"
 #include "storage/records.h"
@@ -160,7 +161,10 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
     HEAPA_RETURN_IF_ERROR(s);
     uint32_t version = 0;
     HEAPA_RETURN_IF_ERROR(storage::DecodeFormat(value, &version).WithContext("M/format"));
-    if (version != storage::kFormatVersion) {
+    if (storage::CanUpgradeFormat(version)) {
+      HEAPA_RETURN_IF_ERROR(
+          storage::UpgradeFormat(store.get(), version).WithContext("pool in " + dir));
+    } else if (version != storage::kFormatVersion) {
       return Status::FailedPrecondition(
           "pool in " + dir + " has format version " + std::to_string(version) +
           "; this build reads " + std::to_string(storage::kFormatVersion) +

@@ -114,7 +114,78 @@ TEST_SUITE("index/pool_reopen") {
     }
   }
 
-  TEST_CASE("a pool of another storage format is refused with the way out, and left unchanged") {
+  TEST_CASE("a pool of format 2 is upgraded in place to the same index; a damaged one is left") {
+    const uint64_t seed = testing::TestSeed("pool format 2 upgrade");
+    std::mt19937_64 rng(seed);
+    for (const bool damaged : {false, true}) {
+      CAPTURE(damaged);
+      testing::TempDir dir;
+      PoolConfig config;
+      config.rng_seed = seed;
+      Pool::Snapshot before;
+      {
+        auto pool = testing::OpenPool(dir.path(), config);
+        std::vector<NewQuery> qs;
+        for (int i = 0; i < 5000; ++i) {
+          qs.push_back(testing::MakeQuery(i, static_cast<double>(rng() % 100) / 100));
+        }
+        HEAPA_REQUIRE_OK(pool->Insert(qs).status());
+        SampleRequest req;
+        req.count = 300;
+        HEAPA_REQUIRE_OK(pool->Sample(req).status());  // some in flight, some re-keyed
+        before = pool->TEST_Snapshot();
+        HEAPA_REQUIRE_OK(pool->Close());
+      }
+      {
+        // Rewrite the states the way format 2 stored them: one 'S' id record each.
+        auto store = testing::OpenRawStore(dir.path());
+        std::string value;
+        HEAPA_REQUIRE_OK(store->Get(storage::MetaKey("counters"), &value));
+        storage::CountersRecord counters;
+        HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &counters));
+        storage::Batch batch;
+        storage::StateLogPosition position;
+        HEAPA_REQUIRE_OK(storage::ReadStates(
+            *store, counters.next_id,
+            [&](uint64_t id, const storage::StateRecord& rec) {
+              if (damaged && id == 77) return Status::OK();
+              std::string key = "S";
+              for (int b = 7; b >= 0; --b) key.push_back(static_cast<char>(id >> (8 * b)));
+              storage::EncodeState(rec, &value);
+              batch.Put(key, value);
+              return Status::OK();
+            },
+            nullptr, &position));
+        for (uint64_t seq : position.journal) batch.Delete(storage::JournalKey(seq));
+        for (uint64_t c = 0; c < position.chunk_as_of.size(); ++c) {
+          batch.Delete(storage::StateChunkKey(storage::StateChunkFirstId(c)));
+        }
+        storage::EncodeFormat(2, &value);
+        batch.Put(storage::MetaKey("format"), value);
+        HEAPA_REQUIRE_OK(store->Write(&batch));
+      }
+      Pool::Snapshot expected = before;
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        auto opened = Pool::Open(dir.path(), PoolOptions{});
+        if (damaged) {
+          // Refused, and left as it was: the second attempt says the same.
+          CHECK(opened.status().code() == Status::Code::kCorruption);
+          CHECK(opened.status().message().find("4999 state records") != std::string::npos);
+          continue;
+        }
+        HEAPA_REQUIRE_OK(opened.status());
+        CHECK((*opened)->TEST_Snapshot() == expected);
+        // The upgraded pool goes on in format 3, and what it does next survives a reopen.
+        SampleRequest req;
+        req.count = 100;
+        HEAPA_REQUIRE_OK((*opened)->Sample(req).status());
+        expected = (*opened)->TEST_Snapshot();
+        HEAPA_REQUIRE_OK((*opened)->Close());
+      }
+    }
+  }
+
+  TEST_CASE("a pool of an unknown storage format is refused with the way out, and left") {
     testing::TempDir dir;
     {
       auto pool = testing::OpenPool(dir.path(), PoolConfig{});
@@ -124,7 +195,7 @@ TEST_SUITE("index/pool_reopen") {
     {
       auto store = testing::OpenRawStore(dir.path());
       std::string value;
-      storage::EncodeFormat(2, &value);
+      storage::EncodeFormat(99, &value);
       storage::Batch batch;
       batch.Put(storage::MetaKey("format"), value);
       HEAPA_REQUIRE_OK(store->Write(&batch));
@@ -132,7 +203,7 @@ TEST_SUITE("index/pool_reopen") {
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto opened = Pool::Open(dir.path(), PoolOptions{});
       CHECK(opened.status().code() == Status::Code::kFailedPrecondition);
-      CHECK(opened.status().message().find("format version 2; this build reads 3") !=
+      CHECK(opened.status().message().find("format version 99; this build reads 3") !=
             std::string::npos);
       CHECK(opened.status().message().find("export it") != std::string::npos);
     }

@@ -1,0 +1,27 @@
+// Upgrades a pool database written by an older heapa, in place and atomically.
+//
+// Supported: format 2 -> 3 (one 'S' record per id -> state chunks, state_log.h). Format 1 (one
+// column family) is refused before the store opens (store.h).
+//
+// Thread safety: call before anything else uses `store`.
+#ifndef HEAPA_STORAGE_FORMAT_UPGRADE_H_
+#define HEAPA_STORAGE_FORMAT_UPGRADE_H_
+
+#include <cstdint>
+
+#include "storage/status.h"
+#include "storage/store.h"
+
+namespace heapa::storage {
+
+// True when UpgradeFormat can bring a pool of format `version` to kFormatVersion.
+bool CanUpgradeFormat(uint32_t version);
+
+// Rewrites the pool in `store` (of format `version`, CanUpgradeFormat) to kFormatVersion in
+// one synced batch: either the whole upgrade is durable or nothing changed. Corruption when a
+// record of the old layout does not decode (the store is then left as it was).
+Status UpgradeFormat(Store* store, uint32_t version);
+
+}  // namespace heapa::storage
+
+#endif  // HEAPA_STORAGE_FORMAT_UPGRADE_H_
