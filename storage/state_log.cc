@@ -54,13 +54,17 @@ Status ReadJournal(const Store& store, uint64_t next_id,
 }  // namespace
 
 StateLog::StateLog(StateLogPosition position)
-    : position_(std::move(position)),
-      journal_(position_.journal.begin(), position_.journal.end()) {}
+    : chunk_as_of_(std::move(position.chunk_as_of)),
+      journal_(position.journal.begin(), position.journal.end()) {}
+
+StateLogPosition StateLog::position() const {
+  return StateLogPosition{chunk_as_of_, {journal_.begin(), journal_.end()}};
+}
 
 void StateLog::Write(uint64_t seq, uint64_t next_id,
                      const std::vector<std::pair<uint64_t, StateRecord>>& changed,
                      const StateOf& state_of, Batch* batch) {
-  std::vector<uint64_t>& as_of = position_.chunk_as_of;
+  std::vector<uint64_t>& as_of = chunk_as_of_;
   const uint64_t chunks = ChunkCount(next_id);
   as_of.resize(chunks, 0);
   debt_ += changed.size();
@@ -93,7 +97,6 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
     batch->Delete(JournalKey(journal_.front()));
     journal_.pop_front();
   }
-  position_.journal.assign(journal_.begin(), journal_.end());
 }
 
 Status ReadStates(const Store& store, uint64_t next_id, const StateVisitFn& visit,

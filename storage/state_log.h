@@ -58,12 +58,13 @@ class StateLog {
              const std::vector<std::pair<uint64_t, StateRecord>>& changed, const StateOf& state_of,
              Batch* batch);
 
-  const StateLogPosition& position() const { return position_; }
+  // A copy of where the log stands (for tests; O(live journal records)).
+  StateLogPosition position() const;
 
  private:
-  StateLogPosition position_;
-  std::deque<uint64_t> journal_;  // position_.journal, for popping at the front
-  uint64_t debt_ = 0;             // journaled states not yet paid for by a chunk rewrite
+  std::vector<uint64_t> chunk_as_of_;  // as StateLogPosition::chunk_as_of
+  std::deque<uint64_t> journal_;       // live journal seqs, increasing: popped at the front
+  uint64_t debt_ = 0;                  // journaled states not yet paid for by a chunk rewrite
 };
 
 // Reads every id's current state from `store` and calls visit(id, state) once per id found,
