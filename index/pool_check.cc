@@ -146,7 +146,7 @@ Status Checker::OnState(uint64_t id, const storage::StateRecord& rec) {
 
 void Checker::ReadStates() {
   Status read = storage::ReadStates(
-      store_, id_limit_,
+      store_, id_limit_, have_counters_ ? counters_.durable_seq : UINT64_MAX,
       [this](uint64_t id, const storage::StateRecord& rec) { return OnState(id, rec); },
       [this](std::string_view key, const Status& error) {
         Problem(DescribeKey(key), std::string(error.message()));

@@ -5,6 +5,7 @@
 #include "index/pool.h"
 #include "storage/batch.h"
 #include "storage/committer.h"
+#include "storage/format_upgrade.h"
 #include "storage/keys.h"
 #include "storage/pool_dir.h"
 #include "storage/records.h"
@@ -58,6 +59,8 @@ Status Pool::Restore(const std::string& tag) {
     // Lease numbers and the durable sequence never go backwards: a report from the abandoned
     // future must not match a lease granted after the restore. Written before the switch.
     HEAPA_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> restored, storage::Store::Open(db, so));
+    // A checkpoint taken by an older build is upgraded like a pool at open (or refused).
+    HEAPA_RETURN_IF_ERROR(storage::EnsureCurrentFormat(restored.get(), "checkpoint '" + tag + "'"));
     std::string value;
     storage::ConfigRecord config;
     HEAPA_RETURN_IF_ERROR(restored->Get(storage::MetaKey("config"), &value));

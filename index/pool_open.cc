@@ -153,23 +153,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
     HEAPA_RETURN_IF_ERROR(Initialize(store.get(), ToConfigRecord(options.config)));
     HEAPA_RETURN_IF_ERROR(storage::PoolDir::SwitchLive(dir, store->dir()));
   } else {
-    std::string value;
-    Status s = store->Get(storage::MetaKey("format"), &value);
-    if (s.code() == Status::Code::kNotFound) {
-      return Status::Corruption("database in " + dir + " holds no pool format record");
-    }
-    HEAPA_RETURN_IF_ERROR(s);
-    uint32_t version = 0;
-    HEAPA_RETURN_IF_ERROR(storage::DecodeFormat(value, &version).WithContext("M/format"));
-    if (storage::CanUpgradeFormat(version)) {
-      HEAPA_RETURN_IF_ERROR(
-          storage::UpgradeFormat(store.get(), version).WithContext("pool in " + dir));
-    } else if (version != storage::kFormatVersion) {
-      return Status::FailedPrecondition(
-          "pool in " + dir + " has format version " + std::to_string(version) +
-          "; this build reads " + std::to_string(storage::kFormatVersion) +
-          " (export it with the heapa that wrote it, then import it with this one)");
-    }
+    HEAPA_RETURN_IF_ERROR(storage::EnsureCurrentFormat(store.get(), "pool in " + dir));
   }
   storage::ConfigRecord config;
   HEAPA_RETURN_IF_ERROR(ReadMeta(*store, "config", &storage::DecodeConfig, &config));
@@ -224,7 +208,7 @@ Status Pool::LoadIndex(LoadedIndex* out) const {
   HEAPA_RETURN_IF_ERROR(ReadMeta(*store_, "counters", &storage::DecodeCounters, &counters));
   uint64_t loaded = 0;
   HEAPA_RETURN_IF_ERROR(storage::ReadStates(
-      *store_, counters.next_id,
+      *store_, counters.next_id, counters.durable_seq,
       [&](uint64_t id, const storage::StateRecord& rec) {
         if (rec.seq >= counters.next_seq || rec.lease >= counters.next_lease) {
           return Status::Corruption("the state of query " + std::to_string(id) +

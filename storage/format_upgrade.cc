@@ -19,6 +19,23 @@ constexpr char kFormat2StatePrefix[] = "S";
 
 bool CanUpgradeFormat(uint32_t version) { return version == 2; }
 
+Status EnsureCurrentFormat(Store* store, const std::string& what) {
+  std::string value;
+  Status s = store->Get(MetaKey("format"), &value);
+  if (s.code() == Status::Code::kNotFound) {
+    return Status::Corruption(what + " holds no pool format record");
+  }
+  HEAPA_RETURN_IF_ERROR(s);
+  uint32_t version = 0;
+  HEAPA_RETURN_IF_ERROR(AtKey(DecodeFormat(value, &version), MetaKey("format")));
+  if (version == kFormatVersion) return Status::OK();
+  if (CanUpgradeFormat(version)) return UpgradeFormat(store, version).WithContext(what);
+  return Status::FailedPrecondition(
+      what + " has format version " + std::to_string(version) + "; this build reads " +
+      std::to_string(kFormatVersion) +
+      " (export it with the heapa that wrote it, then import it with this one)");
+}
+
 Status UpgradeFormat(Store* store, uint32_t version) {
   if (!CanUpgradeFormat(version)) {
     return Status::FailedPrecondition("no upgrade from pool format " + std::to_string(version));
@@ -27,42 +44,45 @@ Status UpgradeFormat(Store* store, uint32_t version) {
   HEAPA_RETURN_IF_ERROR(store->Get(MetaKey("counters"), &value));
   CountersRecord counters;
   HEAPA_RETURN_IF_ERROR(AtKey(DecodeCounters(value, &counters), MetaKey("counters")));
-  // The ids are dense below next_id; every one has its record.
-  if (counters.next_id == 0 || counters.next_id > (uint64_t{1} << 34)) {
-    return Status::Corruption("M/counters: implausible next_id " +
-                              std::to_string(counters.next_id));
+  // Format 2 wrote each query's state in the batch that created it, and every batch advanced
+  // durable_seq: a pool with queries has durable_seq > 0.
+  if (counters.next_id == 0 || (counters.next_id > 1 && counters.durable_seq == 0)) {
+    return Status::Corruption("M/counters: next_id " + std::to_string(counters.next_id) +
+                              " with durable_seq " + std::to_string(counters.durable_seq));
   }
-  std::vector<StateRecord> states(counters.next_id);
-  uint64_t found = 0;
+  // The ids are dense below next_id and the keys sort by id: each record is the next id.
+  std::vector<std::pair<uint64_t, StateRecord>> all;
   Batch batch;
   HEAPA_RETURN_IF_ERROR(
       store->Scan(kFormat2StatePrefix, [&](std::string_view key, std::string_view v) -> Status {
         if (key.size() != 9) return Status::Corruption("malformed format-2 state key");
         uint64_t id = 0;
         for (size_t i = 1; i < 9; ++i) id = (id << 8) | static_cast<unsigned char>(key[i]);
-        if (id == 0 || id >= counters.next_id) {
+        if (id != all.size() + 1 || id >= counters.next_id) {
           return Status::Corruption("format-2 state of query " + std::to_string(id) +
-                                    ", outside 1.." + std::to_string(counters.next_id - 1));
+                                    " where query " + std::to_string(all.size() + 1) +
+                                    " was expected (next_id " + std::to_string(counters.next_id) +
+                                    ")");
         }
+        StateRecord state;
         HEAPA_RETURN_IF_ERROR(
-            DecodeState(v, &states[id]).WithContext("format-2 state " + std::to_string(id)));
-        ++found;
+            DecodeState(v, &state).WithContext("format-2 state " + std::to_string(id)));
+        all.emplace_back(id, state);
         batch.Delete(key);
         return Status::OK();
       }));
-  if (found != counters.next_id - 1) {
-    return Status::Corruption("format-2 pool has " + std::to_string(found) +
+  if (all.size() != counters.next_id - 1) {
+    return Status::Corruption("format-2 pool has " + std::to_string(all.size()) +
                               " state records; its counters say " +
                               std::to_string(counters.next_id - 1));
   }
   // All states as of the last batch format 2 wrote (durable_seq; nothing of format 3 exists
-  // yet, so no record is newer): the next batch's journal has a higher seq and wins.
+  // yet, so no record is newer): the next batch's journal has a higher seq and wins. Below
+  // kJournalEntriesPerChunk states this is one journal record, else chunks.
   StateLog log;
-  std::vector<std::pair<uint64_t, StateRecord>> all;
-  all.reserve(found);
-  for (uint64_t id = 1; id < counters.next_id; ++id) all.emplace_back(id, states[id]);
   log.Write(
-      counters.durable_seq, counters.next_id, all, [&](uint64_t id) { return states[id]; }, &batch);
+      counters.durable_seq, counters.next_id, all, [&](uint64_t id) { return all[id - 1].second; },
+      &batch);
   EncodeFormat(kFormatVersion, &value);
   batch.Put(MetaKey("format"), value);
   return store->Write(&batch).WithContext("upgrade to pool format " +

@@ -8,6 +8,7 @@
 #define HEAPA_STORAGE_FORMAT_UPGRADE_H_
 
 #include <cstdint>
+#include <string>
 
 #include "storage/status.h"
 #include "storage/store.h"
@@ -16,6 +17,12 @@ namespace heapa::storage {
 
 // True when UpgradeFormat can bring a pool of format `version` to kFormatVersion.
 bool CanUpgradeFormat(uint32_t version);
+
+// Reads the pool format of `store` and upgrades it when it is older (UpgradeFormat). OK when
+// the store is (now) of kFormatVersion; Corruption without a format record; FailedPrecondition
+// for a format this build neither reads nor upgrades, with the way out in the message. `what`
+// names the pool in messages.
+Status EnsureCurrentFormat(Store* store, const std::string& what);
 
 // Rewrites the pool in `store` (of format `version`, CanUpgradeFormat) to kFormatVersion in
 // one synced batch: either the whole upgrade is durable or nothing changed. Corruption when a

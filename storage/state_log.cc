@@ -23,7 +23,7 @@ Status Report(const BadRecordFn& bad, std::string_view key, const Status& error)
 uint64_t ChunkCount(uint64_t next_id) { return next_id <= 1 ? 0 : StateChunkOf(next_id - 1) + 1; }
 
 // Scans the journal into the newest state of each id that `wanted` accepts.
-Status ReadJournal(const Store& store, uint64_t next_id,
+Status ReadJournal(const Store& store, uint64_t next_id, uint64_t durable_seq,
                    const std::function<bool(uint64_t)>& wanted, const BadRecordFn& bad,
                    std::unordered_map<uint64_t, Journaled>* latest, std::vector<uint64_t>* seqs) {
   StateJournalRecord rec;
@@ -35,6 +35,10 @@ Status ReadJournal(const Store& store, uint64_t next_id,
         Status s = DecodeStateJournal(value, &rec);
         if (s.ok() && rec.seq != *seq) {
           s = Status::Corruption("journal record of seq " + std::to_string(rec.seq));
+        }
+        if (s.ok() && rec.seq > durable_seq) {
+          s = Status::Corruption("journal record of a batch not yet written (durable_seq " +
+                                 std::to_string(durable_seq) + ")");
         }
         if (!s.ok()) return Report(bad, key, s);
         if (rec.entries.back().first >= next_id) {  // ids increase: the last is the largest
@@ -99,12 +103,12 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
   }
 }
 
-Status ReadStates(const Store& store, uint64_t next_id, const StateVisitFn& visit,
-                  const BadRecordFn& bad, StateLogPosition* position) {
+Status ReadStates(const Store& store, uint64_t next_id, uint64_t durable_seq,
+                  const StateVisitFn& visit, const BadRecordFn& bad, StateLogPosition* position) {
   std::unordered_map<uint64_t, Journaled> latest;
   StateLogPosition pos;
   HEAPA_RETURN_IF_ERROR(ReadJournal(
-      store, next_id, [](uint64_t) { return true; }, bad, &latest, &pos.journal));
+      store, next_id, durable_seq, [](uint64_t) { return true; }, bad, &latest, &pos.journal));
   StateChunkRecord chunk;
   HEAPA_RETURN_IF_ERROR(store.Scan(
       FamilyPrefix(KeyFamily::kStateChunk),
@@ -115,13 +119,19 @@ Status ReadStates(const Store& store, uint64_t next_id, const StateVisitFn& visi
         if (s.ok() && chunk.first_id != *first) {
           s = Status::Corruption("state chunk of first id " + std::to_string(chunk.first_id));
         }
-        if (s.ok() && chunk.first_id + chunk.slots.size() > next_id) {
-          s = Status::Corruption("holds queries up to " +
-                                 std::to_string(chunk.first_id + chunk.slots.size() - 1) +
-                                 ", at or above next_id " + std::to_string(next_id));
+        if (s.ok() &&
+            (chunk.first_id >= next_id || chunk.slots.size() > next_id - chunk.first_id)) {
+          s = Status::Corruption("holds queries " + std::to_string(chunk.first_id) + " to " +
+                                 std::to_string(chunk.first_id + (chunk.slots.size() - 1)) +
+                                 ", not all below next_id " + std::to_string(next_id));
+        }
+        if (s.ok() && chunk.as_of > durable_seq) {
+          s = Status::Corruption("state chunk as of batch " + std::to_string(chunk.as_of) +
+                                 ", not yet written (durable_seq " + std::to_string(durable_seq) +
+                                 ")");
         }
         if (!s.ok()) return Report(bad, key, s);
-        // Sized by the chunks found, not by next_id: a damaged counter must not allocate.
+        // Sized by the chunks found (all below next_id, checked above).
         const uint64_t c = StateChunkOf(chunk.first_id);
         if (c >= pos.chunk_as_of.size()) pos.chunk_as_of.resize(c + 1, 0);
         pos.chunk_as_of[c] = chunk.as_of;
@@ -164,8 +174,8 @@ Status ReadStatesOf(const Store& store, const std::vector<uint64_t>& ids,
   const std::unordered_set<uint64_t> wanted(ids.begin(), ids.end());
   std::unordered_map<uint64_t, Journaled> latest;
   HEAPA_RETURN_IF_ERROR(ReadJournal(
-      store, UINT64_MAX, [&](uint64_t id) { return wanted.count(id) != 0; }, nullptr, &latest,
-      nullptr));
+      store, UINT64_MAX, UINT64_MAX, [&](uint64_t id) { return wanted.count(id) != 0; }, nullptr,
+      &latest, nullptr));
   out->assign(ids.size(), std::nullopt);
   std::unordered_map<uint64_t, StateChunkRecord> chunks;  // by first id; empty: none stored
   std::string value;
@@ -179,6 +189,11 @@ Status ReadStatesOf(const Store& store, const std::vector<uint64_t>& ids,
       Status s = store.Get(key, &value);
       if (s.ok()) {
         HEAPA_RETURN_IF_ERROR(AtKey(DecodeStateChunk(value, &it->second), key));
+        if (it->second.first_id != first) {
+          return AtKey(
+              Status::Corruption("state chunk of first id " + std::to_string(it->second.first_id)),
+              key);
+        }
       } else if (s.code() != Status::Code::kNotFound) {
         return s;
       }

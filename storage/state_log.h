@@ -68,15 +68,17 @@ class StateLog {
 };
 
 // Reads every id's current state from `store` and calls visit(id, state) once per id found,
-// chunk by chunk, then the ids only the journal holds. A record that does not decode goes to
-// bad(key, error): its non-OK result stops the read (the default stops at the first). A
-// structural inconsistency (a record under the wrong key, an id at or above next_id, a chunk
-// older than a journal record that names an id it lacks) goes to bad() too, with the key.
-// `position` (optional) receives what a StateLog continues from.
+// chunk by chunk, then the ids only the journal holds. `next_id` and `durable_seq` are the
+// pool's counters. A record that does not decode goes to bad(key, error): its non-OK result
+// stops the read (the default stops at the first). A structural inconsistency (a record under
+// the wrong key, an id at or above next_id, a seq or as_of above durable_seq, a chunk newer
+// than a journal record that names an id it lacks) goes to bad() too, and the record is
+// skipped. `position` (optional) receives what a StateLog continues from.
 using StateVisitFn = std::function<Status(uint64_t id, const StateRecord& state)>;
 using BadRecordFn = std::function<Status(std::string_view key, const Status& error)>;
-Status ReadStates(const Store& store, uint64_t next_id, const StateVisitFn& visit,
-                  const BadRecordFn& bad = nullptr, StateLogPosition* position = nullptr);
+Status ReadStates(const Store& store, uint64_t next_id, uint64_t durable_seq,
+                  const StateVisitFn& visit, const BadRecordFn& bad = nullptr,
+                  StateLogPosition* position = nullptr);
 
 // The states of `ids` (nullopt for an id with none), with point reads of their chunks and one
 // scan of the journal.

@@ -60,7 +60,8 @@ Status DecodeStateChunk(std::string_view value, StateChunkRecord* rec) {
   HEAPA_RETURN_IF_ERROR(OpenTable(Kind::kStateChunk, value, &scratch, &chunk));
   rec->first_id = chunk->first_id();
   rec->as_of = chunk->as_of();
-  if (rec->first_id == 0 || (rec->first_id - 1) % kStateChunkIds != 0) {
+  if (rec->first_id == 0 || (rec->first_id - 1) % kStateChunkIds != 0 ||
+      rec->first_id > UINT64_MAX - kStateChunkIds) {
     return Status::Corruption("state chunk starts at id " + std::to_string(rec->first_id) +
                               ", not at a chunk boundary");
   }

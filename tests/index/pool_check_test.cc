@@ -57,7 +57,7 @@ std::map<uint64_t, storage::StateRecord> States(const storage::Store& store,
   HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &counters));
   std::map<uint64_t, storage::StateRecord> out;
   HEAPA_REQUIRE_OK(storage::ReadStates(
-      store, counters.next_id,
+      store, counters.next_id, counters.durable_seq,
       [&](uint64_t id, const storage::StateRecord& rec) {
         out[id] = rec;
         return Status::OK();
@@ -66,19 +66,26 @@ std::map<uint64_t, storage::StateRecord> States(const storage::Store& store,
   return out;
 }
 
+// Takes the next durable seq of the pool in `store` (as a batch would) and returns it.
+uint64_t NextSeq(storage::Store& store) {
+  std::string value;
+  HEAPA_REQUIRE_OK(store.Get(storage::MetaKey("counters"), &value));
+  storage::CountersRecord counters;
+  HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &counters));
+  ++counters.durable_seq;
+  storage::EncodeCounters(counters, &value);
+  Put(store, storage::MetaKey("counters"), value);
+  return counters.durable_seq;
+}
+
 // Overrides one state with a journal record newer than every record of the store.
 void Journal(storage::Store& store, uint64_t id, const storage::StateRecord& rec) {
-  storage::StateLogPosition position;
-  (void)States(store, &position);
-  uint64_t seq = 1000;  // above every batch of the sample pool
-  for (uint64_t s : position.journal) seq = std::max(seq, s + 1);
-  for (uint64_t s : position.chunk_as_of) seq = std::max(seq, s + 1);
   storage::StateJournalRecord journal;
-  journal.seq = seq;
+  journal.seq = NextSeq(store);
   journal.entries = {{id, rec}};
   std::string value;
   storage::EncodeStateJournal(journal, &value);
-  Put(store, storage::JournalKey(seq), value);
+  Put(store, storage::JournalKey(journal.seq), value);
 }
 
 }  // namespace
@@ -201,7 +208,7 @@ TEST_SUITE("index/pool_check") {
       for (uint64_t seq : position.journal) batch.Delete(storage::JournalKey(seq));
       storage::StateChunkRecord chunk;
       chunk.first_id = 1;
-      chunk.as_of = 1000;
+      chunk.as_of = NextSeq(*store);
       chunk.slots = {states[1], states[2]};
       std::string value;
       storage::EncodeStateChunk(chunk, &value);

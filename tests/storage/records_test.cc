@@ -18,6 +18,8 @@ TEST_SUITE("storage/records") {
     CheckRoundTrip(SampleQuery());
     CheckRoundTrip(SampleState());
     CheckRoundTrip(SampleStats());
+    CheckRoundTrip(SampleChunk());
+    CheckRoundTrip(SampleJournal());
     CheckRoundTrip(SampleConfig());
     CheckRoundTrip(SampleCounters());
     CheckRoundTrip(SampleOpResult());
@@ -203,6 +205,29 @@ TEST_SUITE("storage/records") {
       CAPTURE(d);
       CheckCorruption(DecodeAs<double>(Encoded(d)));
     }
+  }
+
+  TEST_CASE("a state chunk or journal that breaks its rules is Corruption") {
+    CheckMutationsRejected<StateChunkRecord>(
+        SampleChunk(), {
+                           [](StateChunkRecord& c) { c.first_id = 0; },
+                           [](StateChunkRecord& c) { c.first_id = 2; },  // not a boundary
+                           [](StateChunkRecord& c) {
+                             c.first_id = StateChunkFirstId(UINT64_MAX / kStateChunkIds);
+                           },
+                           [](StateChunkRecord& c) { c.slots.clear(); },
+                           [](StateChunkRecord& c) { c.slots.resize(kStateChunkIds + 1); },
+                           [](StateChunkRecord& c) { c.slots[1].reward = kNaN; },
+                           [](StateChunkRecord& c) { c.slots[0].state = QueryState::kLow; },
+                       });
+    CheckMutationsRejected<StateJournalRecord>(
+        SampleJournal(), {
+                             [](StateJournalRecord& j) { j.entries.clear(); },
+                             [](StateJournalRecord& j) { j.entries[0].first = 0; },
+                             [](StateJournalRecord& j) { std::swap(j.entries[0], j.entries[1]); },
+                             [](StateJournalRecord& j) { j.entries[1].first = 3; },  // twice
+                             [](StateJournalRecord& j) { j.entries[1].second.reward = kInf; },
+                         });
   }
 }
 

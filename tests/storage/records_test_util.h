@@ -39,6 +39,8 @@ using DecodeFn = Status (*)(std::string_view);
   inline Status Decode(std::string_view v, R* rec) { return Decode##Name(v, rec); }
 HEAPA_TEST_CODEC(QueryRecord, Query)
 HEAPA_TEST_CODEC(StateRecord, State)
+HEAPA_TEST_CODEC(StateChunkRecord, StateChunk)
+HEAPA_TEST_CODEC(StateJournalRecord, StateJournal)
 HEAPA_TEST_CODEC(StatsRecord, Stats)
 HEAPA_TEST_CODEC(ConfigRecord, Config)
 HEAPA_TEST_CODEC(CountersRecord, Counters)
@@ -77,6 +79,21 @@ inline StateRecord SampleState() {
           .lease = 12,
           .lease_deadline_ms = 1234};
 }
+inline StateChunkRecord SampleChunk() {
+  StateChunkRecord c;
+  c.first_id = kStateChunkIds + 1;
+  c.as_of = 42;
+  c.slots = {StateRecord{}, SampleState(), StateRecord{}};
+  return c;
+}
+
+inline StateJournalRecord SampleJournal() {
+  StateJournalRecord j;
+  j.seq = 43;
+  j.entries = {{3, SampleState()}, {kStateChunkIds + 2, StateRecord{}}};
+  return j;
+}
+
 inline StatsRecord SampleStats() {
   return {.reports = 2,
           .rollouts = 16,
@@ -139,6 +156,8 @@ inline std::vector<Codec> AllCodecs() {
   return {
       {"query", Encoded(SampleQuery()), &DecodeAs<QueryRecord>},
       {"state", Encoded(SampleState()), &DecodeAs<StateRecord>},
+      {"state chunk", Encoded(SampleChunk()), &DecodeAs<StateChunkRecord>},
+      {"state journal", Encoded(SampleJournal()), &DecodeAs<StateJournalRecord>},
       {"stats", Encoded(SampleStats()), &DecodeAs<StatsRecord>},
       {"config", Encoded(SampleConfig()), &DecodeAs<ConfigRecord>},
       {"counters", Encoded(SampleCounters()), &DecodeAs<CountersRecord>},

@@ -30,7 +30,7 @@ std::unique_ptr<Store> CreateStore(const std::string& dir) {
 Model ReadAll(const Store& store, uint64_t next_id, StateLogPosition* position = nullptr) {
   Model out;
   HEAPA_REQUIRE_OK(ReadStates(
-      store, next_id,
+      store, next_id, UINT64_MAX,
       [&](uint64_t id, const StateRecord& rec) {
         CHECK(out.count(id) == 0);  // each id once
         out[id] = rec;
@@ -50,43 +50,54 @@ StateRecord RandomState(std::mt19937_64& rng, uint64_t seq) {
   return s;
 }
 
-// Applies one batch: `creates` new ids and changes of `changes` random existing ones.
-void Step(Store& store, StateLog& log, Model& model, uint64_t& next_id, uint64_t& seq,
-          std::mt19937_64& rng, uint64_t creates, uint64_t changes) {
-  ++seq;
-  std::map<uint64_t, StateRecord> changed;
-  for (uint64_t i = 0; i < creates; ++i) changed[next_id++] = RandomState(rng, seq);
-  for (uint64_t i = 0; i < changes && next_id > 1; ++i) {
-    changed[1 + rng() % (next_id - 1)] = RandomState(rng, seq);
+// A store, a StateLog writing to it and the model of what it should hold.
+struct Run {
+  explicit Run(uint64_t seed) : store(CreateStore(tmp.path())), rng(seed) {}
+
+  // Applies one batch: `creates` new ids and changes of `changes` random existing ones.
+  void Step(uint64_t creates, uint64_t changes) {
+    ++seq;
+    std::map<uint64_t, StateRecord> changed;
+    for (uint64_t i = 0; i < creates; ++i) changed[next_id++] = RandomState(rng, seq);
+    for (uint64_t i = 0; i < changes && next_id > 1; ++i) {
+      changed[1 + rng() % (next_id - 1)] = RandomState(rng, seq);
+    }
+    for (const auto& [id, s] : changed) model[id] = s;
+    Batch batch;
+    log.Write(
+        seq, next_id, {changed.begin(), changed.end()}, [&](uint64_t id) { return model.at(id); },
+        &batch);
+    HEAPA_REQUIRE_OK(store->Write(&batch));
   }
-  for (const auto& [id, s] : changed) model[id] = s;
-  Batch batch;
-  log.Write(
-      seq, next_id, {changed.begin(), changed.end()}, [&](uint64_t id) { return model.at(id); },
-      &batch);
-  HEAPA_REQUIRE_OK(store.Write(&batch));
-}
+
+  testing::TempDir tmp;
+  std::unique_ptr<Store> store;
+  std::mt19937_64 rng;
+  StateLog log;
+  Model model;
+  uint64_t next_id = 1;
+  uint64_t seq = 0;
+};
 
 }  // namespace
 
 TEST_SUITE("storage/state_log") {
   TEST_CASE("ReadStates gives back every state a random run of batches wrote, across restarts") {
     const uint64_t seed = testing::TestSeed("state log random run");
-    std::mt19937_64 rng(seed);
-    testing::TempDir tmp;
-    auto store = CreateStore(tmp.path());
-    StateLog log;
-    Model model;
-    uint64_t next_id = 1, seq = 0;
+    Run run(seed);
+    std::mt19937_64& rng = run.rng;
+    Store* store = run.store.get();
+    StateLog& log = run.log;
+    const uint64_t& next_id = run.next_id;
     for (int round = 0; round < 300; ++round) {
       CAPTURE(round);
       // Growth in bursts (a fill), then mostly changes of existing ids, big and small.
       const uint64_t creates = round < 20 ? 500 + rng() % 1000 : rng() % 3 == 0 ? rng() % 50 : 0;
       const uint64_t changes = rng() % 4 == 0 ? rng() % 2000 : rng() % 20;
-      Step(*store, log, model, next_id, seq, rng, creates, changes);
+      run.Step(creates, changes);
       if (round % 37 == 0 || round == 299) {
         StateLogPosition position;
-        REQUIRE(ReadAll(*store, next_id, &position) == model);
+        REQUIRE(ReadAll(*store, next_id, &position) == run.model);
         CHECK(position.journal == log.position().journal);
         // A writer restarted from the store goes on where this one stands.
         log = StateLog(std::move(position));
@@ -111,42 +122,32 @@ TEST_SUITE("storage/state_log") {
   }
 
   TEST_CASE("a batch that pays for every chunk writes no journal record") {
-    testing::TempDir tmp;
-    auto store = CreateStore(tmp.path());
-    std::mt19937_64 rng(1);
-    StateLog log;
-    Model model;
-    uint64_t next_id = 1, seq = 0;
-    Step(*store, log, model, next_id, seq, rng, 10, 0);  // 10 states: journaled
-    CHECK(log.position().journal == std::vector<uint64_t>{1});
-    Step(*store, log, model, next_id, seq, rng, kJournalEntriesPerChunk, 0);  // pays for chunk 0
-    CHECK(log.position().chunk_as_of == std::vector<uint64_t>{2});
-    CHECK(log.position().journal.empty());  // record 1 deleted, record 2 never written
-    CHECK(ReadAll(*store, next_id) == model);
+    Run run(1);
+    run.Step(10, 0);  // 10 states: journaled
+    CHECK(run.log.position().journal == std::vector<uint64_t>{1});
+    run.Step(kJournalEntriesPerChunk, 0);  // pays for chunk 0
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{2});
+    CHECK(run.log.position().journal.empty());  // record 1 deleted, record 2 never written
+    CHECK(ReadAll(*run.store, run.next_id) == run.model);
   }
 
   TEST_CASE("ReadStates reports a damaged chunk with its key, or hands it to bad()") {
-    testing::TempDir tmp;
-    auto store = CreateStore(tmp.path());
-    std::mt19937_64 rng(2);
-    StateLog log;
-    Model model;
-    uint64_t next_id = 1, seq = 0;
-    Step(*store, log, model, next_id, seq, rng, 2 * kStateChunkIds, 0);
+    Run run(2);
+    run.Step(2 * kStateChunkIds, 0);
     std::string value;
-    HEAPA_REQUIRE_OK(store->Get(StateChunkKey(kStateChunkIds + 1), &value));
+    HEAPA_REQUIRE_OK(run.store->Get(StateChunkKey(kStateChunkIds + 1), &value));
     value[value.size() / 2] ^= 1;
     Batch batch;
     batch.Put(StateChunkKey(kStateChunkIds + 1), value);
-    HEAPA_REQUIRE_OK(store->Write(&batch));
-    const Status s =
-        ReadStates(*store, next_id, [](uint64_t, const StateRecord&) { return Status::OK(); });
+    HEAPA_REQUIRE_OK(run.store->Write(&batch));
+    const Status s = ReadStates(*run.store, run.next_id, run.seq,
+                                [](uint64_t, const StateRecord&) { return Status::OK(); });
     CHECK(s.code() == Status::Code::kCorruption);
     CHECK(s.ToString().find("C/4097") != std::string::npos);
     std::vector<std::string> bad;
     uint64_t visited = 0;
     HEAPA_REQUIRE_OK(ReadStates(
-        *store, next_id,
+        *run.store, run.next_id, run.seq,
         [&](uint64_t, const StateRecord&) {
           ++visited;
           return Status::OK();
@@ -160,23 +161,60 @@ TEST_SUITE("storage/state_log") {
   }
 
   TEST_CASE("ReadStatesOf reads single states from chunk or journal") {
-    testing::TempDir tmp;
-    auto store = CreateStore(tmp.path());
-    std::mt19937_64 rng(3);
-    StateLog log;
-    Model model;
-    uint64_t next_id = 1, seq = 0;
-    Step(*store, log, model, next_id, seq, rng, kStateChunkIds + 10, 0);
-    Step(*store, log, model, next_id, seq, rng, 5, 3);  // journaled only
+    Run run(3);
+    run.Step(kStateChunkIds + 10, 0);
+    run.Step(5, 3);  // journaled only
     std::vector<std::optional<StateRecord>> out;
-    const std::vector<uint64_t> ids = {1, kStateChunkIds + 12, next_id - 1, next_id, 0};
-    HEAPA_REQUIRE_OK(ReadStatesOf(*store, ids, &out));
+    const std::vector<uint64_t> ids = {1, kStateChunkIds + 12, run.next_id - 1, run.next_id, 0};
+    HEAPA_REQUIRE_OK(ReadStatesOf(*run.store, ids, &out));
     REQUIRE(out.size() == ids.size());
-    CHECK(out[0] == model[1]);
-    CHECK(out[1] == model[kStateChunkIds + 12]);
-    CHECK(out[2] == model[next_id - 1]);
+    CHECK(out[0] == run.model[1]);
+    CHECK(out[1] == run.model[kStateChunkIds + 12]);
+    CHECK(out[2] == run.model[run.next_id - 1]);
     CHECK_FALSE(out[3].has_value());
     CHECK_FALSE(out[4].has_value());
+  }
+
+  TEST_CASE("ReadStates refuses records beyond next_id or durable_seq, and chunks at the end") {
+    Run run(4);
+    run.Step(10, 0);
+    std::vector<std::string> bad;
+    const auto read = [&](uint64_t next_id, uint64_t durable_seq) {
+      bad.clear();
+      return ReadStates(
+          *run.store, next_id, durable_seq,
+          [](uint64_t, const StateRecord&) { return Status::OK(); },
+          [&](std::string_view key, const Status& error) {
+            bad.push_back(DescribeKey(key) + ": " + std::string(error.message()));
+            return Status::OK();
+          });
+    };
+    HEAPA_REQUIRE_OK(read(run.next_id, run.seq));
+    CHECK(bad.empty());
+    // A journal record of a batch the counters have not seen.
+    HEAPA_REQUIRE_OK(read(run.next_id, run.seq - 1));
+    REQUIRE(bad.size() == 1);
+    CHECK(bad[0].find("J/1: journal record of a batch not yet written") == 0);
+    // A valid chunk placed at the very end of the id space: refused, nothing allocated for it.
+    StateChunkRecord chunk;
+    chunk.first_id = StateChunkFirstId((UINT64_MAX - kStateChunkIds) / kStateChunkIds - 1);
+    chunk.as_of = 1;
+    chunk.slots.assign(kStateChunkIds, StateRecord{});
+    std::string value;
+    EncodeStateChunk(chunk, &value);
+    Batch batch;
+    batch.Put(StateChunkKey(chunk.first_id), value);
+    // And a chunk from the future.
+    chunk.first_id = 1;
+    chunk.as_of = run.seq + 5;
+    chunk.slots.assign(10, StateRecord{});
+    EncodeStateChunk(chunk, &value);
+    batch.Put(StateChunkKey(1), value);
+    HEAPA_REQUIRE_OK(run.store->Write(&batch));
+    HEAPA_REQUIRE_OK(read(run.next_id, run.seq));
+    REQUIRE(bad.size() == 2);
+    CHECK(bad[0].find("C/1: state chunk as of batch 6, not yet written") == 0);
+    CHECK(bad[1].find("not all below next_id 11") != std::string::npos);
   }
 }
 

@@ -67,7 +67,7 @@ Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progr
   if (parts.states) {
     view.states.assign(next_id, std::nullopt);
     HEAPA_RETURN_IF_ERROR(
-        storage::ReadStates(store, next_id, [&](uint64_t id, const storage::StateRecord& rec) {
+        storage::ReadStates(store, next_id, view.counters.durable_seq, [&](uint64_t id, const storage::StateRecord& rec) {
           view.states[id] = rec;
           if (progress != nullptr) progress->Update(++read, "records");
           return Status::OK();

@@ -1,0 +1,42 @@
+#include "tests/testutil/format2.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "storage/batch.h"
+#include "storage/keys.h"
+#include "storage/records.h"
+#include "storage/state_log.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa::testing {
+
+void RewriteAsFormat2(storage::Store& store, std::optional<uint64_t> skip) {
+  std::string value;
+  HEAPA_REQUIRE_OK(store.Get(storage::MetaKey("counters"), &value));
+  storage::CountersRecord counters;
+  HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &counters));
+  storage::Batch batch;
+  storage::StateLogPosition position;
+  HEAPA_REQUIRE_OK(storage::ReadStates(
+      store, counters.next_id, counters.durable_seq,
+      [&](uint64_t id, const storage::StateRecord& rec) {
+        if (skip && id == *skip) return Status::OK();
+        std::string key = "S";
+        for (int b = 7; b >= 0; --b) key.push_back(static_cast<char>(id >> (8 * b)));
+        storage::EncodeState(rec, &value);
+        batch.Put(key, value);
+        return Status::OK();
+      },
+      nullptr, &position));
+  for (uint64_t seq : position.journal) batch.Delete(storage::JournalKey(seq));
+  for (uint64_t c = 0; c < position.chunk_as_of.size(); ++c) {
+    batch.Delete(storage::StateChunkKey(storage::StateChunkFirstId(c)));
+  }
+  storage::EncodeFormat(2, &value);
+  batch.Put(storage::MetaKey("format"), value);
+  HEAPA_REQUIRE_OK(store.Write(&batch));
+}
+
+}  // namespace heapa::testing
