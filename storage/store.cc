@@ -70,9 +70,14 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
 // without is a pool of format 1, which this build does not read (and must not change).
 rocksdb::Status OpenDb(const rocksdb::Options& opt, const StoreOptions& o, const std::string& dir,
                        rocksdb::DB** db, std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
+  // The prompts are read one at a time at random (every sampled query's text): decompressing a
+  // whole block for each costs more than the disk it saves. On a 1M pool of 300-byte texts the
+  // step went from 14-15 ms to 9-11 ms, and the pool from 206 MB to 471 MB on disk (README).
+  rocksdb::ColumnFamilyOptions queries(opt);
+  queries.compression = rocksdb::kNoCompression;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, opt},
-      {kQueriesColumnFamily, opt},
+      {kQueriesColumnFamily, queries},
   };
   return o.read_only ? rocksdb::DB::OpenForReadOnly(opt, dir, families, handles, db)
                      : rocksdb::DB::Open(opt, dir, families, handles, db);
