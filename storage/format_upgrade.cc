@@ -10,12 +10,6 @@
 #include "storage/state_log.h"
 
 namespace heapa::storage {
-namespace {
-
-// The prefix of format 2's per-id state records: 'S' id(8), a StateRecord each.
-constexpr char kFormat2StatePrefix[] = "S";
-
-}  // namespace
 
 bool CanUpgradeFormat(uint32_t version) { return version == 2; }
 
@@ -53,11 +47,12 @@ Status UpgradeFormat(Store* store, uint32_t version) {
   // The ids are dense below next_id and the keys sort by id: each record is the next id.
   std::vector<std::pair<uint64_t, StateRecord>> all;
   Batch batch;
-  HEAPA_RETURN_IF_ERROR(
-      store->Scan(kFormat2StatePrefix, [&](std::string_view key, std::string_view v) -> Status {
-        if (key.size() != 9) return Status::Corruption("malformed format-2 state key");
-        uint64_t id = 0;
-        for (size_t i = 1; i < 9; ++i) id = (id << 8) | static_cast<unsigned char>(key[i]);
+  HEAPA_RETURN_IF_ERROR(store->Scan(
+      FamilyPrefix(KeyFamily::kFormat2State),
+      [&](std::string_view key, std::string_view v) -> Status {
+        const std::optional<uint64_t> parsed = DecodeIdKey(KeyFamily::kFormat2State, key);
+        if (!parsed) return Status::Corruption("malformed format-2 state key");
+        const uint64_t id = *parsed;
         if (id != all.size() + 1 || id >= counters.next_id) {
           return Status::Corruption("format-2 state of query " + std::to_string(id) +
                                     " where query " + std::to_string(all.size() + 1) +

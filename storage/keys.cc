@@ -44,6 +44,7 @@ std::string MetaKey(std::string_view name) {
 std::string QueryKey(uint64_t id) { return IdKey(KeyFamily::kQuery, id); }
 std::string StateChunkKey(uint64_t first_id) { return IdKey(KeyFamily::kStateChunk, first_id); }
 std::string JournalKey(uint64_t seq) { return IdKey(KeyFamily::kJournal, seq); }
+std::string Format2StateKey(uint64_t id) { return IdKey(KeyFamily::kFormat2State, id); }
 std::string StatsKey(uint64_t id) { return IdKey(KeyFamily::kStats, id); }
 
 std::string DedupKey(const Hash128& hash) {
@@ -93,6 +94,7 @@ std::string DescribeKey(std::string_view key) {
     case static_cast<char>(KeyFamily::kStats):
     case static_cast<char>(KeyFamily::kStateChunk):
     case static_cast<char>(KeyFamily::kJournal):
+    case static_cast<char>(KeyFamily::kFormat2State):
       if (key.size() == 9) {
         return std::string(1, family) + "/" + std::to_string(ReadBigEndian64(key.substr(1)));
       }

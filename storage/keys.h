@@ -7,6 +7,7 @@
 //   'Q' id(8)             QueryRecord: the immutable prompt (records.h)
 //   'C' first_id(8)       StateChunk: the states of kStateChunkIds ids from first_id
 //   'J' seq(8)            StateJournal: the states one batch changed (state_log.h)
+//   'S' id(8)             format 2 only: one StateRecord per id (read by format_upgrade.h)
 //   'T' id(8)             StatsRecord: running reward statistics (rewritten on report)
 //   'H' hash(16)          dedup index: XXH3-128 of (prompt, answer) -> id
 //   'E' parent(8) child(8) lineage edge -> the child's policy difficulty
@@ -47,6 +48,7 @@ enum class KeyFamily : char {
   kQuery = 'Q',
   kStateChunk = 'C',
   kJournal = 'J',
+  kFormat2State = 'S',  // not written by format 3; see format_upgrade.h
   kStats = 'T',
   kDedup = 'H',
   kEdge = 'E',
@@ -64,6 +66,7 @@ std::string MetaKey(std::string_view name);
 std::string QueryKey(uint64_t id);
 std::string StateChunkKey(uint64_t first_id);
 std::string JournalKey(uint64_t seq);
+std::string Format2StateKey(uint64_t id);
 std::string StatsKey(uint64_t id);
 std::string DedupKey(const Hash128& hash);
 std::string EdgeKey(uint64_t parent, uint64_t child);
@@ -78,8 +81,8 @@ bool InQueriesColumnFamily(std::string_view key);
 // The one-byte prefix of a family, for prefix scans.
 std::string FamilyPrefix(KeyFamily family);
 
-// Decodes the number of a 'Q', 'T', 'C' or 'J' key of the given family; nullopt when `key` is not
-// exactly such a key.
+// Decodes the number of a 'Q', 'T', 'C', 'J' or 'S' key of the given family; nullopt when `key` is
+// not exactly such a key.
 std::optional<uint64_t> DecodeIdKey(KeyFamily family, std::string_view key);
 
 // A printable form of any key for error messages: "T/42", "M/config", "H/<32 hex>" or

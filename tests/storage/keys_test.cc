@@ -48,6 +48,7 @@ const IdFamily kIdFamilies[] = {
     {&QueryKey, KeyFamily::kQuery, 'Q'},
     {&StateChunkKey, KeyFamily::kStateChunk, 'C'},
     {&JournalKey, KeyFamily::kJournal, 'J'},
+    {&Format2StateKey, KeyFamily::kFormat2State, 'S'},
     {&StatsKey, KeyFamily::kStats, 'T'},
 };
 

@@ -23,10 +23,8 @@ void RewriteAsFormat2(storage::Store& store, std::optional<uint64_t> skip) {
       store, counters.next_id, counters.durable_seq,
       [&](uint64_t id, const storage::StateRecord& rec) {
         if (skip && id == *skip) return Status::OK();
-        std::string key = "S";
-        for (int b = 7; b >= 0; --b) key.push_back(static_cast<char>(id >> (8 * b)));
         storage::EncodeState(rec, &value);
-        batch.Put(key, value);
+        batch.Put(storage::Format2StateKey(id), value);
         return Status::OK();
       },
       nullptr, &position));
