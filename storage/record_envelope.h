@@ -103,15 +103,21 @@ Status OpenTable(Kind kind, std::string_view value, AlignedPayload* scratch, con
   return Status::OK();
 }
 
-// Copies a FlatBuffers vector of scalars. The Verifier checks only the 4-byte alignment of a
-// vector's length, so a crafted record can place 8-byte elements misaligned: that is
-// Corruption (our encoder never does it), never a misaligned load.
+// The Verifier checks only the 4-byte alignment of a vector's length, so a crafted record can
+// place 8-byte elements (scalars or structs) misaligned: callers treat false as Corruption (our
+// encoder never does it), never reading them in place. An empty vector may sit anywhere.
+template <typename Vec>
+bool ElementsAligned(const Vec* vec, size_t alignment) {
+  return vec == nullptr || vec->size() == 0 ||
+         reinterpret_cast<uintptr_t>(vec->Data()) % alignment == 0;
+}
+
+// Copies a FlatBuffers vector of scalars; false when its elements are misaligned.
 template <typename T>
 bool CopyVector(const flatbuffers::Vector<T>* vec, std::vector<T>* out) {
   out->clear();
-  if (vec == nullptr || vec->size() == 0) return true;  // an empty vector may sit anywhere
-  if (reinterpret_cast<uintptr_t>(vec->Data()) % alignof(T) != 0) return false;
-  out->assign(vec->begin(), vec->end());
+  if (!ElementsAligned(vec, alignof(T))) return false;
+  if (vec != nullptr) out->assign(vec->begin(), vec->end());
   return true;
 }
 
@@ -127,6 +133,7 @@ namespace heapa::storage {
 // The record codecs (records.cc, small_records.cc) use the helpers unqualified.
 using envelope::AlignedPayload;
 using envelope::CopyVector;
+using envelope::ElementsAligned;
 using envelope::Finite;
 using envelope::GetFixed64;
 using envelope::Kind;

@@ -20,6 +20,17 @@ Status Report(const BadRecordFn& bad, std::string_view key, const Status& error)
   return bad ? bad(key, error) : AtKey(error, key);
 }
 
+// Decodes the chunk stored under `key`, which must be the chunk key of its first id.
+Status DecodeChunkAt(std::string_view key, std::string_view value, StateChunkRecord* chunk) {
+  const std::optional<uint64_t> first = DecodeIdKey(KeyFamily::kStateChunk, key);
+  if (!first) return Status::Corruption("malformed state chunk key");
+  HEAPA_RETURN_IF_ERROR(DecodeStateChunk(value, chunk));
+  if (chunk->first_id != *first) {
+    return Status::Corruption("state chunk of first id " + std::to_string(chunk->first_id));
+  }
+  return Status::OK();
+}
+
 uint64_t ChunkCount(uint64_t next_id) { return next_id <= 1 ? 0 : StateChunkOf(next_id - 1) + 1; }
 
 // Scans the journal into the newest state of each id that `wanted` accepts.
@@ -113,12 +124,7 @@ Status ReadStates(const Store& store, uint64_t next_id, uint64_t durable_seq,
   HEAPA_RETURN_IF_ERROR(store.Scan(
       FamilyPrefix(KeyFamily::kStateChunk),
       [&](std::string_view key, std::string_view value) -> Status {
-        const std::optional<uint64_t> first = DecodeIdKey(KeyFamily::kStateChunk, key);
-        if (!first) return Report(bad, key, Status::Corruption("malformed state chunk key"));
-        Status s = DecodeStateChunk(value, &chunk);
-        if (s.ok() && chunk.first_id != *first) {
-          s = Status::Corruption("state chunk of first id " + std::to_string(chunk.first_id));
-        }
+        Status s = DecodeChunkAt(key, value, &chunk);
         if (s.ok() &&
             (chunk.first_id >= next_id || chunk.slots.size() > next_id - chunk.first_id)) {
           s = Status::Corruption("holds queries " + std::to_string(chunk.first_id) + " to " +
@@ -139,13 +145,9 @@ Status ReadStates(const Store& store, uint64_t next_id, uint64_t durable_seq,
           const uint64_t id = chunk.first_id + i;
           const StateRecord* state = &chunk.slots[i];
           auto it = latest.find(id);
-          if (it != latest.end()) {
-            if (it->second.seq > chunk.as_of) state = &it->second.state;
-            HEAPA_RETURN_IF_ERROR(visit(id, *state));
-            latest.erase(it);
-            continue;
-          }
+          if (it != latest.end() && it->second.seq > chunk.as_of) state = &it->second.state;
           HEAPA_RETURN_IF_ERROR(visit(id, *state));
+          if (it != latest.end()) latest.erase(it);  // settled: not one of the ids left below
         }
         return Status::OK();
       }));
@@ -188,12 +190,7 @@ Status ReadStatesOf(const Store& store, const std::vector<uint64_t>& ids,
       const std::string key = StateChunkKey(first);
       Status s = store.Get(key, &value);
       if (s.ok()) {
-        HEAPA_RETURN_IF_ERROR(AtKey(DecodeStateChunk(value, &it->second), key));
-        if (it->second.first_id != first) {
-          return AtKey(
-              Status::Corruption("state chunk of first id " + std::to_string(it->second.first_id)),
-              key);
-        }
+        HEAPA_RETURN_IF_ERROR(AtKey(DecodeChunkAt(key, value, &it->second), key));
       } else if (s.code() != Status::Code::kNotFound) {
         return s;
       }

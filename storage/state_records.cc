@@ -30,14 +30,6 @@ Status FromSlot(const fb::StateSlot& slot, StateRecord* rec) {
   return ValidateState(*rec);
 }
 
-// The Verifier checks a vector's bounds but not that its 8-byte structs are aligned; a crafted
-// record could misalign them (our encoder never does).
-template <typename T>
-bool Aligned(const flatbuffers::Vector<const T*>* vec) {
-  return vec == nullptr || vec->size() == 0 ||
-         reinterpret_cast<uintptr_t>(vec->Data()) % alignof(T) == 0;
-}
-
 }  // namespace
 
 void EncodeStateChunk(const StateChunkRecord& rec, std::string* out) {
@@ -71,7 +63,8 @@ Status DecodeStateChunk(std::string_view value, StateChunkRecord* rec) {
     return Status::Corruption("state chunk of " + std::to_string(n) + " slots (1.." +
                               std::to_string(kStateChunkIds) + ")");
   }
-  if (!Aligned(slots)) return Status::Corruption("misaligned state slots");
+  if (!ElementsAligned(slots, alignof(fb::StateSlot)))
+    return Status::Corruption("misaligned state slots");
   rec->slots.resize(n);
   for (size_t i = 0; i < n; ++i) {
     Status s = FromSlot(*slots->Get(static_cast<flatbuffers::uoffset_t>(i)), &rec->slots[i]);
@@ -101,7 +94,8 @@ Status DecodeStateJournal(std::string_view value, StateJournalRecord* rec) {
   const auto* entries = journal->entries();
   const size_t n = entries == nullptr ? 0 : entries->size();
   if (n == 0) return Status::Corruption("state journal without entries");
-  if (!Aligned(entries)) return Status::Corruption("misaligned journal entries");
+  if (!ElementsAligned(entries, alignof(fb::StateEntry)))
+    return Status::Corruption("misaligned journal entries");
   rec->entries.resize(n);
   uint64_t prev = 0;
   for (size_t i = 0; i < n; ++i) {
