@@ -89,8 +89,8 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   std::vector<std::pair<uint64_t, storage::StateRecord>> changed;
   for (uint64_t id : ix_->Touched()) changed.emplace_back(id, ix_->Find(id)->ToRecord());
   state_log_.Write(
-      seq, counters.next_id, changed, [this](uint64_t id) { return ix_->Find(id)->ToRecord(); },
-      batch);
+      seq, counters.next_id, std::move(changed),
+      [this](uint64_t id) { return ix_->Find(id)->ToRecord(); }, batch);
   std::string value;
   counters.rng_state = ix_->rng().state();
   counters.rng_inc = ix_->rng().inc();

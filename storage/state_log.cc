@@ -77,8 +77,8 @@ StateLogPosition StateLog::position() const {
 }
 
 void StateLog::Write(uint64_t seq, uint64_t next_id,
-                     const std::vector<std::pair<uint64_t, StateRecord>>& changed,
-                     const StateOf& state_of, Batch* batch) {
+                     std::vector<std::pair<uint64_t, StateRecord>> changed, const StateOf& state_of,
+                     Batch* batch) {
   std::vector<uint64_t>& as_of = chunk_as_of_;
   const uint64_t chunks = ChunkCount(next_id);
   as_of.resize(chunks, 0);
@@ -103,7 +103,7 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
   if (!changed.empty() && oldest < seq) {
     StateJournalRecord journal;
     journal.seq = seq;
-    journal.entries = changed;
+    journal.entries = std::move(changed);  // the journal record is the last use
     EncodeStateJournal(journal, &value);
     batch->Put(JournalKey(seq), value);
     journal_.push_back(seq);

@@ -54,9 +54,8 @@ class StateLog {
   // chunk rewrites it pays for, and deletes of the journal records no chunk needs any more.
   // The position moves on as if the batch were written; after a failed write, build a new
   // StateLog from the store.
-  void Write(uint64_t seq, uint64_t next_id,
-             const std::vector<std::pair<uint64_t, StateRecord>>& changed, const StateOf& state_of,
-             Batch* batch);
+  void Write(uint64_t seq, uint64_t next_id, std::vector<std::pair<uint64_t, StateRecord>> changed,
+             const StateOf& state_of, Batch* batch);
 
   // A copy of where the log stands (for tests; O(live journal records)).
   StateLogPosition position() const;
