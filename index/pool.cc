@@ -171,6 +171,18 @@ Status Pool::DeferredDurability::Wait() {
   return pool_->FailedWrite(s);
 }
 
+void Pool::DeferredDurability::WhenDurable(
+    std::function<void(const Status&, uint64_t durable_seq)> done) {
+  HEAPA_CHECK(!collecting_);
+  if (seq_ == 0) return done(Status::OK(), pool_->durable_seq());
+  // The callback may hold the last reference to the committer: keep one for the call.
+  std::shared_ptr<storage::Committer> committer = committer_;
+  storage::Committer* c = committer.get();
+  committer->WhenDurable(seq_, [c, done = std::move(done)](const Status& s) {
+    done(s, s.ok() ? c->durable_seq() : 0);
+  });
+}
+
 void Pool::AfterFailedWrite(const Status& error) {
   if (!degraded_.ok() || !store_) return;  // another caller got here first
   // The outcome of the failed group is unknown, and the index ran ahead of it: rebuild the

@@ -1,5 +1,6 @@
 // net::Server: heapad's TCP front end (Boost.Asio). One I/O thread runs every socket; requests
-// execute on a pool of worker threads (a pool operation may wait for an fsync). A connection's
+// execute on a pool of worker threads (a pool operation may wait for the pool's lock, or write
+// a group commit for everyone). A connection's
 // requests apply one at a time, in the order sent, but a mutation's wait for its fsync does
 // not hold back the next one: pipelined mutations of one connection share fsyncs (group
 // commit, index/pool.h). Responses go back in request order, each only once durable.
@@ -35,13 +36,13 @@ struct ServerOptions {
   int64_t idle_timeout_ms = 10 * 60 * 1000;
   int64_t frame_timeout_ms = 30 * 1000;
   size_t max_pending_requests = 64;  // read but not yet answered, per connection
-  // Requests of one connection waiting for their fsync at once; each holds a worker.
+  // Requests of one connection applied and waiting for their fsync at once.
   size_t max_pipelined_writes = 16;
   size_t max_output_bytes = 64u << 20;
-  // Threads executing requests. A mutation holds its worker while it waits for its group
-  // commit, so this bounds how many requests can share one fsync: keep it above the number of
-  // concurrently writing clients.
-  int worker_threads = 64;
+  // Threads executing requests. No thread waits for a request's fsync (the group write hands
+  // the response back), so these only apply requests, write the groups and run the long admin
+  // operations: a few per core.
+  int worker_threads = 4;
 };
 
 class Server {

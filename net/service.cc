@@ -224,11 +224,30 @@ Service::Pending Service::Begin(SessionState* session, std::string_view body) {
 
 std::string Service::Complete(Pending pending) {
   Pending::State& st = *pending.state_;
+  if (!st.response.empty()) return Conclude(std::move(pending), 0);
+  // A pool request: answer only once what it changed is durable.
+  const Status durable = st.deferred->Wait();
+  if (!durable.ok()) st.reply = Reply{durable};
+  const uint64_t durable_seq = st.pool->durable_seq();
+  return Conclude(std::move(pending), durable_seq);
+}
+
+void Service::CompleteWhenDurable(Pending pending, RespondFn respond, OffloadFn offload) {
+  if (!pending.state_->response.empty()) return respond(Conclude(std::move(pending), 0));
+  auto shared = std::make_shared<Pending>(std::move(pending));
+  shared->state_->deferred->WhenDurable(
+      [this, shared, respond = std::move(respond), offload = std::move(offload)](
+          const Status& s, uint64_t durable_seq) {
+        if (s.ok()) return respond(Conclude(std::move(*shared), durable_seq));
+        // Complete() waits again, gets the failure and lets the pool rebuild: that may block.
+        offload([this, shared, respond] { respond(Complete(std::move(*shared))); });
+      });
+}
+
+std::string Service::Conclude(Pending pending, uint64_t durable_seq) {
+  Pending::State& st = *pending.state_;
   if (st.response.empty()) {
-    // A pool request: answer only once what it changed is durable.
-    const Status durable = st.deferred->Wait();
-    if (!durable.ok()) st.reply = Reply{durable};
-    st.reply.durable_seq = st.pool->durable_seq();
+    st.reply.durable_seq = durable_seq;
     st.response = Finish(st.builder, st.request_id, st.reply);
   }
   if (options_.metrics != nullptr) {

@@ -15,6 +15,7 @@
 #define HEAPA_NET_SERVICE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -67,6 +68,15 @@ class Service {
   // or UnknownOutcome when the write failed. Counted in the metrics from Begin() on.
   std::string Complete(Pending pending);
 
+  // Complete() without holding a thread for the fsync: calls respond(response) once the
+  // request's changes are durable, at once when it changed nothing. `respond` runs on this
+  // thread or on the one whose group write decided, and must be quick. When the write
+  // failed, the response (UnknownOutcome, after the pool's rebuild) is made by a task given
+  // to `offload`, which must run it on a thread that may block.
+  using RespondFn = std::function<void(std::string response)>;
+  using OffloadFn = std::function<void(std::function<void()> task)>;
+  void CompleteWhenDurable(Pending pending, RespondFn respond, OffloadFn offload);
+
   // Begin() and Complete() in one: handles one frame body and returns the response body.
   // Sets *close when the connection must be closed after the response is sent.
   std::string Handle(SessionState* session, std::string_view body, bool* close);
@@ -75,6 +85,9 @@ class Service {
   static std::string ErrorResponse(ProtocolError error, std::string_view message);
 
  private:
+  // The response of a begun request whose durability is decided (`durable_seq`: the pool's,
+  // for the reply); counts it in the metrics.
+  std::string Conclude(Pending pending, uint64_t durable_seq);
   // Begin() without the metrics: fills *state (verb 0: not a valid request).
   void Respond(SessionState* session, std::string_view body, Pending::State* state);
 

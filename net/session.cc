@@ -1,5 +1,9 @@
 #include "net/session.h"
 
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
 #include "net/frame.h"
 
 namespace heapa::net {
@@ -15,10 +19,16 @@ Session::Session(asio::ip::tcp::socket socket, Service* service, const ServerOpt
       workers_(workers),
       on_close_(std::move(on_close)) {}
 
+namespace {
+constexpr size_t kReadChunk = 64 * 1024;  // bytes asked of one read
+constexpr size_t kMaxGather = 64;         // responses sent by one write
+}  // namespace
+
 void Session::Start() {
   error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // small replies go out at once
-  ReadHeader();
+  input_.resize(kReadChunk);
+  Read();
 }
 
 void Session::Reject(ProtocolError error, const std::string& message) {
@@ -44,45 +54,69 @@ void Session::ArmTimer(int64_t ms) {
   });
 }
 
-void Session::ReadHeader() {
-  if (closed_ || draining_ || close_after_write_) return;
-  if (ReadingPaused()) {  // resumed when responses drain; no idle clock meanwhile
-    error_code ec;
-    timer_.cancel(ec);
-    return;
+bool Session::ParseFrames() {
+  while (!ReadingPaused() && input_end_ - input_begin_ >= kFrameHeaderBytes) {
+    const auto* header = reinterpret_cast<const unsigned char*>(input_.data() + input_begin_);
+    const uint32_t length = DecodeFrameLength(header);
+    if (length == 0 || length > options_.max_frame_bytes) {
+      // The announced body is never read into memory.
+      input_begin_ = input_end_ = 0;
+      Send(Service::ErrorResponse(ProtocolError::kFrameTooLarge,
+                                  "frame of " + std::to_string(length) + " bytes is outside [1, " +
+                                      std::to_string(options_.max_frame_bytes) + "]"),
+           /*close_after=*/true);
+      return false;
+    }
+    if (input_end_ - input_begin_ - kFrameHeaderBytes < length) break;  // not all here yet
+    requests_.emplace_back(input_.data() + input_begin_ + kFrameHeaderBytes, length);
+    input_begin_ += kFrameHeaderBytes + length;
   }
-  reading_ = true;
-  ArmTimer(options_.idle_timeout_ms);
-  asio::async_read(
-      socket_, asio::buffer(header_), [self = shared_from_this()](const error_code& ec, size_t) {
-        self->reading_ = false;
-        if (ec) return self->Close();
-        const uint32_t length = DecodeFrameLength(self->header_);
-        if (length == 0 || length > self->options_.max_frame_bytes) {
-          // The announced body is never read into memory.
-          return self->Send(Service::ErrorResponse(
-                                ProtocolError::kFrameTooLarge,
-                                "frame of " + std::to_string(length) + " bytes is outside [1, " +
-                                    std::to_string(self->options_.max_frame_bytes) + "]"),
-                            /*close_after=*/true);
-        }
-        self->ReadBody(length);
-      });
+  return true;
 }
 
-void Session::ReadBody(uint32_t length) {
+void Session::Read() {
+  if (closed_ || draining_ || close_after_write_ || reading_) return;
+  if (!ParseFrames()) return;
+  Dispatch();
+  if (ReadingPaused()) {  // resumed when responses drain; no clock meanwhile
+    error_code ec;
+    timer_.cancel(ec);
+    frame_clock_ = false;
+    return;
+  }
+  // Keep the unparsed tail (a partial frame) at the front, with room for all of that frame.
+  if (input_begin_ > 0) {
+    std::memmove(input_.data(), input_.data() + input_begin_, input_end_ - input_begin_);
+    input_end_ -= input_begin_;
+    input_begin_ = 0;
+  }
+  size_t want = kReadChunk;
+  if (input_end_ >= kFrameHeaderBytes) {
+    const auto* header = reinterpret_cast<const unsigned char*>(input_.data());
+    want = std::max<size_t>(want, kFrameHeaderBytes + DecodeFrameLength(header));  // checked
+  }
+  if (input_.size() < want) {
+    input_.resize(want);
+  } else if (input_end_ == 0 && input_.size() > 4 * kReadChunk) {
+    std::string(kReadChunk, '\0').swap(input_);  // a large frame went by: give its memory back
+  }
+  // The idle clock runs between frames; a frame once started must complete within the frame
+  // timeout, however it trickles in.
+  if (input_end_ == 0) {
+    ArmTimer(options_.idle_timeout_ms);
+    frame_clock_ = false;
+  } else if (!frame_clock_) {
+    ArmTimer(options_.frame_timeout_ms);
+    frame_clock_ = true;
+  }
   reading_ = true;
-  ArmTimer(options_.frame_timeout_ms);
-  body_.resize(length);
-  asio::async_read(socket_, asio::buffer(body_),
-                   [self = shared_from_this()](const error_code& ec, size_t) {
-                     self->reading_ = false;
-                     if (ec) return self->Close();
-                     self->requests_.push_back(std::move(self->body_));
-                     self->body_.clear();
-                     self->Dispatch();
-                     self->ReadHeader();
-                   });
+  socket_.async_read_some(asio::buffer(input_.data() + input_end_, input_.size() - input_end_),
+                          [self = shared_from_this()](const error_code& ec, size_t n) {
+                            self->reading_ = false;
+                            if (ec) return self->Close();
+                            self->input_end_ += n;
+                            self->Read();
+                          });
 }
 
 void Session::Dispatch() {
@@ -97,8 +131,9 @@ void Session::Dispatch() {
   replies_.emplace_back();
   // Requests apply one at a time, in order, on a worker; then the next one may apply while
   // this one waits for its fsync (so pipelined writes share one), and the responses go out
-  // in order from the I/O thread. The work guard keeps the I/O loop running meanwhile.
-  auto work = asio::make_work_guard(socket_.get_executor());
+  // in order from the I/O thread. No thread waits for the fsync: the write that makes the
+  // request durable hands its response back. The work guard keeps the I/O loop running.
+  auto work = std::make_shared<WorkGuard>(asio::make_work_guard(socket_.get_executor()));
   asio::post(*workers_, [self = shared_from_this(), request = std::move(request), slot,
                          work = std::move(work)]() mutable {
     Service::Pending pending = self->service_->Begin(&self->state_, request);
@@ -109,16 +144,20 @@ void Session::Dispatch() {
       ++self->completing_;
       self->Dispatch();
     });
-    std::string response = self->service_->Complete(std::move(pending));
-    // Posted after the handler above: the I/O thread runs them in that order.
-    asio::post(self->socket_.get_executor(),
-               [self, slot, response = std::move(response), close]() mutable {
-                 --self->completing_;
-                 self->replies_[slot - self->first_slot_] = Reply{std::move(response), close};
-                 self->SendReady();
-                 self->Dispatch();
-               });
-    work.reset();
+    // Runs after the handler above was posted: the I/O thread runs them in that order.
+    auto respond = [self, slot, close, work](std::string response) {
+      asio::post(self->socket_.get_executor(),
+                 [self, slot, close, response = std::move(response)]() mutable {
+                   --self->completing_;
+                   self->replies_[slot - self->first_slot_] = Reply{std::move(response), close};
+                   self->SendReady();
+                   self->Dispatch();
+                 });
+    };
+    auto offload = [self](std::function<void()> task) {
+      asio::post(*self->workers_, std::move(task));
+    };
+    self->service_->CompleteWhenDurable(std::move(pending), std::move(respond), std::move(offload));
   });
 }
 
@@ -146,18 +185,26 @@ void Session::WriteNext() {
   if (writing_ || closed_) return;
   if (output_.empty()) {
     if (close_after_write_ || (draining_ && !Busy() && requests_.empty())) return Close();
-    if (!reading_) ReadHeader();  // resume after a pause
+    if (!reading_) Read();  // resume after a pause
     return;
   }
+  // Every response ready goes out in one write (deque elements stay put while others are
+  // appended behind them).
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(output_.front()),
-                    [self = shared_from_this()](const error_code& ec, size_t) {
-                      self->writing_ = false;
-                      if (ec) return self->Close();
-                      self->output_bytes_ -= self->output_.front().size();
-                      self->output_.pop_front();
-                      self->WriteNext();
-                    });
+  output_writing_ = std::min(output_.size(), kMaxGather);
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(output_writing_);
+  for (size_t i = 0; i < output_writing_; ++i) buffers.push_back(asio::buffer(output_[i]));
+  asio::async_write(socket_, buffers, [self = shared_from_this()](const error_code& ec, size_t) {
+    self->writing_ = false;
+    if (ec) return self->Close();
+    for (size_t i = 0; i < self->output_writing_; ++i) {
+      self->output_bytes_ -= self->output_.front().size();
+      self->output_.pop_front();
+    }
+    self->output_writing_ = 0;
+    self->WriteNext();
+  });
 }
 
 void Session::Close() {

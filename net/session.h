@@ -31,8 +31,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void Drain();
 
  private:
-  void ReadHeader();
-  void ReadBody(uint32_t length);
+  // Turns the complete frames in the input buffer into requests (until reading pauses), then
+  // reads more unless paused.
+  void Read();
+  // Moves complete frames from the input buffer to requests_. False when a frame announces a
+  // length outside the limit (the error response is queued, the connection closes after it).
+  bool ParseFrames();
   void ArmTimer(int64_t ms);
   void Dispatch();
   // Queues the responses that are complete, in request order.
@@ -44,6 +48,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close();
   bool ReadingPaused() const;
 
+  using WorkGuard = boost::asio::executor_work_guard<boost::asio::any_io_executor>;
+
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   Service* service_;
@@ -52,8 +58,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::function<void()> on_close_;
 
   SessionState state_;
-  unsigned char header_[4] = {};
-  std::string body_;
+  // Bytes read and not yet parsed: input_[input_begin_, input_end_). Many small pipelined
+  // requests arrive in one read.
+  std::string input_;
+  size_t input_begin_ = 0;
+  size_t input_end_ = 0;
+  bool frame_clock_ = false;          // the timer runs the frame timeout of a partial frame
   std::deque<std::string> requests_;  // read, not yet begun
   bool applying_ = false;             // a worker is in Service::Begin for this session
   bool stop_applying_ = false;        // a response closes the connection: begin no more
@@ -68,6 +78,7 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t completing_ = 0;           // begun requests waiting in Service::Complete
   std::deque<std::string> output_;  // framed responses not yet written
   size_t output_bytes_ = 0;
+  size_t output_writing_ = 0;  // responses at the front of output_ in the write in progress
   bool writing_ = false;
   bool reading_ = false;
   bool draining_ = false;

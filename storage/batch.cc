@@ -1,5 +1,7 @@
 #include "storage/batch.h"
 
+#include <unordered_set>
+
 namespace heapa::storage {
 
 void Batch::Put(std::string_view key, std::string_view value) {
@@ -21,6 +23,19 @@ void Batch::Append(const Batch& other) {
     op.key_offset += shift;
     ops_.push_back(op);
   }
+}
+
+void Batch::DropOverwritten() {
+  const std::string_view data(data_);
+  std::unordered_set<std::string_view> later;
+  later.reserve(ops_.size());
+  std::vector<Op> kept;
+  kept.reserve(ops_.size());
+  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
+    if (later.insert(data.substr(it->key_offset, it->key_size)).second) kept.push_back(*it);
+  }
+  if (kept.size() == ops_.size()) return;
+  ops_.assign(kept.rbegin(), kept.rend());
 }
 
 void Batch::ForEach(const VisitFn& fn) const {

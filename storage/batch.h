@@ -30,6 +30,10 @@ class Batch {
   // Appends every operation of `other`, in order, after this batch's own.
   void Append(const Batch& other);
 
+  // Drops every operation that a later one on the same key overwrites: the batch then
+  // writes the same final state with fewer records.
+  void DropOverwritten();
+
   // Calls fn(key, value) for each operation in order; value is nullopt for a Delete. Views
   // are valid only during the call.
   using VisitFn = std::function<void(std::string_view key, std::optional<std::string_view> value)>;

@@ -39,6 +39,7 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock) {
   // the last one's value, as if they had been written one after the other.
   Batch merged = std::move(group.front().batch);
   for (size_t i = 1; i < group.size(); ++i) merged.Append(group[i].batch);
+  if (group.size() > 1) merged.DropOverwritten();
   Failpoint("commit.before_write");
   Status s = store_->Write(&merged);
   if (s.ok()) Failpoint("commit.after_write");
@@ -47,15 +48,31 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock) {
   ++counters_.writes;
   counters_.batches += group.size();
   counters_.max_group = std::max<uint64_t>(counters_.max_group, group.size());
+  std::vector<DoneFn> decided;
+  auto take_through = [&](uint64_t last) {
+    auto end = callbacks_.upper_bound(last);
+    for (auto it = callbacks_.begin(); it != end; ++it) decided.push_back(std::move(it->second));
+    callbacks_.erase(callbacks_.begin(), end);
+  };
   if (s.ok()) {
     durable_seq_ = group.back().seq;
     std::erase_if(overlay_, [&](const auto& kv) { return kv.second.seq <= durable_seq_; });
+    take_through(durable_seq_);
   } else {
     failure_ = s;
     overlay_.clear();
     queue_.clear();
+    take_through(last_seq_);
   }
   done_.notify_all();
+  if (decided.empty()) return;
+  lock.unlock();
+  for (DoneFn& fn : decided) fn(s);
+  lock.lock();
+}
+
+void Committer::LeadWhileUnattended(std::unique_lock<std::mutex>& lock) {
+  while (!leader_ && !queue_.empty() && failure_.ok() && waiters_ == 0) WriteGroup(lock);
 }
 
 Status Committer::Wait(uint64_t seq) {
@@ -66,10 +83,26 @@ Status Committer::Wait(uint64_t seq) {
     if (!leader_ && !queue_.empty()) {
       WriteGroup(lock);
     } else {
+      ++waiters_;
       done_.wait(lock);
+      --waiters_;
     }
   }
+  LeadWhileUnattended(lock);  // batches queued for callbacks behind ours
   return Status::OK();
+}
+
+void Committer::WhenDurable(uint64_t seq, DoneFn done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  HEAPA_CHECK(seq <= last_seq_);
+  if (durable_seq_ >= seq || !failure_.ok()) {
+    const Status s = durable_seq_ >= seq ? Status::OK() : failure_;
+    lock.unlock();
+    done(s);
+    return;
+  }
+  callbacks_.emplace(seq, std::move(done));
+  LeadWhileUnattended(lock);
 }
 
 Status Committer::Drain() {
@@ -78,7 +111,9 @@ Status Committer::Drain() {
     if (!leader_) {
       WriteGroup(lock);
     } else {
+      ++waiters_;
       done_.wait(lock);
+      --waiters_;
     }
   }
   return failure_;

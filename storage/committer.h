@@ -12,10 +12,20 @@
 // (Get, MultiGet): the next operation reads what the previous ones wrote (dedup keys,
 // statistics, request results) without waiting for their fsync.
 //
+// A caller that must not block (a server's worker answering pipelined requests) uses
+// WhenDurable instead of Wait: it leaves a callback and goes on, and the callback runs once the
+// batch is durable. Someone must still write: a thread that finds no write in progress leads,
+// and a leader keeps writing groups while batches are queued and no blocked waiter could take
+// over, so a batch whose owner went away is never stranded.
+//
+// Within a group, an operation overwritten by a later one on the same key is dropped before
+// the write (every operation stores the pool counters: a group of 16 writes them once).
+//
 // A failed write fails its group and everything queued after it (their outcome is unknown):
 // the committer turns failed for good, drops the overlay, rejects later batches, and Wait
-// returns the error for every sequence number not yet durable. The owner must then rebuild its
-// in-memory state from the store, which holds some prefix of the batches.
+// returns the error for every sequence number not yet durable (callbacks get it too). The
+// owner must then rebuild its in-memory state from the store, which holds some prefix of the
+// batches.
 //
 // Thread safety: all methods may be called concurrently; Enqueue calls must come in sequence
 // order (the owner serializes them under its own lock).
@@ -25,6 +35,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -54,6 +66,14 @@ class Committer {
   // Blocks until operation `seq` is durable (OK), or returns the write error that lost it.
   // May write other callers' batches as the leader of a group.
   Status Wait(uint64_t seq);
+
+  // Calls done(OK) once operation `seq` is durable, or done(error) with the write error that
+  // lost it. When that is already decided, done runs at once on this thread. Otherwise this
+  // thread may first write groups itself (when no write is in progress), and done runs on the
+  // thread whose write decides `seq`, with no lock of the committer held; it must be quick
+  // and must not wait for the committer. REQUIRES: seq was enqueued.
+  using DoneFn = std::function<void(const Status&)>;
+  void WhenDurable(uint64_t seq, DoneFn done);
 
   // Waits until nothing is queued or being written; returns the failure, if any.
   Status Drain();
@@ -89,19 +109,25 @@ class Committer {
     std::optional<std::string> value;  // nullopt: deleted
   };
 
-  // Writes the queued batches as one group. REQUIRES: lock held, leader_ set by the caller.
+  // Writes the queued batches as one group, then runs the callbacks it decided (without the
+  // lock). REQUIRES: lock held, no leader, queue not empty.
   void WriteGroup(std::unique_lock<std::mutex>& lock);
+  // Keeps writing groups while batches are queued, nothing failed and no blocked waiter can
+  // lead instead (callbacks alone do not write). REQUIRES: lock held, no leader.
+  void LeadWhileUnattended(std::unique_lock<std::mutex>& lock);
 
   Store* const store_;
   mutable std::mutex mu_;
-  std::condition_variable done_;                          // signalled after every group
-  std::deque<Pending> queue_;                             // guarded by mu_
-  std::unordered_map<std::string, OverlayValue> overlay_; // guarded by mu_
-  bool leader_ = false;                                   // guarded by mu_: a group is being written
-  uint64_t durable_seq_;                                  // guarded by mu_
-  uint64_t last_seq_;                                     // guarded by mu_
-  Status failure_;                                        // guarded by mu_
-  Counters counters_;                                     // guarded by mu_
+  std::condition_variable done_;                           // signalled after every group
+  std::deque<Pending> queue_;                              // guarded by mu_
+  std::unordered_map<std::string, OverlayValue> overlay_;  // guarded by mu_
+  std::multimap<uint64_t, DoneFn> callbacks_;              // guarded by mu_: by seq
+  bool leader_ = false;   // guarded by mu_: a group is being written
+  int waiters_ = 0;       // guarded by mu_: threads blocked in Wait or Drain
+  uint64_t durable_seq_;  // guarded by mu_
+  uint64_t last_seq_;     // guarded by mu_
+  Status failure_;        // guarded by mu_
+  Counters counters_;     // guarded by mu_
 };
 
 }  // namespace heapa::storage

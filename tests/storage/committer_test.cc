@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -182,6 +183,112 @@ TEST_CASE("concurrent writers share fsyncs and every one is durable when acknowl
   CHECK(counters.batches == kThreads * kPerThread);
   CHECK(counters.writes <= counters.batches);
   CHECK(c.durable_seq() == kThreads * kPerThread);
+}
+
+TEST_CASE("WhenDurable: a caller finding no write in progress writes, and done runs once durable") {
+  testing::TempDir dir;
+  auto store = CreateStore(dir.path());
+  Committer c(store.get(), 0);
+  c.Enqueue(1, PutBatch("a", "1"));
+  std::vector<std::string> seen;
+  c.WhenDurable(1, [&](const Status& s) {
+    seen.push_back(s.ToString() + " durable " + std::to_string(c.durable_seq()) + " store " +
+                   StoreValue(*store, "a"));
+  });
+  REQUIRE(seen.size() == 1);  // this thread led the write
+  CHECK(seen[0] == "OK durable 1 store 1");
+  CHECK(c.counters().writes == 1);
+
+  c.WhenDurable(1, [&](const Status& s) { seen.push_back("again " + s.ToString()); });
+  REQUIRE(seen.size() == 2);  // already durable: at once, no write
+  CHECK(seen[1] == "again OK");
+  CHECK(c.counters().writes == 1);
+
+  // A callback may queue and wait for more: the committer is free while callbacks run.
+  c.Enqueue(2, PutBatch("b", "2"));
+  c.WhenDurable(2, [&](const Status& s) {
+    seen.push_back("b " + s.ToString());
+    c.Enqueue(3, PutBatch("c", "3"));
+    seen.push_back("c " + c.Wait(3).ToString());
+  });
+  REQUIRE(seen.size() == 4);
+  CHECK(seen[2] == "b OK");
+  CHECK(seen[3] == "c OK");
+  CHECK(StoreValue(*store, "c") == "3");
+}
+
+TEST_CASE("WhenDurable after a failed write: done gets the error, at once once failed") {
+  testing::TempDir dir;
+  auto store = CreateStore(dir.path());
+  Committer c(store.get(), 0);
+  store->TEST_FailWrites(Status::IOError("injected"));
+  c.Enqueue(1, PutBatch("a", "1"));
+  c.Enqueue(2, PutBatch("b", "2"));
+  std::vector<Code> seen;
+  c.WhenDurable(2, [&](const Status& s) { seen.push_back(s.code()); });
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == Code::kIOError);
+  c.WhenDurable(1, [&](const Status& s) { seen.push_back(s.code()); });
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[1] == Code::kIOError);
+  CHECK(c.Wait(1).code() == Code::kIOError);
+}
+
+TEST_CASE("async and blocking writers mixed: no batch is stranded, every callback runs once") {
+  testing::TempDir dir;
+  auto store = CreateStore(dir.path());
+  Committer c(store.get(), 0);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 100;
+  std::mutex order;  // the owner's lock: Enqueue in sequence order
+  uint64_t next_seq = 0;
+  std::mutex seen_mu;
+  std::vector<int> calls(kThreads * kPerThread + 1, 0);
+  std::vector<std::string> errors;
+  std::atomic<int> done_count{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string key = "t" + std::to_string(t) + "/" + std::to_string(i);
+        uint64_t seq = 0;
+        {
+          std::lock_guard<std::mutex> lock(order);
+          seq = ++next_seq;
+          c.Enqueue(seq, PutBatch(key, std::to_string(seq)));
+        }
+        auto check = [&, key, seq](const Status& s) {
+          std::string value;
+          std::lock_guard<std::mutex> lock(seen_mu);
+          ++calls[seq];
+          if (!s.ok()) {
+            errors.push_back(s.ToString());
+          } else if (!store->Get(key, &value).ok() || value != std::to_string(seq)) {
+            errors.push_back(key + " acknowledged but not in the store");
+          }
+          done_count.fetch_add(1);
+        };
+        if (t % 2 == 0) {
+          c.WhenDurable(seq, check);  // even threads never block for their own batch
+        } else {
+          check(c.Wait(seq));
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  // Nobody calls Drain: every batch must have been written by someone already.
+  CHECK(done_count.load() == kThreads * kPerThread);
+  CHECK(c.durable_seq() == kThreads * kPerThread);
+  std::lock_guard<std::mutex> lock(seen_mu);
+  for (const std::string& e : errors) CHECK(e.empty());
+  for (size_t seq = 1; seq < calls.size(); ++seq) {
+    INFO("seq " << seq);
+    CHECK(calls[seq] == 1);
+  }
+  const Committer::Counters counters = c.counters();
+  MESSAGE("writes " << counters.writes << " for " << counters.batches << " batches, max group "
+                    << counters.max_group);
 }
 
 }  // namespace
