@@ -41,7 +41,14 @@ Status ValidateNewQuery(const NewQuery& q, size_t i) {
 
 Status Pool::CheckWritable() {
   if (!store_) return Status::Unavailable("pool is closed");
-  if (degraded_.ok() && committer_->failure().ok()) return Status::OK();
+  if (degraded_.ok()) {
+    const Status failed = committer_->failure();
+    if (failed.ok()) return Status::OK();
+    // A group failed, and the caller that will hear of it has not rebuilt the index yet (a
+    // server completes requests by callback): do it now, before anything else changes.
+    AfterFailedWrite(failed);
+    if (!store_) return Status::Unavailable("pool is closed: its index could not be rebuilt");
+  }
   const auto now = std::chrono::steady_clock::now();
   if (!degraded_.ok() && now >= next_resume_) {
     next_resume_ = now + std::chrono::milliseconds(options_.resume_interval_ms);

@@ -219,9 +219,10 @@ class Pool final {
     // queued under this scope is durable, at once when nothing was. When the write failed it
     // calls done(error, 0) with the raw write error; Wait(), called then from a thread that may
     // block, gives the pool's verdict (UnknownOutcome, after its rebuild). This thread may
-    // write groups itself first; else done runs on the thread whose write decided, with no
-    // lock held, and must be quick: it must not call into the pool. The scope must have
-    // stopped collecting (Release()) and must outlive the call, not necessarily `done`.
+    // write groups itself first; else done runs on the thread whose write decided, which may
+    // hold the pool's lock (a Drain in Close, Digest, ...): `done` must be quick and must not
+    // call into the pool. The scope must have stopped collecting (Release()). `done` may
+    // destroy the scope (it may run before this returns; nothing of the scope is used after).
     void WhenDurable(std::function<void(const Status&, uint64_t durable_seq)> done);
     // Stops collecting on this thread, so that the scope can be waited for elsewhere.
     void Release();

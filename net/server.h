@@ -39,10 +39,12 @@ struct ServerOptions {
   // Requests of one connection applied and waiting for their fsync at once.
   size_t max_pipelined_writes = 16;
   size_t max_output_bytes = 64u << 20;
-  // Threads executing requests. No thread waits for a request's fsync (the group write hands
-  // the response back), so these only apply requests, write the groups and run the long admin
-  // operations: a few per core.
-  int worker_threads = 4;
+  // Threads executing requests. A request does not hold its thread while it waits for its
+  // fsync (the group write hands the response back), so these apply requests, write groups
+  // and run the long operations (checkpoint, restore, digest, a retry waiting for the write
+  // of its original): enough that a few long ones leave others running. More threads than
+  // cores contend for the pools' locks.
+  int worker_threads = 8;
 };
 
 class Server {

@@ -20,14 +20,14 @@ Session::Session(asio::ip::tcp::socket socket, Service* service, const ServerOpt
       on_close_(std::move(on_close)) {}
 
 namespace {
-constexpr size_t kReadChunk = 64 * 1024;  // bytes asked of one read
+constexpr size_t kReadChunk = 64 * 1024;  // most bytes asked of one read (between large frames)
 constexpr size_t kMaxGather = 64;         // responses sent by one write
 }  // namespace
 
 void Session::Start() {
   error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // small replies go out at once
-  input_.resize(kReadChunk);
+  input_.resize(read_size_);
   Read();
 }
 
@@ -59,12 +59,14 @@ bool Session::ParseFrames() {
     const auto* header = reinterpret_cast<const unsigned char*>(input_.data() + input_begin_);
     const uint32_t length = DecodeFrameLength(header);
     if (length == 0 || length > options_.max_frame_bytes) {
-      // The announced body is never read into memory.
+      // The announced body is never read into memory, and nothing after it is read. The
+      // error answers this frame: it goes out after the answers to the requests before it
+      // (Dispatch), then the connection closes.
       input_begin_ = input_end_ = 0;
-      Send(Service::ErrorResponse(ProtocolError::kFrameTooLarge,
-                                  "frame of " + std::to_string(length) + " bytes is outside [1, " +
-                                      std::to_string(options_.max_frame_bytes) + "]"),
-           /*close_after=*/true);
+      frame_error_ =
+          Service::ErrorResponse(ProtocolError::kFrameTooLarge,
+                                 "frame of " + std::to_string(length) + " bytes is outside [1, " +
+                                     std::to_string(options_.max_frame_bytes) + "]");
       return false;
     }
     if (input_end_ - input_begin_ - kFrameHeaderBytes < length) break;  // not all here yet
@@ -75,9 +77,10 @@ bool Session::ParseFrames() {
 }
 
 void Session::Read() {
-  if (closed_ || draining_ || close_after_write_ || reading_) return;
-  if (!ParseFrames()) return;
+  if (closed_ || draining_ || close_after_write_ || reading_ || frame_error_) return;
+  const bool framing_ok = ParseFrames();
   Dispatch();
+  if (!framing_ok) return;
   if (ReadingPaused()) {  // resumed when responses drain; no clock meanwhile
     error_code ec;
     timer_.cancel(ec);
@@ -89,8 +92,9 @@ void Session::Read() {
     std::memmove(input_.data(), input_.data() + input_begin_, input_end_ - input_begin_);
     input_end_ -= input_begin_;
     input_begin_ = 0;
+    frame_clock_ = false;  // frames completed: what is left starts a new one
   }
-  size_t want = kReadChunk;
+  size_t want = read_size_;
   if (input_end_ >= kFrameHeaderBytes) {
     const auto* header = reinterpret_cast<const unsigned char*>(input_.data());
     want = std::max<size_t>(want, kFrameHeaderBytes + DecodeFrameLength(header));  // checked
@@ -98,7 +102,7 @@ void Session::Read() {
   if (input_.size() < want) {
     input_.resize(want);
   } else if (input_end_ == 0 && input_.size() > 4 * kReadChunk) {
-    std::string(kReadChunk, '\0').swap(input_);  // a large frame went by: give its memory back
+    std::string(read_size_, '\0').swap(input_);  // a large frame went by: give its memory back
   }
   // The idle clock runs between frames; a frame once started must complete within the frame
   // timeout, however it trickles in.
@@ -114,12 +118,24 @@ void Session::Read() {
                           [self = shared_from_this()](const error_code& ec, size_t n) {
                             self->reading_ = false;
                             if (ec) return self->Close();
+                            // A read that fills the buffer: ask for more next time.
+                            if (self->input_end_ + n == self->input_.size()) {
+                              self->read_size_ = std::min(2 * self->read_size_, kReadChunk);
+                            }
                             self->input_end_ += n;
                             self->Read();
                           });
 }
 
 void Session::Dispatch() {
+  if (frame_error_ && requests_.empty() && !applying_) {
+    // Every request before the bad frame is begun: its error takes the next slot.
+    replies_.emplace_back(Reply{std::move(*frame_error_), /*close=*/true});
+    frame_error_.reset();
+    stop_applying_ = true;
+    SendReady();
+    return;
+  }
   if (applying_ || stop_applying_ || requests_.empty() || closed_ ||
       completing_ >= options_.max_pipelined_writes) {
     return;

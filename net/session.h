@@ -63,7 +63,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string input_;
   size_t input_begin_ = 0;
   size_t input_end_ = 0;
-  bool frame_clock_ = false;          // the timer runs the frame timeout of a partial frame
+  size_t read_size_ = 4096;   // bytes asked of a read; doubles up to 64 KiB while reads fill it
+  bool frame_clock_ = false;  // the timer runs the frame timeout of a partial frame
+  // The answer to a frame announcing a bad length, sent once the requests before it are
+  // begun; reading has stopped.
+  std::optional<std::string> frame_error_;
   std::deque<std::string> requests_;  // read, not yet begun
   bool applying_ = false;             // a worker is in Service::Begin for this session
   bool stop_applying_ = false;        // a response closes the connection: begin no more
@@ -75,7 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   std::deque<std::optional<Reply>> replies_;
   uint64_t first_slot_ = 0;
-  size_t completing_ = 0;           // begun requests waiting in Service::Complete
+  size_t completing_ = 0;           // applied requests waiting for their fsync
   std::deque<std::string> output_;  // framed responses not yet written
   size_t output_bytes_ = 0;
   size_t output_writing_ = 0;  // responses at the front of output_ in the write in progress

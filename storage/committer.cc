@@ -68,11 +68,16 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock) {
   if (decided.empty()) return;
   lock.unlock();
   for (DoneFn& fn : decided) fn(s);
+  decided.clear();  // what the callbacks hold goes before the lock is taken again
   lock.lock();
 }
 
-void Committer::LeadWhileUnattended(std::unique_lock<std::mutex>& lock) {
-  while (!leader_ && !queue_.empty() && failure_.ok() && waiters_ == 0) WriteGroup(lock);
+void Committer::LeadWhileUnattended(std::unique_lock<std::mutex>& lock, bool reluctant) {
+  while (!leader_ && !queue_.empty() && failure_.ok() && waiters_ == 0) {
+    reluctant_leader_ = reluctant;
+    WriteGroup(lock);
+    reluctant_leader_ = false;
+  }
 }
 
 Status Committer::Wait(uint64_t seq) {
@@ -88,7 +93,9 @@ Status Committer::Wait(uint64_t seq) {
       --waiters_;
     }
   }
-  LeadWhileUnattended(lock);  // batches queued for callbacks behind ours
+  // Batches queued behind ours may wait for callbacks only: write them, unless someone can
+  // take over (a WhenDurable caller does, so that this caller is not kept writing for others).
+  LeadWhileUnattended(lock, /*reluctant=*/true);
   return Status::OK();
 }
 
@@ -102,7 +109,14 @@ void Committer::WhenDurable(uint64_t seq, DoneFn done) {
     return;
   }
   callbacks_.emplace(seq, std::move(done));
-  LeadWhileUnattended(lock);
+  if (leader_ && reluctant_leader_) {
+    // The leader only writes for others, as a favour to a blocked caller: relieve it after
+    // its group (it leaves once it sees a waiter).
+    ++waiters_;
+    while (leader_) done_.wait(lock);
+    --waiters_;
+  }
+  LeadWhileUnattended(lock, /*reluctant=*/false);
 }
 
 Status Committer::Drain() {

@@ -64,14 +64,17 @@ class Committer {
   void Enqueue(uint64_t seq, Batch batch);
 
   // Blocks until operation `seq` is durable (OK), or returns the write error that lost it.
-  // May write other callers' batches as the leader of a group.
+  // May write other callers' batches as the leader of a group; once `seq` is durable, it
+  // writes further groups only until a WhenDurable caller or another waiter takes over.
   Status Wait(uint64_t seq);
 
   // Calls done(OK) once operation `seq` is durable, or done(error) with the write error that
   // lost it. When that is already decided, done runs at once on this thread. Otherwise this
-  // thread may first write groups itself (when no write is in progress), and done runs on the
-  // thread whose write decides `seq`, with no lock of the committer held; it must be quick
-  // and must not wait for the committer. REQUIRES: seq was enqueued.
+  // thread may first write groups itself (when no write is in progress, or to relieve a
+  // blocked caller that writes for others), and done runs on the thread whose write decides
+  // `seq`, with no lock of the committer held (that thread may hold its owner's lock, when it
+  // is in Drain). `done` must be quick; it may Enqueue and even Wait (a write in progress has
+  // finished by then). REQUIRES: seq was enqueued.
   using DoneFn = std::function<void(const Status&)>;
   void WhenDurable(uint64_t seq, DoneFn done);
 
@@ -112,9 +115,10 @@ class Committer {
   // Writes the queued batches as one group, then runs the callbacks it decided (without the
   // lock). REQUIRES: lock held, no leader, queue not empty.
   void WriteGroup(std::unique_lock<std::mutex>& lock);
-  // Keeps writing groups while batches are queued, nothing failed and no blocked waiter can
-  // lead instead (callbacks alone do not write). REQUIRES: lock held, no leader.
-  void LeadWhileUnattended(std::unique_lock<std::mutex>& lock);
+  // Writes groups while no one else writes, batches are queued, nothing failed and no
+  // blocked waiter can lead instead (callbacks alone do not write). `reluctant`: the caller's
+  // own batch is durable, and a WhenDurable caller may relieve it. REQUIRES: lock held.
+  void LeadWhileUnattended(std::unique_lock<std::mutex>& lock, bool reluctant);
 
   Store* const store_;
   mutable std::mutex mu_;
@@ -122,12 +126,13 @@ class Committer {
   std::deque<Pending> queue_;                              // guarded by mu_
   std::unordered_map<std::string, OverlayValue> overlay_;  // guarded by mu_
   std::multimap<uint64_t, DoneFn> callbacks_;              // guarded by mu_: by seq
-  bool leader_ = false;   // guarded by mu_: a group is being written
-  int waiters_ = 0;       // guarded by mu_: threads blocked in Wait or Drain
-  uint64_t durable_seq_;  // guarded by mu_
-  uint64_t last_seq_;     // guarded by mu_
-  Status failure_;        // guarded by mu_
-  Counters counters_;     // guarded by mu_
+  bool leader_ = false;            // guarded by mu_: a group is being written
+  int waiters_ = 0;                // guarded by mu_: threads blocked in Wait, Drain or WhenDurable
+  bool reluctant_leader_ = false;  // guarded by mu_: the leader writes only for others
+  uint64_t durable_seq_;           // guarded by mu_
+  uint64_t last_seq_;              // guarded by mu_
+  Status failure_;                 // guarded by mu_
+  Counters counters_;              // guarded by mu_
 };
 
 }  // namespace heapa::storage

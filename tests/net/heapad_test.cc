@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -275,6 +276,67 @@ TEST_SUITE("net/heapad") {
       CHECK(r.ReadCode() == net::fb::Code::BAD_REQUEST);
     }
     CHECK(canary->Stats("p").ok());  // service continued throughout
+  }
+
+  TEST_CASE("framing: many frames per read, split headers, large frames, a timeout per frame") {
+    TempDir dir;
+    Daemon d(dir.Sub("data"), {"--frame-timeout-ms", "600"});
+    auto canary = ConnectTo(d);
+    HEAPA_REQUIRE_OK(canary->CreatePool("p", PoolConfig{}));
+    auto framed = [](const std::string& body) {
+      std::string out;
+      net::AppendFrame(body, &out);
+      return out;
+    };
+    {
+      // A Hello and 30 requests in one write: every one answered, in order.
+      Raw r(d.port());
+      std::string burst = framed(HelloBody(1));
+      for (int i = 0; i < 30; ++i) burst += framed(StatsBody("p"));
+      r.Send(burst);
+      for (int i = 0; i < 31; ++i) {
+        INFO("response " << i);
+        REQUIRE(r.ReadCode() == net::fb::Code::OK);
+      }
+      // A header split across writes, then a body split too.
+      const std::string stats = framed(StatsBody("p"));
+      r.Send(stats.substr(0, 2));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      r.Send(stats.substr(2, 5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      r.Send(stats.substr(7));
+      CHECK(r.ReadCode() == net::fb::Code::OK);
+      // A frame far larger than a read: an unknown pool with a 200 KB name.
+      r.SendFrame(StatsBody(std::string(200000, 'x')));
+      CHECK(r.ReadCode() == net::fb::Code::NOT_FOUND);
+      // Reads that each end inside a frame, for longer than the frame timeout in all: every
+      // frame completes within its own timeout, so the connection stays.
+      constexpr int kStreamed = 12;
+      std::string stream;
+      for (int i = 0; i < kStreamed; ++i) stream += stats;
+      const size_t piece = stats.size() + stats.size() / 3 + 1;  // no write ends on a frame
+      for (size_t at = 0; at < stream.size(); at += piece) {
+        r.Send(stream.substr(at, piece));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      for (int i = 0; i < kStreamed; ++i) {
+        INFO("streamed response " << i);
+        CHECK(r.ReadCode() == net::fb::Code::OK);
+      }
+      // Half a frame, then silence: closed after the frame timeout.
+      r.Send(stats.substr(0, stats.size() / 2));
+      CHECK(r.Closed());
+    }
+    {
+      // An oversize header behind a valid request: the request's answer first, then the error.
+      Raw r(d.port());
+      r.Send(framed(HelloBody(1)) + framed(StatsBody("p")) + std::string("\xff\xff\xff\x7f", 4));
+      CHECK(r.ReadCode() == net::fb::Code::OK);
+      CHECK(r.ReadCode() == net::fb::Code::OK);
+      CHECK(r.ReadCode() == net::fb::Code::FRAME_TOO_LARGE);
+      CHECK(r.Closed());
+    }
+    CHECK(canary->Stats("p").ok());
   }
 
   TEST_CASE("1,000 idle connections do not stop a working client") {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include "protocol_generated.h"
@@ -205,6 +206,66 @@ TEST_SUITE("net/service") {
       CHECK(r.r->body_type() == fb::ResponseBody::NONE);
     }
     CHECK((*pool)->Stats().pooled == 2);  // the index forgot both
+  }
+  TEST_CASE("CompleteWhenDurable answers once durable, and a failed write through offload") {
+    Fixture f;
+    bool close = false;
+    REQUIRE(f.Call(Hello(1), &close).r->code() == fb::Code::OK);
+    {
+      flatbuffers::FlatBufferBuilder b;
+      const auto c = fb::CreatePoolCreate(b, b.CreateString("p"), fb::CreatePoolConfig(b));
+      REQUIRE(f.Call(Finish(b, 1, "", fb::RequestBody::PoolCreate, c.Union()), &close).r->code() ==
+              fb::Code::OK);
+    }
+    auto insert = [](uint64_t rid, const std::string& prompt) {
+      flatbuffers::FlatBufferBuilder b;
+      const auto q = fb::CreateQuery(b, b.CreateString(prompt), b.CreateString("a"));
+      return Finish(b, rid, "p", fb::RequestBody::Insert,
+                    fb::CreateInsert(b, b.CreateVector(std::vector{q})).Union());
+    };
+    auto pool = f.registry->Find("p");
+    REQUIRE(pool.ok());
+    std::vector<std::string> responses;
+    std::vector<std::function<void()>> offloaded;
+    auto respond = [&](std::string r) { responses.push_back(std::move(r)); };
+    auto offload = [&](std::function<void()> task) { offloaded.push_back(std::move(task)); };
+
+    // Nothing written yet when the first is begun; this thread writes it and is answered.
+    f.service->CompleteWhenDurable(f.service->Begin(&f.session, insert(2, "first")), respond,
+                                   offload);
+    REQUIRE(responses.size() == 1);
+    {
+      Parsed r(responses[0]);
+      CHECK(r.r->code() == fb::Code::OK);
+      CHECK(r.r->request_id() == 2);
+      CHECK(r.r->durable_seq() >= 1);
+      CHECK(r.r->durable_seq() <= (*pool)->durable_seq());
+    }
+    // A request that changes nothing (a read) is answered at once.
+    {
+      flatbuffers::FlatBufferBuilder b;
+      f.service->CompleteWhenDurable(
+          f.service->Begin(&f.session,
+                           Finish(b, 3, "p", fb::RequestBody::Get, fb::CreateGet(b, 1).Union())),
+          respond, offload);
+    }
+    REQUIRE(responses.size() == 2);
+    CHECK(Parsed(responses[1]).r->code() == fb::Code::OK);
+    CHECK(offloaded.empty());
+
+    // A failed write: the answer is made by the offloaded task (which lets the pool rebuild),
+    // never on the writing thread, and it is UNKNOWN_OUTCOME.
+    (*pool)->TEST_FailWrites(Status::IOError("injected: disk gone"));
+    f.service->CompleteWhenDurable(f.service->Begin(&f.session, insert(4, "second")), respond,
+                                   offload);
+    CHECK(responses.size() == 2);
+    REQUIRE(offloaded.size() == 1);
+    offloaded[0]();
+    REQUIRE(responses.size() == 3);
+    Parsed failed(responses[2]);
+    CHECK(failed.r->code() == fb::Code::UNKNOWN_OUTCOME);
+    CHECK(failed.r->request_id() == 4);
+    CHECK((*pool)->Stats().pooled == 1);  // the index forgot the lost insert
   }
 }
 

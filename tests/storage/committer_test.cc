@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -289,6 +290,47 @@ TEST_CASE("async and blocking writers mixed: no batch is stranded, every callbac
   const Committer::Counters counters = c.counters();
   MESSAGE("writes " << counters.writes << " for " << counters.batches << " batches, max group "
                     << counters.max_group);
+}
+
+TEST_CASE(
+    "a blocked Wait is not kept writing for callers that went on: a WhenDurable caller relieves "
+    "it") {
+  testing::TempDir dir;
+  auto store = CreateStore(dir.path());
+  Committer c(store.get(), 0);
+  std::mutex order;  // the owner's lock: Enqueue in sequence order
+  uint64_t next_seq = 0;
+  auto enqueue = [&](const std::string& key) {
+    std::lock_guard<std::mutex> lock(order);
+    c.Enqueue(++next_seq, PutBatch(key, "v"));
+    return next_seq;
+  };
+  std::atomic<bool> stop{false};
+  std::atomic<bool> gave_up{false};
+  std::atomic<int> answered{0};
+  // An endless stream of asynchronous writers (for at most 20 s).
+  std::thread async([&] {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (int i = 0; !stop.load() && std::chrono::steady_clock::now() < give_up; ++i) {
+      const uint64_t seq = enqueue("async/" + std::to_string(i));
+      c.WhenDurable(seq, [&](const Status&) { answered.fetch_add(1); });
+    }
+    gave_up.store(!stop.load());
+  });
+  while (answered.load() < 100) std::this_thread::yield();
+  const uint64_t mine = enqueue("blocking");
+  const uint64_t writes_before = c.counters().writes;
+  HEAPA_REQUIRE_OK(c.Wait(mine));
+  // Wait returned while the stream still flows, after a few group writes, not thousands.
+  const uint64_t writes_meanwhile = c.counters().writes - writes_before;
+  const bool stream_still_running = !gave_up.load();
+  stop.store(true);
+  async.join();
+  CHECK(stream_still_running);
+  MESSAGE("group writes while the blocked caller waited: " << writes_meanwhile);
+  CHECK(writes_meanwhile < 200);
+  HEAPA_REQUIRE_OK(c.Drain());
+  CHECK(c.durable_seq() == next_seq);
 }
 
 }  // namespace
