@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <optional>
 
 #include "storage/keys.h"
@@ -17,6 +18,8 @@
 
 namespace heapa::storage {
 namespace {
+
+constexpr size_t kParallelReadKeys = 128;
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
@@ -209,8 +212,18 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
   std::vector<rocksdb::Status> statuses(keys.size());
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
-  db_->MultiGet(r, keys.size(), families.data(), slices.data(), pinned.data(), statuses.data(),
-                /*sorted_input=*/true);
+  auto read = [&](size_t begin, size_t end) {
+    db_->MultiGet(r, end - begin, families.data() + begin, slices.data() + begin,
+                  pinned.data() + begin, statuses.data() + begin, /*sorted_input=*/true);
+  };
+  if (keys.size() >= kParallelReadKeys) {
+    const size_t half = keys.size() / 2;
+    std::future<void> second = std::async(std::launch::async, read, half, keys.size());
+    read(0, half);
+    second.wait();
+  } else {
+    read(0, keys.size());
+  }
   for (size_t j = 0; j < order.size(); ++j) {
     const size_t i = order[j];
     if (statuses[j].IsNotFound()) {
