@@ -140,40 +140,65 @@ void Session::Dispatch() {
       completing_ >= options_.max_pipelined_writes) {
     return;
   }
+  // Every request read so far (within the limit) goes to one worker, which applies them one
+  // after the other, in order: pipelined requests cost one hand-off, not one each. Then the
+  // next ones may apply while these wait for their fsync (so pipelined writes share one), and
+  // the responses go out in order from the I/O thread. No thread waits for the fsync: the
+  // write that makes a request durable hands its response back. The work guard keeps the I/O
+  // loop running meanwhile.
   applying_ = true;
-  std::string request = std::move(requests_.front());
-  requests_.pop_front();
-  const uint64_t slot = first_slot_ + replies_.size();
-  replies_.emplace_back();
-  // Requests apply one at a time, in order, on a worker; then the next one may apply while
-  // this one waits for its fsync (so pipelined writes share one), and the responses go out
-  // in order from the I/O thread. No thread waits for the fsync: the write that makes the
-  // request durable hands its response back. The work guard keeps the I/O loop running.
+  const size_t n = std::min(requests_.size(), options_.max_pipelined_writes - completing_);
+  std::vector<std::string> batch;
+  batch.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    batch.push_back(std::move(requests_.front()));
+    requests_.pop_front();
+  }
+  const uint64_t first_slot = first_slot_ + replies_.size();
+  replies_.resize(replies_.size() + n);
+  completing_ += n;
   auto work = std::make_shared<WorkGuard>(asio::make_work_guard(socket_.get_executor()));
-  asio::post(*workers_, [self = shared_from_this(), request = std::move(request), slot,
+  asio::post(*workers_, [self = shared_from_this(), batch = std::move(batch), first_slot,
                          work = std::move(work)]() mutable {
-    Service::Pending pending = self->service_->Begin(&self->state_, request);
-    const bool close = pending.close();
-    asio::post(self->socket_.get_executor(), [self, close] {
+    // All of them are applied before any waits for durability, so that they share a write.
+    std::vector<Service::Pending> applied;
+    applied.reserve(batch.size());
+    bool close = false;
+    while (applied.size() < batch.size() && !close) {
+      applied.push_back(self->service_->Begin(&self->state_, batch[applied.size()]));
+      close = applied.back().close();  // a failed handshake: nothing after it is applied
+    }
+    const size_t begun = applied.size();
+    for (size_t i = 0; i < begun; ++i) {
+      const uint64_t slot = first_slot + i;
+      const bool closes = applied[i].close();
+      auto respond = [self, slot, closes, work](std::string response) {
+        asio::post(self->socket_.get_executor(),
+                   [self, slot, closes, response = std::move(response)]() mutable {
+                     --self->completing_;
+                     self->replies_[slot - self->first_slot_] = Reply{std::move(response), closes};
+                     self->SendReady();
+                     self->Dispatch();
+                   });
+      };
+      auto offload = [self](std::function<void()> task) {
+        asio::post(*self->workers_, std::move(task));
+      };
+      self->service_->CompleteWhenDurable(std::move(applied[i]), std::move(respond),
+                                          std::move(offload));
+    }
+    const size_t skipped = batch.size() - begun;
+    asio::post(self->socket_.get_executor(), [self, close, skipped] {
       self->applying_ = false;
-      if (close) self->stop_applying_ = true;
-      ++self->completing_;
+      if (close) {
+        self->stop_applying_ = true;
+        // The requests after the closing one were never begun: their slots (the last ones)
+        // go, and the connection closes after the closing answer.
+        self->completing_ -= skipped;
+        self->replies_.resize(self->replies_.size() - skipped);
+      }
       self->Dispatch();
     });
-    // Runs after the handler above was posted: the I/O thread runs them in that order.
-    auto respond = [self, slot, close, work](std::string response) {
-      asio::post(self->socket_.get_executor(),
-                 [self, slot, close, response = std::move(response)]() mutable {
-                   --self->completing_;
-                   self->replies_[slot - self->first_slot_] = Reply{std::move(response), close};
-                   self->SendReady();
-                   self->Dispatch();
-                 });
-    };
-    auto offload = [self](std::function<void()> task) {
-      asio::post(*self->workers_, std::move(task));
-    };
-    self->service_->CompleteWhenDurable(std::move(pending), std::move(respond), std::move(offload));
   });
 }
 

@@ -69,7 +69,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // begun; reading has stopped.
   std::optional<std::string> frame_error_;
   std::deque<std::string> requests_;  // read, not yet begun
-  bool applying_ = false;             // a worker is in Service::Begin for this session
+  bool applying_ = false;             // a worker is applying requests of this session
   bool stop_applying_ = false;        // a response closes the connection: begin no more
   // One slot per begun request, in order: its response once complete. The front slot is
   // request number first_slot_.
@@ -79,7 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
   };
   std::deque<std::optional<Reply>> replies_;
   uint64_t first_slot_ = 0;
-  size_t completing_ = 0;           // applied requests waiting for their fsync
+  size_t completing_ = 0;           // requests handed to a worker and not answered yet
   std::deque<std::string> output_;  // framed responses not yet written
   size_t output_bytes_ = 0;
   size_t output_writing_ = 0;  // responses at the front of output_ in the write in progress

@@ -336,6 +336,13 @@ TEST_SUITE("net/heapad") {
       CHECK(r.ReadCode() == net::fb::Code::FRAME_TOO_LARGE);
       CHECK(r.Closed());
     }
+    {
+      // A failed handshake with requests behind it in the same write: only its answer.
+      Raw r(d.port());
+      r.Send(framed(HelloBody(99)) + framed(StatsBody("p")) + framed(StatsBody("p")));
+      CHECK(r.ReadCode() == net::fb::Code::UNSUPPORTED_VERSION);
+      CHECK(r.Closed());
+    }
     CHECK(canary->Stats("p").ok());
   }
 
