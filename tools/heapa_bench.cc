@@ -203,6 +203,10 @@ int Main(int argc, char** argv) {
   app.add_option("--sample-ops", f.w.sample_ops, "Sample(batch) calls of sample")
       ->capture_default_str();
   app.add_option("--small-ops", f.w.small_ops, "Sample(1) calls of sample")->capture_default_str();
+  app.add_option("--pipeline", f.w.pipeline,
+                 "report: single-query reports per pipelined call (1: one Report per call)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.add_option("--clients", f.w.clients, "concurrent clients of report")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -235,9 +239,10 @@ int Main(int argc, char** argv) {
   uname(&u);
   fmt::print(
       "heapa-bench: benchmarks {} targets {} redis-fsync {} durability {} pool-size {} "
-      "batch {} steps {} clients {} prompt-bytes {} seed {}\n",
+      "batch {} steps {} clients {} pipeline {} prompt-bytes {} seed {}\n",
       fmt::join(f.benchmarks, ","), fmt::join(f.targets, ","), fmt::join(f.redis_fsync, ","),
-      f.durability, f.w.pool_size, f.w.batch, f.w.steps, f.w.clients, f.w.prompt_bytes, f.w.seed);
+      f.durability, f.w.pool_size, f.w.batch, f.w.steps, f.w.clients, f.w.pipeline,
+      f.w.prompt_bytes, f.w.seed);
   fmt::print("machine: {} {}, {} cores; dir {}; load average {}\n", u.sysname, u.release,
              std::thread::hardware_concurrency(), root.path(), LoadAverage());
 

@@ -52,6 +52,19 @@ class InProcSession final : public Session {
   Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items) override {
     return pool_->Report(items);
   }
+  // Pipelined in a process: each Report applies and queues its batch; one wait for them all.
+  Status ReportMany(std::span<const std::vector<ReportItem>> reports) override {
+    Pool::DeferredDurability scope(pool_);
+    for (const std::vector<ReportItem>& r : reports) {
+      if (Status s = pool_->Report(r).status(); !s.ok()) {
+        scope.Release();
+        (void)scope.Wait();  // those before it are still acknowledged only when durable
+        return s;
+      }
+    }
+    scope.Release();
+    return scope.Wait();
+  }
   Status InsertChildren(std::span<const NewChild> children) override {
     return pool_->InsertChildren(children).status();
   }
@@ -124,6 +137,9 @@ class HeapadSession final : public Session {
   }
   Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items) override {
     return c_->Report(kPoolName, items);
+  }
+  Status ReportMany(std::span<const std::vector<ReportItem>> reports) override {
+    return c_->ReportMany(kPoolName, reports).status();
   }
   Status InsertChildren(std::span<const NewChild> children) override {
     return c_->InsertChildren(kPoolName, children).status();

@@ -147,15 +147,25 @@ Result<std::string> RedisPool::Command(const std::vector<std::string>& args) {
   return Str(r.get());
 }
 
-Result<void*> RedisPool::Eval(int which, const std::vector<std::string>& args) {
+Status RedisPool::AppendEval(int which, const std::vector<std::string>& args) {
   std::vector<const char*> argv = {"EVALSHA", shas_[static_cast<size_t>(which)].c_str(), "0"};
   std::vector<size_t> lens = {7, shas_[static_cast<size_t>(which)].size(), 1};
   for (const std::string& a : args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  Reply r(static_cast<redisReply*>(
-      redisCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data())));
+  if (redisAppendCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+      REDIS_OK) {
+    return Status::Unavailable(fmt::format("redis: {}", c_->errstr));
+  }
+  return Status::OK();
+}
+
+Result<void*> RedisPool::Eval(int which, const std::vector<std::string>& args) {
+  HEAPA_RETURN_IF_ERROR(AppendEval(which, args));
+  void* raw = nullptr;
+  if (redisGetReply(c_, &raw) != REDIS_OK) raw = nullptr;
+  Reply r(static_cast<redisReply*>(raw));
   if (!r) return Status::Unavailable(fmt::format("redis: {}", c_->errstr));
   if (r->type == REDIS_REPLY_ERROR) return ErrorOf(r.get());
   return static_cast<void*>(r.release());
@@ -208,7 +218,7 @@ Result<std::vector<SampledQuery>> RedisPool::Sample(uint32_t count, int64_t leas
   return out;
 }
 
-Result<std::vector<ReportOutcome>> RedisPool::Report(std::span<const ReportItem> items) {
+std::vector<std::string> RedisPool::ReportArgs(std::span<const ReportItem> items) {
   std::vector<std::string> args;
   args.push_back(std::to_string(NowMs()));
   for (const ReportItem& it : items) {
@@ -218,7 +228,27 @@ Result<std::vector<ReportOutcome>> RedisPool::Report(std::span<const ReportItem>
     args.push_back(std::to_string(it.rewards.size()));
     for (double v : it.rewards) args.push_back(Num(v));
   }
-  HEAPA_ASSIGN_OR_RETURN(void* raw, Eval(kReport, args));
+  return args;
+}
+
+Status RedisPool::ReportMany(std::span<const std::vector<ReportItem>> reports) {
+  for (const std::vector<ReportItem>& r : reports) {
+    HEAPA_RETURN_IF_ERROR(AppendEval(kReport, ReportArgs(r)));
+  }
+  Status first_error;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c_, &raw) != REDIS_OK) {
+      return Status::Unavailable(fmt::format("redis: {}", c_->errstr));
+    }
+    Reply r(static_cast<redisReply*>(raw));
+    if (r->type == REDIS_REPLY_ERROR && first_error.ok()) first_error = ErrorOf(r.get());
+  }
+  return first_error;
+}
+
+Result<std::vector<ReportOutcome>> RedisPool::Report(std::span<const ReportItem> items) {
+  HEAPA_ASSIGN_OR_RETURN(void* raw, Eval(kReport, ReportArgs(items)));
   Reply r(static_cast<redisReply*>(raw));
   if (r->type != REDIS_REPLY_ARRAY) return Status::Internal("redis: report: bad reply");
   std::vector<ReportOutcome> out;

@@ -38,6 +38,9 @@ class RedisPool {
   Result<std::vector<InsertResult>> Insert(std::span<const NewQuery> queries);
   Result<std::vector<SampledQuery>> Sample(uint32_t count, int64_t lease_ms, bool with_content);
   Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items);
+  // One report script call per element, pipelined on the connection (Redis with appendfsync
+  // always then fsyncs them together, as heapad's group commit does).
+  Status ReportMany(std::span<const std::vector<ReportItem>> reports);
   // Uses the first parent only (the reference's children have one).
   Result<std::vector<InsertResult>> InsertChildren(std::span<const NewChild> children);
   Result<std::vector<std::pair<QueryId, double>>> RefreshDryRun();
@@ -48,6 +51,10 @@ class RedisPool {
   RedisPool(redisContext* c, uint64_t seed);
   // EVALSHA of script `which` with `args`; the reply is left in *reply (freed by the caller).
   Result<void*> Eval(int which, const std::vector<std::string>& args);
+  // Sends that EVALSHA without reading its reply (redisGetReply reads it).
+  Status AppendEval(int which, const std::vector<std::string>& args);
+  // The report script's arguments.
+  static std::vector<std::string> ReportArgs(std::span<const ReportItem> items);
 
   redisContext* c_;
   std::vector<std::string> shas_;

@@ -17,6 +17,9 @@ class RedisSession final : public Session {
   Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items) override {
     return p_->Report(items);
   }
+  Status ReportMany(std::span<const std::vector<ReportItem>> reports) override {
+    return p_->ReportMany(reports);
+  }
   Status InsertChildren(std::span<const NewChild> children) override {
     return p_->InsertChildren(children).status();
   }

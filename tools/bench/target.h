@@ -31,6 +31,8 @@ class Session {
   // Leases up to `count` queries (default lease), with their texts when with_content.
   virtual Result<std::vector<SampledQuery>> Sample(uint32_t count, bool with_content) = 0;
   virtual Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items) = 0;
+  // One Report per element, pipelined: sent back to back, durable together, then answered.
+  virtual Status ReportMany(std::span<const std::vector<ReportItem>> reports) = 0;
   // Validated children (admitted by their estimated reward).
   virtual Status InsertChildren(std::span<const NewChild> children) = 0;
   // ChildAgg refresh, dry run: the values it would give; returns how many nodes.

@@ -7,7 +7,8 @@
 //   sample    --sample-ops calls of Sample(--batch, with texts): sampled queries/s for one
 //             client; then --small-ops calls of Sample(1): the latency of a single small sample
 //   report    --clients threads, each its own connection, for --seconds: lease 64, then report
-//             them one per request: durable reports/s and per report latency
+//             them one per request, --pipeline requests at a time (sent back to back, then
+//             answered): durable reports/s and the latency of a call
 //   children  --children validated children of random seeds, 64 per call: children/s
 //   refresh   --refresh-ops ChildAgg refresh dry runs over the lineage: ms per run
 //   reopen    close the pool (stop the daemon) and open it again: ms until it serves; RSS after
@@ -34,6 +35,7 @@ struct WorkloadOptions {
   uint32_t sample_ops = 100;
   uint32_t small_ops = 2000;
   int clients = 16;
+  uint32_t pipeline = 1;
   double seconds = 10;
   uint32_t children = 10'000;
   uint32_t refresh_ops = 3;
