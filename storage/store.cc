@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <future>
+#include <system_error>
 #include <optional>
 
 #include "storage/keys.h"
@@ -216,14 +217,18 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
     db_->MultiGet(r, end - begin, families.data() + begin, slices.data() + begin,
                   pinned.data() + begin, statuses.data() + begin, /*sorted_input=*/true);
   };
+  std::future<void> second;
+  size_t split = keys.size();
   if (keys.size() >= kParallelReadKeys) {
-    const size_t half = keys.size() / 2;
-    std::future<void> second = std::async(std::launch::async, read, half, keys.size());
-    read(0, half);
-    second.wait();
-  } else {
-    read(0, keys.size());
+    try {
+      second = std::async(std::launch::async, read, keys.size() / 2, keys.size());
+      split = keys.size() / 2;
+    } catch (const std::system_error&) {
+      // No thread to be had (a process limit): read it all here.
+    }
   }
+  read(0, split);
+  if (second.valid()) second.wait();
   for (size_t j = 0; j < order.size(); ++j) {
     const size_t i = order[j];
     if (statuses[j].IsNotFound()) {
