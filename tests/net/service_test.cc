@@ -38,6 +38,14 @@ struct Parsed {
   const fb::Response* r = nullptr;
 };
 
+// An Insert of one query into pool "p".
+std::string InsertRequest(uint64_t rid, const std::string& prompt) {
+  flatbuffers::FlatBufferBuilder b;
+  const auto q = fb::CreateQuery(b, b.CreateString(prompt), b.CreateString("a"));
+  return Finish(b, rid, "p", fb::RequestBody::Insert,
+                fb::CreateInsert(b, b.CreateVector(std::vector{q})).Union());
+}
+
 struct Fixture {
   Fixture(const std::string& token = "") {
     auto reg = PoolRegistry::Open(dir.path(), PoolOptions{});
@@ -49,6 +57,18 @@ struct Fixture {
   }
   Parsed Call(const std::string& body, bool* close) {
     return Parsed(service->Handle(&session, body, close));
+  }
+  // Says Hello and creates pool "p" (request ids 0 and 1); returns it.
+  std::shared_ptr<Pool> GreetAndCreatePool() {
+    bool close = false;
+    REQUIRE(Call(Hello(1), &close).r->code() == fb::Code::OK);
+    flatbuffers::FlatBufferBuilder b;
+    const auto c = fb::CreatePoolCreate(b, b.CreateString("p"), fb::CreatePoolConfig(b));
+    REQUIRE(Call(Finish(b, 1, "", fb::RequestBody::PoolCreate, c.Union()), &close).r->code() ==
+            fb::Code::OK);
+    auto pool = registry->Find("p");
+    REQUIRE(pool.ok());
+    return *pool;
   }
   testing::TempDir dir;
   std::unique_ptr<PoolRegistry> registry;
@@ -156,36 +176,22 @@ TEST_SUITE("net/service") {
 
   TEST_CASE("pipelined requests apply in order at Begin and share one fsync at Complete") {
     Fixture f;
-    bool close = false;
-    REQUIRE(f.Call(Hello(1), &close).r->code() == fb::Code::OK);
-    {
-      flatbuffers::FlatBufferBuilder b;
-      const auto c = fb::CreatePoolCreate(b, b.CreateString("p"), fb::CreatePoolConfig(b));
-      REQUIRE(f.Call(Finish(b, 1, "", fb::RequestBody::PoolCreate, c.Union()), &close).r->code() ==
-              fb::Code::OK);
-    }
-    auto insert = [](uint64_t rid, const std::string& prompt) {
-      flatbuffers::FlatBufferBuilder b;
-      const auto q = fb::CreateQuery(b, b.CreateString(prompt), b.CreateString("a"));
-      return Finish(b, rid, "p", fb::RequestBody::Insert,
-                    fb::CreateInsert(b, b.CreateVector(std::vector{q})).Union());
-    };
+    const std::shared_ptr<Pool> pool = f.GreetAndCreatePool();
+    auto insert = InsertRequest;
     auto get = [](uint64_t rid, uint64_t id) {
       flatbuffers::FlatBufferBuilder b;
       return Finish(b, rid, "p", fb::RequestBody::Get, fb::CreateGet(b, id).Union());
     };
-    auto pool = f.registry->Find("p");
-    REQUIRE(pool.ok());
-    const uint64_t writes_before = (*pool)->Stats().commit_writes;
+    const uint64_t writes_before = pool->Stats().commit_writes;
     // Begun in order without waiting: the Get sees the first insert (applied, not durable).
     std::vector<Service::Pending> pending;
     pending.push_back(f.service->Begin(&f.session, insert(2, "first")));
     pending.push_back(f.service->Begin(&f.session, insert(3, "second")));
     pending.push_back(f.service->Begin(&f.session, get(4, 1)));
-    CHECK((*pool)->Stats().commit_writes == writes_before);
+    CHECK(pool->Stats().commit_writes == writes_before);
     std::vector<std::string> responses;
     for (Service::Pending& p : pending) responses.push_back(f.service->Complete(std::move(p)));
-    CHECK((*pool)->Stats().commit_writes == writes_before + 1);  // both inserts, one fsync
+    CHECK(pool->Stats().commit_writes == writes_before + 1);  // both inserts, one fsync
     Parsed first(responses[0]), second(responses[1]), got(responses[2]);
     CHECK(first.r->request_id() == 2);
     CHECK(first.r->body_as_InsertReply()->results()->Get(0)->id() == 1);
@@ -196,7 +202,7 @@ TEST_SUITE("net/service") {
     CHECK(second.r->durable_seq() >= 2);
 
     // A failed group write: every pipelined mutation in it is UNKNOWN_OUTCOME, none OK.
-    (*pool)->TEST_FailWrites(Status::IOError("injected: disk gone"));
+    pool->TEST_FailWrites(Status::IOError("injected: disk gone"));
     pending.clear();
     pending.push_back(f.service->Begin(&f.session, insert(5, "third")));
     pending.push_back(f.service->Begin(&f.session, insert(6, "fourth")));
@@ -205,26 +211,13 @@ TEST_SUITE("net/service") {
       CHECK(r.r->code() == fb::Code::UNKNOWN_OUTCOME);
       CHECK(r.r->body_type() == fb::ResponseBody::NONE);
     }
-    CHECK((*pool)->Stats().pooled == 2);  // the index forgot both
+    CHECK(pool->Stats().pooled == 2);  // the index forgot both
   }
+
   TEST_CASE("CompleteWhenDurable answers once durable, and a failed write through offload") {
     Fixture f;
-    bool close = false;
-    REQUIRE(f.Call(Hello(1), &close).r->code() == fb::Code::OK);
-    {
-      flatbuffers::FlatBufferBuilder b;
-      const auto c = fb::CreatePoolCreate(b, b.CreateString("p"), fb::CreatePoolConfig(b));
-      REQUIRE(f.Call(Finish(b, 1, "", fb::RequestBody::PoolCreate, c.Union()), &close).r->code() ==
-              fb::Code::OK);
-    }
-    auto insert = [](uint64_t rid, const std::string& prompt) {
-      flatbuffers::FlatBufferBuilder b;
-      const auto q = fb::CreateQuery(b, b.CreateString(prompt), b.CreateString("a"));
-      return Finish(b, rid, "p", fb::RequestBody::Insert,
-                    fb::CreateInsert(b, b.CreateVector(std::vector{q})).Union());
-    };
-    auto pool = f.registry->Find("p");
-    REQUIRE(pool.ok());
+    const std::shared_ptr<Pool> pool = f.GreetAndCreatePool();
+    auto insert = InsertRequest;
     std::vector<std::string> responses;
     std::vector<std::function<void()>> offloaded;
     auto respond = [&](std::string r) { responses.push_back(std::move(r)); };
@@ -239,7 +232,7 @@ TEST_SUITE("net/service") {
       CHECK(r.r->code() == fb::Code::OK);
       CHECK(r.r->request_id() == 2);
       CHECK(r.r->durable_seq() >= 1);
-      CHECK(r.r->durable_seq() <= (*pool)->durable_seq());
+      CHECK(r.r->durable_seq() <= pool->durable_seq());
     }
     // A request that changes nothing (a read) is answered at once.
     {
@@ -255,7 +248,7 @@ TEST_SUITE("net/service") {
 
     // A failed write: the answer is made by the offloaded task (which lets the pool rebuild),
     // never on the writing thread, and it is UNKNOWN_OUTCOME.
-    (*pool)->TEST_FailWrites(Status::IOError("injected: disk gone"));
+    pool->TEST_FailWrites(Status::IOError("injected: disk gone"));
     f.service->CompleteWhenDurable(f.service->Begin(&f.session, insert(4, "second")), respond,
                                    offload);
     CHECK(responses.size() == 2);
@@ -265,7 +258,7 @@ TEST_SUITE("net/service") {
     Parsed failed(responses[2]);
     CHECK(failed.r->code() == fb::Code::UNKNOWN_OUTCOME);
     CHECK(failed.r->request_id() == 4);
-    CHECK((*pool)->Stats().pooled == 1);  // the index forgot the lost insert
+    CHECK(pool->Stats().pooled == 1);  // the index forgot the lost insert
   }
 }
 

@@ -39,6 +39,28 @@ std::string StoreValue(const Store& store, const std::string& key) {
   return s.ok() ? value : "<" + s.ToString() + ">";
 }
 
+// The committer's owner: numbers batches and enqueues them in order, under its own lock.
+class Owner {
+ public:
+  explicit Owner(Committer* c) : c_(c) {}
+  // Enqueues a batch putting key = its sequence number; returns that number.
+  uint64_t Put(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t seq = ++next_seq_;
+    c_->Enqueue(seq, PutBatch(key, std::to_string(seq)));
+    return seq;
+  }
+  uint64_t last() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return next_seq_;
+  }
+
+ private:
+  Committer* c_;
+  std::mutex mu_;
+  uint64_t next_seq_ = 0;
+};
+
 TEST_CASE("a queued batch is read back before it is durable, with its sequence number") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
@@ -151,20 +173,14 @@ TEST_CASE("concurrent writers share fsyncs and every one is durable when acknowl
   Committer c(store.get(), 0);
   constexpr int kThreads = 16;
   constexpr int kPerThread = 50;
-  std::mutex order;  // the owner's lock: Enqueue in sequence order
-  uint64_t next_seq = 0;
+  Owner owner(&c);
   std::vector<std::thread> threads;
   std::vector<std::string> errors(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string key = "t" + std::to_string(t) + "/" + std::to_string(i);
-        uint64_t seq = 0;
-        {
-          std::lock_guard<std::mutex> lock(order);
-          seq = ++next_seq;
-          c.Enqueue(seq, PutBatch(key, std::to_string(seq)));
-        }
+        const uint64_t seq = owner.Put(key);
         const Status s = c.Wait(seq);
         std::string value;
         if (!s.ok()) {
@@ -241,8 +257,7 @@ TEST_CASE("async and blocking writers mixed: no batch is stranded, every callbac
   Committer c(store.get(), 0);
   constexpr int kThreads = 8;
   constexpr int kPerThread = 100;
-  std::mutex order;  // the owner's lock: Enqueue in sequence order
-  uint64_t next_seq = 0;
+  Owner owner(&c);
   std::mutex seen_mu;
   std::vector<int> calls(kThreads * kPerThread + 1, 0);
   std::vector<std::string> errors;
@@ -252,12 +267,7 @@ TEST_CASE("async and blocking writers mixed: no batch is stranded, every callbac
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string key = "t" + std::to_string(t) + "/" + std::to_string(i);
-        uint64_t seq = 0;
-        {
-          std::lock_guard<std::mutex> lock(order);
-          seq = ++next_seq;
-          c.Enqueue(seq, PutBatch(key, std::to_string(seq)));
-        }
+        const uint64_t seq = owner.Put(key);
         auto check = [&, key, seq](const Status& s) {
           std::string value;
           std::lock_guard<std::mutex> lock(seen_mu);
@@ -298,13 +308,7 @@ TEST_CASE(
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
   Committer c(store.get(), 0);
-  std::mutex order;  // the owner's lock: Enqueue in sequence order
-  uint64_t next_seq = 0;
-  auto enqueue = [&](const std::string& key) {
-    std::lock_guard<std::mutex> lock(order);
-    c.Enqueue(++next_seq, PutBatch(key, "v"));
-    return next_seq;
-  };
+  Owner owner(&c);
   std::atomic<bool> stop{false};
   std::atomic<bool> gave_up{false};
   std::atomic<int> answered{0};
@@ -312,13 +316,13 @@ TEST_CASE(
   std::thread async([&] {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     for (int i = 0; !stop.load() && std::chrono::steady_clock::now() < give_up; ++i) {
-      const uint64_t seq = enqueue("async/" + std::to_string(i));
+      const uint64_t seq = owner.Put("async/" + std::to_string(i));
       c.WhenDurable(seq, [&](const Status&) { answered.fetch_add(1); });
     }
     gave_up.store(!stop.load());
   });
   while (answered.load() < 100) std::this_thread::yield();
-  const uint64_t mine = enqueue("blocking");
+  const uint64_t mine = owner.Put("blocking");
   const uint64_t writes_before = c.counters().writes;
   HEAPA_REQUIRE_OK(c.Wait(mine));
   // Wait returned while the stream still flows, after a few group writes, not thousands.
@@ -330,7 +334,7 @@ TEST_CASE(
   MESSAGE("group writes while the blocked caller waited: " << writes_meanwhile);
   CHECK(writes_meanwhile < 200);
   HEAPA_REQUIRE_OK(c.Drain());
-  CHECK(c.durable_seq() == next_seq);
+  CHECK(c.durable_seq() == owner.last());
 }
 
 }  // namespace
