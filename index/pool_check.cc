@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "index/pool_check_state.h"
+#include "storage/format_upgrade.h"
 #include "storage/keys.h"
 #include "storage/state_log.h"
 
@@ -32,7 +33,7 @@ IdInfo* Checker::Info(std::string_view key, uint64_t id) {
   return &ids_[id];
 }
 
-void Checker::ReadMeta() {
+bool Checker::ReadMeta() {
   std::string value;
   const auto read = [&](std::string_view name) -> bool {
     const std::string key = storage::MetaKey(name);
@@ -52,6 +53,13 @@ void Checker::ReadMeta() {
     Status s = storage::DecodeFormat(value, &version);
     if (!s.ok()) {
       Problem("M/format", std::string(s.message()));
+    } else if (storage::CanUpgradeFormat(version)) {
+      Problem("M/format", "format version " + std::to_string(version) +
+                              ", written by an older heapa; this build upgrades it to " +
+                              std::to_string(storage::kFormatVersion) +
+                              " when it opens the pool (start heapad on it once, or open it "
+                              "with the library), and checks it after that");
+      return false;
     } else if (version != storage::kFormatVersion) {
       Problem("M/format", "format version " + std::to_string(version) + "; this build reads " +
                               std::to_string(storage::kFormatVersion));
@@ -73,6 +81,7 @@ void Checker::ReadMeta() {
     Problem("M/counters", "next_id is 0 (ids start at 1)");
     id_limit_ = 1;
   }
+  return true;
 }
 
 void Checker::OnQuery(std::string_view key, std::string_view value) {
@@ -242,7 +251,7 @@ void Checker::OnRecord(std::string_view key, std::string_view value) {
 }
 
 Status Checker::Run() {
-  ReadMeta();
+  if (!ReadMeta()) return Status::OK();
   Status scan = store_.Scan("", [this](std::string_view key, std::string_view value) {
     OnRecord(key, value);
     return Status::OK();

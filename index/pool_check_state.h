@@ -31,7 +31,7 @@ struct IdInfo {
   bool has_query = false;
   bool bad_query = false;  // its 'Q' record failed to decode
   bool has_state = false;  // a state was read (chunk or journal)
-  bool loaded = false;  // its state decoded and is in the rebuilt index
+  bool loaded = false;     // its state decoded and is in the rebuilt index
   bool has_stats = false;
   bool has_dedup = false;
   bool augmented = false;
@@ -50,7 +50,9 @@ class Checker {
   IdInfo* Info(std::string_view key, uint64_t id);
 
   // pool_check.cc: meta records and the scan.
-  void ReadMeta();
+  // Reads the meta records. False when the pool is of an older format this build upgrades on
+  // open: the rest would only be a list of what the upgrade changes.
+  bool ReadMeta();
   void OnRecord(std::string_view key, std::string_view value);
   void OnQuery(std::string_view key, std::string_view value);
   // The states, merged from chunks and journal (state_log.h), after the scan.

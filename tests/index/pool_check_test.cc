@@ -11,6 +11,7 @@
 #include "storage/pool_locator.h"
 #include "storage/records.h"
 #include "storage/state_log.h"
+#include "tests/testutil/format2.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 
@@ -248,6 +249,20 @@ TEST_SUITE("index/pool_check") {
     CHECK(Names(r, "J/" + std::to_string(newest), "checksum"));
     CHECK(
         Names(r, "C/" + std::to_string(storage::kStateChunkIds + 1), "state chunk of first id 1"));
+  }
+  TEST_CASE("CheckPool on a pool of format 2 says that opening it upgrades it, and stops there") {
+    TempDir dir;
+    BuildSamplePool(dir.path());
+    {
+      std::unique_ptr<storage::Store> store = OpenRawStore(dir.path());
+      testing::RewriteAsFormat2(*store);
+      HEAPA_REQUIRE_OK(store->Close());
+    }
+    const index::CheckReport r = Check(dir.path());
+    INFO(Problems(r));
+    REQUIRE(r.problems.size() == 1);  // not one more per 'S' record or missing chunk
+    CHECK(Names(r, "M/format", "upgrades it to 3 when it opens the pool"));
+    CHECK_FALSE(r.clean());
   }
 }
 
