@@ -34,6 +34,7 @@ IdInfo* Checker::Info(std::string_view key, uint64_t id) {
 }
 
 bool Checker::ReadMeta() {
+  bool upgradable = false;
   std::string value;
   const auto read = [&](std::string_view name) -> bool {
     const std::string key = storage::MetaKey(name);
@@ -59,7 +60,7 @@ bool Checker::ReadMeta() {
                               std::to_string(storage::kFormatVersion) +
                               " when it opens the pool (start heapad on it once, or open it "
                               "with the library), and checks it after that");
-      return false;
+      upgradable = true;
     } else if (version != storage::kFormatVersion) {
       Problem("M/format", "format version " + std::to_string(version) + "; this build reads " +
                               std::to_string(storage::kFormatVersion));
@@ -81,7 +82,7 @@ bool Checker::ReadMeta() {
     Problem("M/counters", "next_id is 0 (ids start at 1)");
     id_limit_ = 1;
   }
-  return true;
+  return !upgradable;
 }
 
 void Checker::OnQuery(std::string_view key, std::string_view value) {

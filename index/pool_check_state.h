@@ -50,8 +50,8 @@ class Checker {
   IdInfo* Info(std::string_view key, uint64_t id);
 
   // pool_check.cc: meta records and the scan.
-  // Reads the meta records. False when the pool is of an older format this build upgrades on
-  // open: the rest would only be a list of what the upgrade changes.
+  // Reads (and checks) the meta records. False when the pool is of an older format this build
+  // upgrades on open: the rest would only be a list of what the upgrade changes.
   bool ReadMeta();
   void OnRecord(std::string_view key, std::string_view value);
   void OnQuery(std::string_view key, std::string_view value);

@@ -128,6 +128,7 @@ void Session::Read() {
 }
 
 void Session::Dispatch() {
+  if (frame_error_ && stop_applying_) frame_error_.reset();  // closing already: no answer
   if (frame_error_ && requests_.empty() && !applying_) {
     // Every request before the bad frame is begun: its error takes the next slot.
     replies_.emplace_back(Reply{std::move(*frame_error_), /*close=*/true});
@@ -169,6 +170,21 @@ void Session::Dispatch() {
       close = applied.back().close();  // a failed handshake: nothing after it is applied
     }
     const size_t begun = applied.size();
+    const size_t skipped = batch.size() - begun;
+    // Posted before any answer can be: the I/O thread learns that the batch is applied first,
+    // and this worker may then lead group writes for a while without holding the session back.
+    asio::post(self->socket_.get_executor(), [self, close, skipped] {
+      self->applying_ = false;
+      if (close) {
+        self->stop_applying_ = true;
+        // The requests after the closing one were never begun: their slots (the last ones)
+        // go, and the connection closes after the closing answer.
+        self->completing_ -= skipped;
+        self->replies_.resize(self->replies_.size() - skipped);
+      }
+      self->Dispatch();
+      self->WriteNext();  // a draining session whose answers all went out closes now
+    });
     for (size_t i = 0; i < begun; ++i) {
       const uint64_t slot = first_slot + i;
       const bool closes = applied[i].close();
@@ -187,18 +203,6 @@ void Session::Dispatch() {
       self->service_->CompleteWhenDurable(std::move(applied[i]), std::move(respond),
                                           std::move(offload));
     }
-    const size_t skipped = batch.size() - begun;
-    asio::post(self->socket_.get_executor(), [self, close, skipped] {
-      self->applying_ = false;
-      if (close) {
-        self->stop_applying_ = true;
-        // The requests after the closing one were never begun: their slots (the last ones)
-        // go, and the connection closes after the closing answer.
-        self->completing_ -= skipped;
-        self->replies_.resize(self->replies_.size() - skipped);
-      }
-      self->Dispatch();
-    });
   });
 }
 

@@ -9,9 +9,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 #include <future>
-#include <system_error>
 #include <optional>
 
 #include "storage/keys.h"
@@ -214,8 +214,12 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
   auto read = [&](size_t begin, size_t end) {
-    db_->MultiGet(r, end - begin, families.data() + begin, slices.data() + begin,
-                  pinned.data() + begin, statuses.data() + begin, /*sorted_input=*/true);
+    try {
+      db_->MultiGet(r, end - begin, families.data() + begin, slices.data() + begin,
+                    pinned.data() + begin, statuses.data() + begin, /*sorted_input=*/true);
+    } catch (const std::exception& e) {  // out of memory: no exception leaves the store
+      for (size_t j = begin; j < end; ++j) statuses[j] = rocksdb::Status::Aborted(e.what());
+    }
   };
   std::future<void> second;
   size_t split = keys.size();
@@ -223,8 +227,8 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
     try {
       second = std::async(std::launch::async, read, keys.size() / 2, keys.size());
       split = keys.size() / 2;
-    } catch (const std::system_error&) {
-      // No thread to be had (a process limit): read it all here.
+    } catch (const std::exception&) {
+      // No thread to be had (a process limit, memory): read it all here.
     }
   }
   read(0, split);
