@@ -232,11 +232,16 @@ std::vector<std::string> RedisPool::ReportArgs(std::span<const ReportItem> items
 }
 
 Status RedisPool::ReportMany(std::span<const std::vector<ReportItem>> reports) {
-  for (const std::vector<ReportItem>& r : reports) {
-    HEAPA_RETURN_IF_ERROR(AppendEval(kReport, ReportArgs(r)));
-  }
+  // Every command appended is answered: read as many replies as were sent, even when an append
+  // fails half way, so that the connection stays in step with its replies.
+  size_t sent = 0;
   Status first_error;
-  for (size_t i = 0; i < reports.size(); ++i) {
+  for (const std::vector<ReportItem>& r : reports) {
+    first_error = AppendEval(kReport, ReportArgs(r));
+    if (!first_error.ok()) break;
+    ++sent;
+  }
+  for (size_t i = 0; i < sent; ++i) {
     void* raw = nullptr;
     if (redisGetReply(c_, &raw) != REDIS_OK) {
       return Status::Unavailable(fmt::format("redis: {}", c_->errstr));
