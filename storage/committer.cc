@@ -30,8 +30,9 @@ void Committer::Enqueue(uint64_t seq, Batch batch) {
   queue_.push_back(Pending{seq, std::move(batch)});
 }
 
-void Committer::WriteGroup(std::unique_lock<std::mutex>& lock) {
+void Committer::WriteGroup(std::unique_lock<std::mutex>& lock, bool reluctant) {
   leader_ = true;
+  reluctant_leader_ = reluctant;
   std::deque<Pending> group;
   group.swap(queue_);
   lock.unlock();
@@ -45,6 +46,7 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock) {
   if (s.ok()) Failpoint("commit.after_write");
   lock.lock();
   leader_ = false;
+  reluctant_leader_ = false;
   ++counters_.writes;
   counters_.batches += group.size();
   counters_.max_group = std::max<uint64_t>(counters_.max_group, group.size());
@@ -73,11 +75,13 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock) {
 }
 
 void Committer::LeadWhileUnattended(std::unique_lock<std::mutex>& lock, bool reluctant) {
-  while (!leader_ && !queue_.empty() && failure_.ok() && waiters_ == 0) {
-    reluctant_leader_ = reluctant;
-    WriteGroup(lock);
-    reluctant_leader_ = false;
-  }
+  while (!leader_ && !queue_.empty() && failure_.ok() && waiters_ == 0) WriteGroup(lock, reluctant);
+}
+
+void Committer::AwaitGroup(std::unique_lock<std::mutex>& lock) {
+  ++waiters_;
+  done_.wait(lock);
+  --waiters_;
 }
 
 Status Committer::Wait(uint64_t seq) {
@@ -86,11 +90,9 @@ Status Committer::Wait(uint64_t seq) {
   while (durable_seq_ < seq) {
     if (!failure_.ok()) return failure_;
     if (!leader_ && !queue_.empty()) {
-      WriteGroup(lock);
+      WriteGroup(lock, /*reluctant=*/false);
     } else {
-      ++waiters_;
-      done_.wait(lock);
-      --waiters_;
+      AwaitGroup(lock);
     }
   }
   // Batches queued behind ours may wait for callbacks only: write them, unless someone can
@@ -112,9 +114,7 @@ void Committer::WhenDurable(uint64_t seq, DoneFn done) {
   if (leader_ && reluctant_leader_) {
     // The leader only writes for others, as a favour to a blocked caller: relieve it after
     // its group (it leaves once it sees a waiter).
-    ++waiters_;
-    while (leader_) done_.wait(lock);
-    --waiters_;
+    while (leader_) AwaitGroup(lock);
   }
   LeadWhileUnattended(lock, /*reluctant=*/false);
 }
@@ -123,11 +123,9 @@ Status Committer::Drain() {
   std::unique_lock<std::mutex> lock(mu_);
   while (failure_.ok() && (leader_ || !queue_.empty())) {
     if (!leader_) {
-      WriteGroup(lock);
+      WriteGroup(lock, /*reluctant=*/false);
     } else {
-      ++waiters_;
-      done_.wait(lock);
-      --waiters_;
+      AwaitGroup(lock);
     }
   }
   return failure_;

@@ -113,12 +113,15 @@ class Committer {
   };
 
   // Writes the queued batches as one group, then runs the callbacks it decided (without the
-  // lock). REQUIRES: lock held, no leader, queue not empty.
-  void WriteGroup(std::unique_lock<std::mutex>& lock);
+  // lock). `reluctant`: the caller writes only for others (reluctant_leader_ meanwhile).
+  // REQUIRES: lock held, no leader, queue not empty.
+  void WriteGroup(std::unique_lock<std::mutex>& lock, bool reluctant);
   // Writes groups while no one else writes, batches are queued, nothing failed and no
   // blocked waiter can lead instead (callbacks alone do not write). `reluctant`: the caller's
   // own batch is durable, and a WhenDurable caller may relieve it. REQUIRES: lock held.
   void LeadWhileUnattended(std::unique_lock<std::mutex>& lock, bool reluctant);
+  // Blocks, counted in waiters_, until the next group is written. REQUIRES: lock held.
+  void AwaitGroup(std::unique_lock<std::mutex>& lock);
 
   Store* const store_;
   mutable std::mutex mu_;
@@ -128,7 +131,7 @@ class Committer {
   std::multimap<uint64_t, DoneFn> callbacks_;              // guarded by mu_: by seq
   bool leader_ = false;            // guarded by mu_: a group is being written
   int waiters_ = 0;                // guarded by mu_: threads blocked in Wait, Drain or WhenDurable
-  bool reluctant_leader_ = false;  // guarded by mu_: the leader writes only for others
+  bool reluctant_leader_ = false;  // guarded by mu_: the leader (leader_) writes only for others
   uint64_t durable_seq_;           // guarded by mu_
   uint64_t last_seq_;              // guarded by mu_
   Status failure_;                 // guarded by mu_
