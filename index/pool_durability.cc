@@ -1,0 +1,185 @@
+// The pool's write path: the writable check, committing a batch to the group commit, waiting
+// for (or deferring) its durability, and what a failed write does to the pool.
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include "index/pool.h"
+#include "storage/batch.h"
+#include "storage/check.h"
+#include "storage/committer.h"
+#include "storage/failpoint.h"
+#include "storage/keys.h"
+#include "storage/records.h"
+#include "storage/store.h"
+
+namespace heapa {
+
+Status Pool::CheckWritable() {
+  if (!store_) return Status::Unavailable("pool is closed");
+  if (degraded_.ok()) {
+    const Status failed = committer_->failure();
+    if (failed.ok()) return Status::OK();
+    // A group failed, and the caller that will hear of it has not rebuilt the index yet (a
+    // server completes requests by callback): do it now, before anything else changes.
+    AfterFailedWrite(failed);
+    if (!store_) return Status::Unavailable("pool is closed: its index could not be rebuilt");
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (!degraded_.ok() && now >= next_resume_) {
+    next_resume_ = now + std::chrono::milliseconds(options_.resume_interval_ms);
+    // The disk may be back: if the store takes writes again, what it holds is the truth.
+    last_resume_ = store_->Resume();
+    if (last_resume_.ok()) {
+      last_resume_ = Rebuild();
+    } else {
+      // RocksDB keeps some write errors for good (a failed WAL append): reopen instead, unless
+      // an admin operation holds the store right now (then: next time).
+      std::unique_lock<std::mutex> admin(admin_mu_, std::try_to_lock);
+      if (admin.owns_lock()) last_resume_ = ReopenStore();
+    }
+    if (last_resume_.ok() && committer_) {
+      // Opening is not writing: prove the store takes a synced write (the counters, as they
+      // are) before anything is acknowledged again.
+      std::string value;
+      storage::EncodeCounters(ix_->counters(), &value);
+      storage::Batch probe;
+      probe.Put(storage::MetaKey("counters"), value);
+      last_resume_ = store_->Write(&probe);
+    }
+    if (last_resume_.ok()) {
+      degraded_ = Status::OK();
+      return Status::OK();
+    }
+    if (!store_ || !committer_) {  // nothing consistent is left to serve
+      if (store_) (void)store_->Close();
+      store_.reset();
+      committer_.reset();
+      ix_.reset();
+      return Status::Unavailable("pool is closed: it could not be reopened after a failed write (" +
+                                 last_resume_.ToString() + ")");
+    }
+  }
+  return Status::Unavailable(
+      "pool is read-only after a failed write (" + degraded_.ToString() +
+      "); writes resume when the store accepts them again" +
+      (last_resume_.ok() ? "" : " (last attempt: " + last_resume_.ToString() + ")"));
+}
+
+Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch) {
+  storage::CountersRecord& counters = ix_->counters();
+  const uint64_t seq = ++counters.durable_seq;
+  std::vector<std::pair<uint64_t, storage::StateRecord>> changed;
+  for (uint64_t id : ix_->Touched()) changed.emplace_back(id, ix_->Find(id)->ToRecord());
+  state_log_.Write(
+      seq, counters.next_id, std::move(changed),
+      [this](uint64_t id) { return ix_->Find(id)->ToRecord(); }, batch);
+  std::string value;
+  counters.rng_state = ix_->rng().state();
+  counters.rng_inc = ix_->rng().inc();
+  storage::EncodeCounters(counters, &value);
+  batch->Put(storage::MetaKey("counters"), value);
+  storage::Failpoint("pool.before_enqueue");
+  ix_->Commit();
+  committer_->Enqueue(seq, std::move(*batch));
+  return AwaitDurable(lock, seq);
+}
+
+Status Pool::AwaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
+  if (DeferredDurability* deferred = DeferredDurability::Current(this)) {
+    if (seq > deferred->seq_) {
+      deferred->committer_ = committer_;
+      deferred->seq_ = seq;
+    }
+    lock.unlock();
+    return Status::OK();
+  }
+  Status s = WaitDurable(lock, seq);
+  lock.unlock();
+  return s;
+}
+
+Status Pool::FinishUnchanged(std::unique_lock<std::mutex>& lock) {
+  ix_->Rollback();
+  return AwaitDurable(lock, ix_->counters().durable_seq);
+}
+
+Status Pool::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
+  std::shared_ptr<storage::Committer> committer = committer_;
+  lock.unlock();
+  Status s = committer->Wait(seq);
+  lock.lock();
+  return s.ok() ? s : FailedWrite(s);
+}
+
+Status Pool::FailedWrite(const Status& error) {
+  AfterFailedWrite(error);
+  return Status::UnknownOutcome("write failed, the pool is now read-only: " + error.ToString());
+}
+
+// ---- DeferredDurability
+
+namespace {
+thread_local Pool::DeferredDurability* t_deferred = nullptr;  // innermost scope of the thread
+}  // namespace
+
+Pool::DeferredDurability::DeferredDurability(Pool* pool) : pool_(pool), outer_(t_deferred) {
+  t_deferred = this;
+}
+
+Pool::DeferredDurability::~DeferredDurability() { Release(); }
+
+void Pool::DeferredDurability::Release() {
+  if (!collecting_) return;
+  collecting_ = false;
+  // Scopes end in reverse order of creation on their thread.
+  HEAPA_CHECK(t_deferred == this);
+  t_deferred = outer_;
+}
+
+Pool::DeferredDurability* Pool::DeferredDurability::Current(const Pool* pool) {
+  for (DeferredDurability* d = t_deferred; d != nullptr; d = d->outer_) {
+    if (d->pool_ == pool) return d;
+  }
+  return nullptr;
+}
+
+Status Pool::DeferredDurability::Wait() {
+  if (seq_ == 0) return Status::OK();
+  const Status s = committer_->Wait(seq_);
+  seq_ = 0;
+  committer_.reset();
+  if (s.ok()) return s;
+  std::lock_guard<std::mutex> lock(pool_->mu_);
+  return pool_->FailedWrite(s);
+}
+
+void Pool::DeferredDurability::WhenDurable(
+    std::function<void(const Status&, uint64_t durable_seq)> done) {
+  HEAPA_CHECK(!collecting_);
+  if (seq_ == 0) return done(Status::OK(), pool_->durable_seq());
+  // The callback may hold the last reference to the committer: keep one for the call.
+  std::shared_ptr<storage::Committer> committer = committer_;
+  storage::Committer* c = committer.get();
+  committer->WhenDurable(seq_, [c, done = std::move(done)](const Status& s) {
+    done(s, s.ok() ? c->durable_seq() : 0);
+  });
+}
+
+void Pool::AfterFailedWrite(const Status& error) {
+  if (!degraded_.ok() || !store_) return;  // another caller got here first
+  // The outcome of the failed group is unknown, and the index ran ahead of it: rebuild the
+  // index from what the store holds, and stop writing until a reopen.
+  degraded_ = error;
+  next_resume_ =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.resume_interval_ms);
+  Status rebuilt = Rebuild();
+  if (!rebuilt.ok()) {
+    (void)store_->Close();  // the pool cannot serve a half-built index
+    store_.reset();
+    committer_.reset();
+    ix_.reset();
+  }
+}
+
+}  // namespace heapa
