@@ -140,7 +140,10 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
   HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kSample));
   if (stored) {
     std::vector<SampledQuery> out = index::SampleFromRecord(*stored);
-    if (req.with_content) HEAPA_RETURN_IF_ERROR(ReadContent(&out));
+    if (!req.with_content) return out;
+    const std::shared_ptr<storage::Committer> reader = committer_;
+    lock.unlock();  // query records never change: read them without the lock
+    HEAPA_RETURN_IF_ERROR(ReadContent(*reader, &out));
     return out;
   }
   HEAPA_RETURN_IF_ERROR(CheckWritable());
@@ -185,16 +188,12 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
     HEAPA_RETURN_IF_ERROR(FinishUnchanged(lock));  // nothing changed: nothing to write
     return out;
   }
-  // Read the texts before the commit: if a read fails, nothing has been leased.
-  if (req.with_content) {
-    Status read = ReadContent(&out);
-    if (!read.ok()) {
-      ix_->Rollback();
-      return read;
-    }
-  }
   StoreResult(rk, index::SampleToRecord(out), &batch);
-  HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
+  if (req.with_content) {
+    HEAPA_RETURN_IF_ERROR(CommitAndReadContent(lock, &batch, &out));
+  } else {
+    HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
+  }
   return out;
 }
 

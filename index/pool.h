@@ -288,6 +288,17 @@ class Pool final {
   // thread's DeferredDurability). On a failed write: UnknownOutcome (see AfterFailedWrite).
   // REQUIRES: `lock` holds mu_ and a transaction is open; returns with `lock` released.
   Status CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch);
+  // CommitBatch's first half: adds the states and counters to `batch`, commits the index and
+  // queues the batch; returns its sequence number. REQUIRES: mu_ held, a transaction open.
+  uint64_t QueueBatch(storage::Batch* batch);
+  // CommitBatch for a Sample with texts, which are then read into *out without mu_ (a query
+  // record never changes once written): other operations on the pool go on meanwhile. Under
+  // a DeferredDurability scope the read comes before the deferred wait, else after the
+  // write. A failed write gives UnknownOutcome as CommitBatch; a failed read returns its
+  // error, and the leases granted stand (a retry of the request gets them again).
+  // REQUIRES: as CommitBatch; returns with `lock` released.
+  Status CommitAndReadContent(std::unique_lock<std::mutex>& lock, storage::Batch* batch,
+                              std::vector<SampledQuery>* out);
   // Waits until operation `seq` is durable (or hands that wait to this thread's
   // DeferredDurability); returns with `lock` released. REQUIRES: `lock` holds mu_.
   Status AwaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq);
@@ -336,8 +347,9 @@ class Pool final {
   // client's request kRequestWindow before it.
   static void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
                           storage::Batch* batch);
-  // Reads the query records of sampled queries into them.
-  Status ReadContent(std::vector<SampledQuery>* out) const;
+  // Reads the query records of sampled queries into them, through `reader` (a copy of
+  // committer_ taken under mu_; no lock needed).
+  static Status ReadContent(const storage::Committer& reader, std::vector<SampledQuery>* out);
   // Reads the 'T' records of `ids` with one MultiGet into (*stats)[i]; zeros for an id
   // without one.
   Status ReadStatsMany(const std::vector<uint64_t>& ids,
@@ -351,7 +363,9 @@ class Pool final {
 
   mutable std::mutex admin_mu_;  // Checkpoint, Restore, Fork, Close; taken before mu_
   mutable std::mutex mu_;
-  std::unique_ptr<storage::Store> store_;  // guarded by mu_ (replaced under admin_mu_ too)
+  // guarded by mu_ (replaced under admin_mu_ too); shared with committer_, which keeps it
+  // open for the reads that run without mu_ (see Sample).
+  std::shared_ptr<storage::Store> store_;
   // Group commit in front of store_; all reads of records go through it. guarded by mu_ (the
   // pointer; the object is thread-safe and outlives its waiters through their shared_ptr).
   std::shared_ptr<storage::Committer> committer_;

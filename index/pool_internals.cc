@@ -78,12 +78,12 @@ void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
   }
 }
 
-Status Pool::ReadContent(std::vector<SampledQuery>* out) const {
+Status Pool::ReadContent(const storage::Committer& reader, std::vector<SampledQuery>* out) {
   std::vector<std::string> keys;
   keys.reserve(out->size());
   for (const SampledQuery& sq : *out) keys.push_back(storage::QueryKey(sq.id));
   std::vector<std::string> values;
-  const std::vector<Status> read = committer_->MultiGet(keys, &values);
+  const std::vector<Status> read = reader.MultiGet(keys, &values);
   for (size_t i = 0; i < out->size(); ++i) {
     HEAPA_RETURN_IF_ERROR(read[i]);
     HEAPA_RETURN_IF_ERROR(

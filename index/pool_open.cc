@@ -197,7 +197,7 @@ Status Pool::Rebuild() {
   lineage_ = std::move(loaded_index.lineage);
   child_difficulty_ = std::move(loaded_index.child_difficulty);
   state_log_ = storage::StateLog(std::move(loaded_index.states));
-  committer_ = std::make_shared<storage::Committer>(store_.get(), ix_->counters().durable_seq);
+  committer_ = std::make_shared<storage::Committer>(store_, ix_->counters().durable_seq);
   return Status::OK();
 }
 

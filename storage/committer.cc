@@ -10,8 +10,8 @@
 
 namespace heapa::storage {
 
-Committer::Committer(Store* store, uint64_t durable_seq)
-    : store_(store), durable_seq_(durable_seq), last_seq_(durable_seq) {}
+Committer::Committer(std::shared_ptr<Store> store, uint64_t durable_seq)
+    : store_(std::move(store)), durable_seq_(durable_seq), last_seq_(durable_seq) {}
 
 void Committer::Enqueue(uint64_t seq, Batch batch) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -37,6 +37,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -53,9 +54,10 @@ class Store;
 
 class Committer {
  public:
-  // `store` must outlive the committer. `durable_seq` is the sequence number already durable
-  // in it; the first Enqueue must use a larger one.
-  Committer(Store* store, uint64_t durable_seq);
+  // The committer keeps `store` alive; whoever holds the committer may read through it after
+  // its owner closed the store (the reads then fail with Unavailable). `durable_seq` is the
+  // sequence number already durable in it; the first Enqueue must use a larger one.
+  Committer(std::shared_ptr<Store> store, uint64_t durable_seq);
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
@@ -123,7 +125,7 @@ class Committer {
   // Blocks, counted in waiters_, until the next group is written. REQUIRES: lock held.
   void AwaitGroup(std::unique_lock<std::mutex>& lock);
 
-  Store* const store_;
+  const std::shared_ptr<Store> store_;
   mutable std::mutex mu_;
   std::condition_variable done_;                           // signalled after every group
   std::deque<Pending> queue_;                              // guarded by mu_

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <future>
 #include <optional>
+#include <shared_mutex>
 
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
@@ -140,6 +141,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
 }
 
 Status Store::Write(Batch* batch) {
+  std::shared_lock<std::shared_mutex> open(open_mu_);
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   if (options_.read_only) return Status::FailedPrecondition("store " + dir_ + " is read-only");
   if (Status injected = InjectedFailure(); !injected.ok()) return injected;
@@ -172,12 +174,14 @@ Status Store::InjectedFailure() const {
 }
 
 Status Store::Resume() {
+  std::shared_lock<std::shared_mutex> open(open_mu_);
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   if (Status injected = InjectedFailure(); !injected.ok()) return injected;
   return FromRocksDb(db_->Resume()).WithContext("resume " + dir_);
 }
 
 Status Store::Get(std::string_view key, std::string* value) const {
+  std::shared_lock<std::shared_mutex> open(open_mu_);
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
@@ -190,6 +194,7 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
                                     std::vector<std::string>* values) const {
   std::vector<Status> out(keys.size());
   values->assign(keys.size(), std::string());
+  std::shared_lock<std::shared_mutex> open(open_mu_);
   if (!db_) {
     for (Status& s : out) s = Status::Unavailable("store " + dir_ + " is closed");
     return out;
@@ -247,6 +252,7 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
 }
 
 Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
+  std::shared_lock<std::shared_mutex> open(open_mu_);
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
@@ -290,6 +296,7 @@ Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
 }
 
 Status Store::CreateCheckpoint(const std::string& dir) {
+  std::shared_lock<std::shared_mutex> open(open_mu_);
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::Checkpoint* raw = nullptr;
   HEAPA_RETURN_IF_ERROR(FromRocksDb(rocksdb::Checkpoint::Create(db_.get(), &raw)));
@@ -300,6 +307,7 @@ Status Store::CreateCheckpoint(const std::string& dir) {
 }
 
 Result<bool> Store::IsEmpty() const {
+  std::shared_lock<std::shared_mutex> open(open_mu_);
   if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
@@ -314,6 +322,7 @@ Result<bool> Store::IsEmpty() const {
 }
 
 Status Store::Close() {
+  std::unique_lock<std::shared_mutex> open(open_mu_);  // waits for reads and writes under way
   if (!db_) return Status::OK();
   // Flush so that the next open has no WAL to replay (a faster, simpler recovery); the data
   // is durable either way.

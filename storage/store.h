@@ -8,7 +8,8 @@
 // them by family (keys.h) inside the Store, so callers see one ordered key space, and one
 // batch still commits atomically across both (one WAL).
 //
-// Thread safety: all methods may be called concurrently (RocksDB serializes writers).
+// Thread safety: all methods may be called concurrently (RocksDB serializes writers), Close()
+// too: it waits for the calls under way, and later ones fail with Unavailable.
 #ifndef HEAPA_STORAGE_STORE_H_
 #define HEAPA_STORAGE_STORE_H_
 
@@ -16,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,7 +93,8 @@ class Store {
   // writes are accepted again; the error otherwise (e.g. the disk is still full).
   Status Resume();
 
-  // Flushes memtables and closes the database; later calls fail. Idempotent.
+  // Flushes memtables and closes the database; later calls fail with Unavailable.
+  // Idempotent. Waits for the reads and writes under way on other threads.
   Status Close();
 
   const std::string& dir() const { return dir_; }
@@ -109,7 +112,10 @@ class Store {
 
   const std::string dir_;
   const StoreOptions options_;
-  std::unique_ptr<rocksdb::DB> db_;
+  // Every method holds open_mu_ shared while it uses the database, and Close() alone, so that
+  // a read on another thread never meets a database being closed.
+  mutable std::shared_mutex open_mu_;
+  std::unique_ptr<rocksdb::DB> db_;       // guarded by open_mu_
   rocksdb::ColumnFamilyHandle* queries_;  // kQueriesColumnFamily; destroyed by Close()
   mutable std::mutex fail_mu_;            // the failpoint is set by a test thread, read by writers
   Status fail_writes_;                    // guarded by fail_mu_

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "tests/testutil/test_util.h"
 
@@ -18,7 +19,7 @@ namespace {
 
 using Code = Status::Code;
 
-std::unique_ptr<Store> CreateStore(const std::string& dir) {
+std::shared_ptr<Store> CreateStore(const std::string& dir) {
   StoreOptions options;
   options.create_if_missing = true;
   auto store = Store::Open(dir, options);
@@ -64,7 +65,7 @@ class Owner {
 TEST_CASE("a queued batch is read back before it is durable, with its sequence number") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
-  Committer c(store.get(), /*durable_seq=*/10);
+  Committer c(store, /*durable_seq=*/10);
   c.Enqueue(11, PutBatch("a", "1"));
 
   std::string value;
@@ -88,7 +89,7 @@ TEST_CASE("batches queued before a wait go out as one write, later batches winni
   auto store = CreateStore(dir.path());
   Batch before = PutBatch("gone", "x");
   HEAPA_REQUIRE_OK(store->Write(&before));
-  Committer c(store.get(), 0);
+  Committer c(store, 0);
   c.Enqueue(1, PutBatch("k", "first"));
   Batch second = PutBatch("k", "second");
   second.Delete("gone");
@@ -120,7 +121,7 @@ TEST_CASE("MultiGet answers from the overlay and the store, each key in its slot
   durable.Put("s1", "store-1");
   durable.Put("s2", "store-2");
   HEAPA_REQUIRE_OK(store->Write(&durable));
-  Committer c(store.get(), 0);
+  Committer c(store, 0);
   Batch pending = PutBatch("o1", "overlay-1");
   pending.Put("s2", "overlay-2");
   c.Enqueue(1, std::move(pending));
@@ -142,7 +143,7 @@ TEST_CASE("MultiGet answers from the overlay and the store, each key in its slot
 TEST_CASE("a failed write fails its group and everything after it, and drops the overlay") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
-  Committer c(store.get(), 0);
+  Committer c(store, 0);
   c.Enqueue(1, PutBatch("a", "1"));
   HEAPA_REQUIRE_OK(c.Wait(1));
 
@@ -170,7 +171,7 @@ TEST_CASE("a failed write fails its group and everything after it, and drops the
 TEST_CASE("concurrent writers share fsyncs and every one is durable when acknowledged") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
-  Committer c(store.get(), 0);
+  Committer c(store, 0);
   constexpr int kThreads = 16;
   constexpr int kPerThread = 50;
   Owner owner(&c);
@@ -205,7 +206,7 @@ TEST_CASE("concurrent writers share fsyncs and every one is durable when acknowl
 TEST_CASE("WhenDurable: a caller finding no write in progress writes, and done runs once durable") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
-  Committer c(store.get(), 0);
+  Committer c(store, 0);
   c.Enqueue(1, PutBatch("a", "1"));
   std::vector<std::string> seen;
   c.WhenDurable(1, [&](const Status& s) {
@@ -237,7 +238,7 @@ TEST_CASE("WhenDurable: a caller finding no write in progress writes, and done r
 TEST_CASE("WhenDurable after a failed write: done gets the error, at once once failed") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
-  Committer c(store.get(), 0);
+  Committer c(store, 0);
   store->TEST_FailWrites(Status::IOError("injected"));
   c.Enqueue(1, PutBatch("a", "1"));
   c.Enqueue(2, PutBatch("b", "2"));
@@ -254,7 +255,7 @@ TEST_CASE("WhenDurable after a failed write: done gets the error, at once once f
 TEST_CASE("async and blocking writers mixed: no batch is stranded, every callback runs once") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
-  Committer c(store.get(), 0);
+  Committer c(store, 0);
   constexpr int kThreads = 8;
   constexpr int kPerThread = 100;
   Owner owner(&c);
@@ -307,7 +308,7 @@ TEST_CASE(
     "it") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
-  Committer c(store.get(), 0);
+  Committer c(store, 0);
   Owner owner(&c);
   std::atomic<bool> stop{false};
   std::atomic<bool> gave_up{false};
@@ -335,6 +336,53 @@ TEST_CASE(
   CHECK(writes_meanwhile < 200);
   HEAPA_REQUIRE_OK(c.Drain());
   CHECK(c.durable_seq() == owner.last());
+}
+
+TEST_CASE("readers holding the committer may outlast its store's Close: OK or Unavailable") {
+  testing::TempDir dir;
+  std::vector<std::string> keys;
+  std::shared_ptr<Committer> c;
+  {
+    auto store = CreateStore(dir.path());
+    Batch batch;
+    for (int i = 0; i < 300; ++i) {  // enough for MultiGet to read on two threads
+      keys.push_back(QueryKey(static_cast<uint64_t>(i) + 1));
+      batch.Put(keys.back(), "v" + std::to_string(i));
+    }
+    HEAPA_REQUIRE_OK(store->Write(&batch));
+    c = std::make_shared<Committer>(store, 0);
+    std::atomic<int> reads{0};
+    std::atomic<int> failures{0};  // neither OK nor Unavailable
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 3; ++t) {
+      readers.emplace_back([&, reader = c] {
+        // Read until the store is closed (then at most one more round).
+        for (bool open = true; open;) {
+          std::vector<std::string> values;
+          for (const Status& s : reader->MultiGet(keys, &values)) {
+            if (s.code() == Status::Code::kUnavailable)
+              open = false;
+            else if (!s.ok())
+              failures.fetch_add(1);
+          }
+          std::string value;
+          const Status one = reader->Get(keys.front(), &value);
+          if (one.code() == Status::Code::kUnavailable)
+            open = false;
+          else if (!one.ok() || value != "v0")
+            failures.fetch_add(1);
+          reads.fetch_add(1);
+        }
+      });
+    }
+    while (reads.load() < 30) std::this_thread::yield();
+    HEAPA_REQUIRE_OK(store->Close());  // the owner closes while the readers read
+    for (std::thread& t : readers) t.join();
+    CHECK(failures.load() == 0);
+  }
+  // The owner's reference is gone; the committer still holds the closed store.
+  std::string value;
+  CHECK(c->Get(keys.front(), &value).code() == Status::Code::kUnavailable);
 }
 
 }  // namespace
