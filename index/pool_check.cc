@@ -55,11 +55,7 @@ bool Checker::ReadMeta() {
     if (!s.ok()) {
       Problem("M/format", std::string(s.message()));
     } else if (storage::CanUpgradeFormat(version)) {
-      Problem("M/format", "format version " + std::to_string(version) +
-                              ", written by an older heapa; this build upgrades it to " +
-                              std::to_string(storage::kFormatVersion) +
-                              " when it opens the pool (start heapad on it once, or open it "
-                              "with the library), and checks it after that");
+      report_->upgrade_from = version;  // a verdict of its own, not a problem
       upgradable = true;
     } else if (version != storage::kFormatVersion) {
       Problem("M/format", "format version " + std::to_string(version) + "; this build reads " +

@@ -62,6 +62,10 @@ struct CheckReport {
   bool scan_complete = false;  // false: an iterator error stopped the scan
   uint64_t problem_count = 0;  // all problems, kept or not
   std::vector<CheckProblem> problems;
+  // Non-zero: the pool is of this older format version, which this build upgrades when it
+  // opens the pool. Only the meta records were checked (the rest is what the upgrade changes).
+  uint32_t upgrade_from = 0;
+  // No problem found in everything checked (with upgrade_from, only the meta records).
   bool clean() const { return problem_count == 0; }
 };
 

@@ -9,7 +9,8 @@
 // Prints one verdict per pool, and each problem as "  KEY: what" (or one JSON document).
 // Exit codes: 0 every pool is clean; 3 damage found (a problem in a record or across records,
 // or RocksDB refusing a corrupt database); 4 no pool there or the files cannot be read;
-// 2 usage; 1 anything else.
+// 5 a pool of an older format, which this build upgrades when it opens it (checked only
+// after that); 2 usage; 1 anything else. With several verdicts, the first of 3, 4, 5 wins.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
@@ -33,6 +34,15 @@ constexpr int kExitClean = 0;
 constexpr int kExitUsage = 2;
 constexpr int kExitDamaged = 3;
 constexpr int kExitUnreadable = 4;
+constexpr int kExitNeedsUpgrade = 5;
+
+// What a pool of an older format needs, in words.
+std::string UpgradeAdvice(uint32_t from) {
+  return fmt::format(
+      "format version {}, written by an older heapa; this build upgrades it to {} when it opens "
+      "the pool (start heapad on it once, or open it with the library), then check it again",
+      from, storage::kFormatVersion);
+}
 
 struct PoolVerdict {
   std::string name, dir;
@@ -57,7 +67,9 @@ cli::Json VerdictJson(const PoolVerdict& v) {
   for (const index::CheckProblem& p : r.problems) {
     problems.push_back({{"key", p.key}, {"what", p.what}});
   }
-  j["clean"] = r.clean();
+  j["clean"] = r.clean() && r.upgrade_from == 0;
+  j["needs_upgrade"] = r.upgrade_from != 0;
+  if (r.upgrade_from != 0) j["upgrade"] = UpgradeAdvice(r.upgrade_from);
   j["keys"] = r.keys;
   j["queries"] = r.queries;
   j["edges"] = r.edges;
@@ -74,11 +86,14 @@ cli::Json VerdictJson(const PoolVerdict& v) {
 std::string VerdictText(const PoolVerdict& v) {
   if (!v.open.ok()) return fmt::format("pool {}: cannot open: {}\n", v.name, v.open.ToString());
   const index::CheckReport& r = v.report;
+  if (r.upgrade_from != 0 && r.clean()) {
+    return fmt::format("pool {}: needs upgrade: {}\n", v.name, UpgradeAdvice(r.upgrade_from));
+  }
   std::string out = fmt::format(
       "pool {}: {}: {} keys, {} queries, {} edges, {} dedup entries, {} statistics, {} stored "
       "results\n",
-      v.name, r.clean() ? "clean" : fmt::format("{} problems", r.problem_count), r.keys,
-      r.queries, r.edges, r.dedup, r.stats, r.requests);
+      v.name, r.clean() ? "clean" : fmt::format("{} problems", r.problem_count), r.keys, r.queries,
+      r.edges, r.dedup, r.stats, r.requests);
   for (const index::CheckProblem& p : r.problems) {
     out += fmt::format("  {}: {}\n", p.key.empty() ? "(pool)" : p.key, p.what);
   }
@@ -96,8 +111,7 @@ int Run(int argc, char** argv) {
   bool json = false;
   app.add_option("dir", dir, "heapad data directory or pool directory")->required();
   app.add_option("--pool", pool, "Check only this pool");
-  app.add_option("--max-problems", max_problems, "Problems listed per pool")
-      ->capture_default_str();
+  app.add_option("--max-problems", max_problems, "Problems listed per pool")->capture_default_str();
   app.add_flag("--json", json, "One JSON document instead of text");
   try {
     app.parse(argc, argv);
@@ -109,7 +123,7 @@ int Run(int argc, char** argv) {
     fmt::print(stderr, "heapa-check: {}\n", pools.status().ToString());
     return kExitUnreadable;
   }
-  bool damaged = false, unreadable = false;
+  bool damaged = false, unreadable = false, upgrade = false;
   cli::Json all = cli::Json::array();
   for (const storage::LocatedPool& located : *pools) {
     PoolVerdict v{located.name, located.dir, Status::OK(), {}};
@@ -130,6 +144,7 @@ int Run(int argc, char** argv) {
       } else {
         v.report = std::move(report).value();
         damaged = damaged || !v.report.clean();
+        upgrade = upgrade || v.report.upgrade_from != 0;
       }
     }
     if (json) {
@@ -140,7 +155,10 @@ int Run(int argc, char** argv) {
     }
   }
   if (json) fmt::print("{}\n", cli::Dump(cli::Json{{"pools", std::move(all)}}));
-  return damaged ? kExitDamaged : unreadable ? kExitUnreadable : kExitClean;
+  return damaged      ? kExitDamaged
+         : unreadable ? kExitUnreadable
+         : upgrade    ? kExitNeedsUpgrade
+                      : kExitClean;
 }
 
 }  // namespace
