@@ -225,6 +225,31 @@ Result<QueryInfo> Client::Get(const std::string& pool, QueryId id) {
   return FromWire(r);
 }
 
+Result<std::vector<QueryInfo>> Client::GetMany(const std::string& pool,
+                                               std::span<const QueryId> ids) {
+  std::vector<OutgoingRequest> requests;
+  requests.reserve(ids.size());
+  for (QueryId id : ids) {
+    Builder b(64);
+    const auto body = fb::CreateGet(b, id);
+    // Reads carry no request id (0), as in Get: ids are for results a retry must find.
+    requests.push_back(
+        OutgoingRequest{0, Client::Impl::Finish(b, 0, pool, fb::RequestBody::Get, body.Union())});
+  }
+  std::vector<ResponseBuffer> responses;
+  std::vector<Status> statuses;
+  HEAPA_RETURN_IF_ERROR(impl_->CallMany(requests, &server_, pool, &responses, &statuses));
+  std::vector<QueryInfo> out;
+  out.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    HEAPA_RETURN_IF_ERROR(statuses[i].WithContext("get " + std::to_string(ids[i])));
+    const fb::GetReply* r = responses[i].response->body_as_GetReply();
+    if (!r) return Status::Internal("Get answered without a body");
+    out.push_back(FromWire(r));
+  }
+  return out;
+}
+
 Result<LineageView> Client::Lineage(const std::string& pool, QueryId id, uint32_t max_depth) {
   HEAPA_CALL(pool, Lineage, Retry::kResend, false,
              [&](Builder& b) { return fb::CreateLineage(b, id, max_depth); });

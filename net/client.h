@@ -1,12 +1,12 @@
 // net::Client: a blocking client of heapad, used by every tool and by the tests.
 //
 // One TCP connection, opened with a Hello. Every call sends one request and waits for its
-// response, with a timeout (ReportMany pipelines several). Mutating pool requests carry a request id; when the connection
-// breaks (send or receive error, timeout, the daemon restarting), the client reconnects, says
-// Hello again and resends the same request with the same id, so the daemon returns the result
-// of the first attempt if it was applied (exactly once). Reads are retried the same way.
-// Admin requests (create/drop pools, checkpoint, restore, fork) are not resent once sent: a
-// broken connection then returns UnknownOutcome.
+// response, with a timeout (ReportMany and GetMany pipeline several). Mutating pool requests carry
+// a request id; when the connection breaks (send or receive error, timeout, the daemon restarting),
+// the client reconnects, says Hello again and resends the same request with the same id, so the
+// daemon returns the result of the first attempt if it was applied (exactly once). Reads are
+// retried the same way. Admin requests (create/drop pools, checkpoint, restore, fork) are not
+// resent once sent: a broken connection then returns UnknownOutcome.
 //
 // Thread safety: none; use one Client per thread.
 #ifndef HEAPA_NET_CLIENT_H_
@@ -93,6 +93,10 @@ class Client {
   Result<std::vector<std::pair<QueryId, double>>> Refresh(
       const std::string& pool, const std::optional<index::RefreshOptions>& options);
   Result<QueryInfo> Get(const std::string& pool, QueryId id);
+  // Pipelined reads: one Get per id, sent back to back (as ReportMany), the answers in the
+  // order of `ids`. The first id the daemon cannot answer fails the call with its error
+  // (NotFound for an unknown id), naming the id.
+  Result<std::vector<QueryInfo>> GetMany(const std::string& pool, std::span<const QueryId> ids);
   Result<LineageView> Lineage(const std::string& pool, QueryId id, uint32_t max_depth);
   Result<PoolStats> Stats(const std::string& pool);
   Status Checkpoint(const std::string& pool, const std::string& tag);

@@ -69,6 +69,17 @@ TEST_SUITE("net/heapad") {
     CHECK(got->state.state == QueryState::kArchived);
     CHECK(got->stats.rollouts == 2);
     CHECK(got->stats.m2 == doctest::Approx(0.5));
+    const std::vector<QueryId> both = {(*s)[1].id, (*s)[0].id};
+    auto many = c->GetMany("p", both);
+    REQUIRE(many.ok());
+    REQUIRE(many->size() == 2);
+    CHECK((*many)[0].id == (*s)[1].id);
+    CHECK((*many)[0].state.state == QueryState::kInFlight);
+    CHECK((*many)[1].stats.rollouts == 2);
+    const std::vector<QueryId> with_unknown = {(*s)[0].id, 999};
+    auto unknown = c->GetMany("p", with_unknown);
+    CHECK(unknown.status().code() == Status::Code::kNotFound);
+    CHECK(unknown.status().ToString().find("get 999") != std::string::npos);
 
     NewChild kid;
     kid.parents = {(*s)[0].id};
