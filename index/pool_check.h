@@ -65,8 +65,8 @@ struct CheckReport {
   // Non-zero: the pool is of this older format version, which this build upgrades when it
   // opens the pool. Only the meta records were checked (the rest is what the upgrade changes).
   uint32_t upgrade_from = 0;
-  // No problem found in everything checked (with upgrade_from, only the meta records).
-  bool clean() const { return problem_count == 0; }
+  // Everything was checked and no problem found (never for a pool that needs the upgrade).
+  bool clean() const { return problem_count == 0 && upgrade_from == 0; }
 };
 
 // Checks the pool in `store` (open, typically read-only). Returns the report, clean or not;

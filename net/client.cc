@@ -246,6 +246,11 @@ Result<std::vector<QueryInfo>> Client::GetMany(const std::string& pool,
     const fb::GetReply* r = responses[i].response->body_as_GetReply();
     if (!r) return Status::Internal("Get answered without a body");
     out.push_back(FromWire(r));
+    // Reads carry no request id to match answers by: check the query instead.
+    if (out.back().id != ids[i]) {
+      return Status::Internal("get " + std::to_string(ids[i]) + " answered with query " +
+                              std::to_string(out.back().id));
+    }
   }
   return out;
 }

@@ -67,7 +67,7 @@ cli::Json VerdictJson(const PoolVerdict& v) {
   for (const index::CheckProblem& p : r.problems) {
     problems.push_back({{"key", p.key}, {"what", p.what}});
   }
-  j["clean"] = r.clean() && r.upgrade_from == 0;
+  j["clean"] = r.clean();
   j["needs_upgrade"] = r.upgrade_from != 0;
   if (r.upgrade_from != 0) j["upgrade"] = UpgradeAdvice(r.upgrade_from);
   j["keys"] = r.keys;
@@ -86,20 +86,22 @@ cli::Json VerdictJson(const PoolVerdict& v) {
 std::string VerdictText(const PoolVerdict& v) {
   if (!v.open.ok()) return fmt::format("pool {}: cannot open: {}\n", v.name, v.open.ToString());
   const index::CheckReport& r = v.report;
-  if (r.upgrade_from != 0 && r.clean()) {
+  if (r.upgrade_from != 0 && r.problem_count == 0) {
     return fmt::format("pool {}: needs upgrade: {}\n", v.name, UpgradeAdvice(r.upgrade_from));
   }
   std::string out = fmt::format(
       "pool {}: {}: {} keys, {} queries, {} edges, {} dedup entries, {} statistics, {} stored "
       "results\n",
-      v.name, r.clean() ? "clean" : fmt::format("{} problems", r.problem_count), r.keys, r.queries,
-      r.edges, r.dedup, r.stats, r.requests);
+      v.name, r.problem_count == 0 ? "clean" : fmt::format("{} problems", r.problem_count), r.keys,
+      r.queries, r.edges, r.dedup, r.stats, r.requests);
   for (const index::CheckProblem& p : r.problems) {
     out += fmt::format("  {}: {}\n", p.key.empty() ? "(pool)" : p.key, p.what);
   }
   if (r.problems.size() < r.problem_count) {
     out += fmt::format("  ... and {} more (--max-problems)\n", r.problem_count - r.problems.size());
   }
+  if (r.upgrade_from != 0)
+    out += fmt::format("  and it needs upgrade: {}\n", UpgradeAdvice(r.upgrade_from));
   return out;
 }
 
@@ -143,7 +145,7 @@ int Run(int argc, char** argv) {
         unreadable = true;
       } else {
         v.report = std::move(report).value();
-        damaged = damaged || !v.report.clean();
+        damaged = damaged || v.report.problem_count > 0;
         upgrade = upgrade || v.report.upgrade_from != 0;
       }
     }

@@ -27,7 +27,8 @@ struct Run {
 // Runs heapa-check with `args`, its standard output captured.
 Run RunCheck(const TempDir& tmp, const std::string& args) {
   const std::string out = tmp.Sub("check.out");
-  const std::string command = std::string(HEAPA_CHECK_PATH) + " " + args + " >" + out + " 2>&1";
+  const std::string command =
+      std::string("'") + HEAPA_CHECK_PATH + "' " + args + " >'" + out + "' 2>&1";
   const int status = std::system(command.c_str());
   REQUIRE(WIFEXITED(status));
   std::ifstream in(out);
@@ -46,13 +47,13 @@ TEST_SUITE("tools/heapa-check") {
       testing::RewriteAsFormat2(*store);
       HEAPA_REQUIRE_OK(store->Close());
     }
-    Run run = RunCheck(tmp, pool);
+    Run run = RunCheck(tmp, "'" + pool + "'");
     INFO(run.output);
     CHECK(run.exit_code == 5);
     CHECK(run.output.find("needs upgrade: format version 2") != std::string::npos);
     CHECK(run.output.find("problems") == std::string::npos);
 
-    run = RunCheck(tmp, pool + " --json");
+    run = RunCheck(tmp, "'" + pool + "' --json");
     INFO(run.output);
     CHECK(run.exit_code == 5);
     CHECK(run.output.find("\"needs_upgrade\":true") != std::string::npos);
@@ -64,7 +65,7 @@ TEST_SUITE("tools/heapa-check") {
       HEAPA_REQUIRE_OK(opened.status());
       HEAPA_REQUIRE_OK((*opened)->Close());
     }
-    run = RunCheck(tmp, pool);
+    run = RunCheck(tmp, "'" + pool + "'");
     INFO(run.output);
     CHECK(run.exit_code == 0);
     CHECK(run.output.find(": clean:") != std::string::npos);
