@@ -142,7 +142,7 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
     std::vector<SampledQuery> out = index::SampleFromRecord(*stored);
     if (!req.with_content) return out;
     const std::shared_ptr<storage::Committer> reader = committer_;
-    lock.unlock();  // query records never change: read them without the lock
+    lock.unlock();  // a sampled query's record never changes: read it without the lock
     HEAPA_RETURN_IF_ERROR(ReadContent(*reader, &out));
     return out;
   }

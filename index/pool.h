@@ -67,6 +67,7 @@ namespace heapa {
 namespace storage {
 class Batch;
 class Committer;
+class DigestBuilder;
 class Store;
 struct StoreOptions;
 }  // namespace storage
@@ -100,7 +101,10 @@ class Pool final {
   // threshold are pooled and the archive is not empty, the archive is reinserted; then the
   // COLD FIFO, then boundary (and in mixed mode, easiest) picks. All returned queries share
   // one new lease. An empty pool gives an empty vector. InvalidArgument for count 0 or above
-  // max_batch, or a lease outside (0, max_lease_ms]. O(k log n).
+  // max_batch, or a lease outside (0, max_lease_ms]. O(k log n). With texts, they are read
+  // after the lease is committed, without the pool's lock; if that read fails (Corruption,
+  // IOError, or Unavailable when the pool closes meanwhile), the error is returned and the
+  // queries go back to the pool as if the lease had expired.
   Result<std::vector<SampledQuery>> Sample(const SampleRequest& req, const RequestKey& rk = {});
 
   // Records the rollouts of sampled queries, in one batch; outcomes follow the input order.
@@ -173,7 +177,8 @@ class Pool final {
   // XXH3-128 over the canonical state: every query's record, state and statistics, the
   // lineage, the config, the counters and the RNG. Excludes what does not describe the pool
   // (wall-clock times, lease numbers, the durable sequence), so equal operation sequences give
-  // equal digests, across reopen and across Checkpoint + Restore. O(n).
+  // equal digests, across reopen and across Checkpoint + Restore. O(n); holds the pool's lock
+  // only while it hashes the index (the records are read from a snapshot of the store).
   Result<Hash128> Digest() const;
 
   // The query's record, state and statistics. NotFound for an unknown id.
@@ -291,11 +296,15 @@ class Pool final {
   // CommitBatch's first half: adds the states and counters to `batch`, commits the index and
   // queues the batch; returns its sequence number. REQUIRES: mu_ held, a transaction open.
   uint64_t QueueBatch(storage::Batch* batch);
-  // CommitBatch for a Sample with texts, which are then read into *out without mu_ (a query
-  // record never changes once written): other operations on the pool go on meanwhile. Under
-  // a DeferredDurability scope the read comes before the deferred wait, else after the
-  // write. A failed write gives UnknownOutcome as CommitBatch; a failed read returns its
-  // error, and the leases granted stand (a retry of the request gets them again).
+  // After a Sample whose texts could not be read: returns those of `sampled` still in flight
+  // under `lease` to the pool, as an expired lease would, in a batch of its own. Best effort:
+  // when the pool cannot write, the lease expires as usual. REQUIRES: mu_ not held.
+  void ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled);
+  // CommitBatch for a Sample with texts, which are then read into *out without mu_ (the
+  // record of a sampled query never changes: Validate rewrites only PENDING ones, never
+  // sampled): other operations on the pool go on meanwhile. Under a DeferredDurability scope
+  // the read comes before the deferred wait, else after the write. A failed write gives
+  // UnknownOutcome as CommitBatch; a failed read returns its error after ReleaseLease.
   // REQUIRES: as CommitBatch; returns with `lock` released.
   Status CommitAndReadContent(std::unique_lock<std::mutex>& lock, storage::Batch* batch,
                               std::vector<SampledQuery>* out);
@@ -347,6 +356,8 @@ class Pool final {
   // client's request kRequestWindow before it.
   static void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
                           storage::Batch* batch);
+  // Digest's first part: the config, counters and every query's state. REQUIRES: mu_ held.
+  Status DigestIndex(storage::DigestBuilder* digest) const;
   // Reads the query records of sampled queries into them, through `reader` (a copy of
   // committer_ taken under mu_; no lock needed).
   static Status ReadContent(const storage::Committer& reader, std::vector<SampledQuery>* out);
@@ -363,8 +374,8 @@ class Pool final {
 
   mutable std::mutex admin_mu_;  // Checkpoint, Restore, Fork, Close; taken before mu_
   mutable std::mutex mu_;
-  // guarded by mu_ (replaced under admin_mu_ too); shared with committer_, which keeps it
-  // open for the reads that run without mu_ (see Sample).
+  // guarded by mu_ (replaced under admin_mu_ too); shared with committer_, which keeps the
+  // object alive (a closed store answers Unavailable) for reads that run without mu_.
   std::shared_ptr<storage::Store> store_;
   // Group commit in front of store_; all reads of records go through it. guarded by mu_ (the
   // pointer; the object is thread-safe and outlives its waiters through their shared_ptr).

@@ -17,11 +17,11 @@ namespace fs = std::filesystem;
 Status Pool::Checkpoint(const std::string& tag) {
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(tag));
   std::lock_guard<std::mutex> admin(admin_mu_);
-  storage::Store* store = nullptr;
+  std::shared_ptr<storage::Store> store;  // alive (if closed meanwhile: Unavailable) for the call
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!store_) return Status::Unavailable("pool is closed");
-    store = store_.get();  // stays valid: only admin operations replace it
+    store = store_;
   }
   const std::string path = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
@@ -115,11 +115,11 @@ Status Pool::Fork(const std::string& new_dir, const std::optional<std::string>& 
   if (tag) {
     HEAPA_RETURN_IF_ERROR(storage::PoolDir::CloneDb(src, db));
   } else {
-    storage::Store* store = nullptr;
+    std::shared_ptr<storage::Store> store;  // as in Checkpoint
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!store_) return Status::Unavailable("pool is closed");
-      store = store_.get();
+      store = store_;
     }
     HEAPA_RETURN_IF_ERROR(store->CreateCheckpoint(db));
   }

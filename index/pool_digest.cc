@@ -9,34 +9,23 @@
 namespace heapa {
 
 Result<Hash128> Pool::Digest() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!store_) return Status::Unavailable("pool is closed");
-  // The digest scans the store: every applied operation must be in it first.
-  HEAPA_RETURN_IF_ERROR(committer_->Drain());
   storage::DigestBuilder d;
-  std::string value;
-  d.Add("heapa-digest-v1");
-  storage::EncodeConfig(config_, &value);
-  d.Add(value);
-  // Lease numbers and the durable sequence count deliveries, not pool state (Restore moves
-  // them forward); wall-clock times depend on when, not what.
-  storage::CountersRecord counters = ix_->counters();
-  counters.durable_seq = 0;
-  counters.next_lease = 1;
-  counters.rng_state = ix_->rng().state();
-  counters.rng_inc = ix_->rng().inc();
-  storage::EncodeCounters(counters, &value);
-  d.Add(value);
-  for (uint64_t id = 1; id < counters.next_id; ++id) {
-    storage::StateRecord st = ix_->Find(id)->ToRecord();
-    st.lease = 0;
-    st.lease_deadline_ms = 0;
-    storage::EncodeState(st, &value);
-    d.AddU64(id);
-    d.Add(value);
+  // The index is hashed under the lock; the records are scanned after it, from a view of the
+  // store taken under the lock too, so that operations go on during the long part.
+  std::shared_ptr<storage::Store> store;  // outlives `view`
+  std::unique_ptr<storage::Store::View> view;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!store_) return Status::Unavailable("pool is closed");
+    // The view must hold every applied operation.
+    HEAPA_RETURN_IF_ERROR(committer_->Drain());
+    HEAPA_RETURN_IF_ERROR(DigestIndex(&d));
+    store = store_;
+    HEAPA_ASSIGN_OR_RETURN(view, store->NewView());
   }
+  std::string value;
   auto family = [&](storage::KeyFamily f, auto canonical) {
-    return store_->Scan(storage::FamilyPrefix(f), [&](std::string_view key, std::string_view v) {
+    return view->Scan(storage::FamilyPrefix(f), [&](std::string_view key, std::string_view v) {
       d.Add(key);
       return canonical(key, v);
     });
@@ -67,6 +56,32 @@ Result<Hash128> Pool::Digest() const {
     }));
   }
   return d.Finish();
+}
+
+Status Pool::DigestIndex(storage::DigestBuilder* digest) const {
+  storage::DigestBuilder& d = *digest;
+  std::string value;
+  d.Add("heapa-digest-v1");
+  storage::EncodeConfig(config_, &value);
+  d.Add(value);
+  // Lease numbers and the durable sequence count deliveries, not pool state (Restore moves
+  // them forward); wall-clock times depend on when, not what.
+  storage::CountersRecord counters = ix_->counters();
+  counters.durable_seq = 0;
+  counters.next_lease = 1;
+  counters.rng_state = ix_->rng().state();
+  counters.rng_inc = ix_->rng().inc();
+  storage::EncodeCounters(counters, &value);
+  d.Add(value);
+  for (uint64_t id = 1; id < counters.next_id; ++id) {
+    storage::StateRecord st = ix_->Find(id)->ToRecord();
+    st.lease = 0;
+    st.lease_deadline_ms = 0;
+    storage::EncodeState(st, &value);
+    d.AddU64(id);
+    d.Add(value);
+  }
+  return Status::OK();
 }
 
 }  // namespace heapa

@@ -76,7 +76,25 @@ Status Pool::CommitAndReadContent(std::unique_lock<std::mutex>& lock, storage::B
   HEAPA_RETURN_IF_ERROR(CommitBatch(lock, batch));
   // Overlapping this read with the write (on another thread) made a Sample(512) of a 1M pool
   // slower on 2 cores: both are CPU-bound, and the read already uses two threads.
-  return ReadContent(*reader, out);
+  const Status read = ReadContent(*reader, out);
+  if (!read.ok() && !out->empty()) ReleaseLease(out->front().lease, *out);
+  return read;
+}
+
+void Pool::ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!store_ || !CheckWritable().ok()) return;  // the lease expires as any other
+  storage::Batch batch;
+  ix_->Begin();
+  for (const SampledQuery& sq : sampled) {
+    index::Entry* e = ix_->Find(sq.id);
+    if (e != nullptr && e->state == QueryState::kInFlight && e->lease == lease) ReturnToPool(*e);
+  }
+  if (!ix_->has_changes()) {
+    ix_->Rollback();
+    return;
+  }
+  (void)CommitBatch(lock, &batch);  // a failed write degrades the pool; the caller has its error
 }
 
 uint64_t Pool::QueueBatch(storage::Batch* batch) {

@@ -107,7 +107,8 @@ Status Pool::Close() {
   std::lock_guard<std::mutex> admin(admin_mu_);
   std::lock_guard<std::mutex> lock(mu_);
   if (!store_) return Status::OK();
-  Status drained = committer_->Drain();
+  // No committer: the index was never (re)built, as when Open fails to load it.
+  Status drained = committer_ ? committer_->Drain() : Status::OK();
   committer_.reset();
   Status s = store_->Close();
   store_.reset();

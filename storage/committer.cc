@@ -143,8 +143,9 @@ Status Committer::Get(std::string_view key, std::string* value, uint64_t* pendin
       return Status::OK();
     }
   }
-  // Not pending: durable in the store or absent. A batch enqueued from now on cannot matter,
-  // the owner serializes its reads and Enqueue calls.
+  // Not pending: durable in the store or absent. A batch enqueued from now on cannot matter
+  // to a caller that serializes its reads and Enqueue calls (the pool, under its lock); one
+  // that does not (the pool's text reads) reads only records that no batch changes.
   return store_->Get(key, value);
 }
 

@@ -146,8 +146,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
 }
 
 Status Store::Write(Batch* batch) {
-  std::shared_lock<std::shared_mutex> open(open_mu_);
-  if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
   if (options_.read_only) return Status::FailedPrecondition("store " + dir_ + " is read-only");
   if (Status injected = InjectedFailure(); !injected.ok()) return injected;
   // protection_bytes_per_key=8: per-key checksums from here through the memtable
@@ -179,15 +179,15 @@ Status Store::InjectedFailure() const {
 }
 
 Status Store::Resume() {
-  std::shared_lock<std::shared_mutex> open(open_mu_);
-  if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
   if (Status injected = InjectedFailure(); !injected.ok()) return injected;
   return FromRocksDb(db_->Resume()).WithContext("resume " + dir_);
 }
 
 Status Store::Get(std::string_view key, std::string* value) const {
-  std::shared_lock<std::shared_mutex> open(open_mu_);
-  if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
   rocksdb::Status s = db_->Get(r, FamilyOf(key), ToSlice(key), value);
@@ -199,8 +199,8 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
                                     std::vector<std::string>* values) const {
   std::vector<Status> out(keys.size());
   values->assign(keys.size(), std::string());
-  std::shared_lock<std::shared_mutex> open(open_mu_);
-  if (!db_) {
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) {
     for (Status& s : out) s = Status::Unavailable("store " + dir_ + " is closed");
     return out;
   }
@@ -256,13 +256,41 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
   return out;
 }
 
-Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
+std::shared_lock<std::shared_mutex> Store::Use() const {
+  if (closing_.load()) return {};
   std::shared_lock<std::shared_mutex> open(open_mu_);
-  if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!db_) return {};
+  return open;
+}
+
+Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  return ScanLocked(prefix, fn, nullptr);
+}
+
+Result<std::unique_ptr<Store::View>> Store::NewView() const {
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  return std::unique_ptr<View>(new View(this, std::move(open)));
+}
+
+Store::View::View(const Store* store, std::shared_lock<std::shared_mutex> open)
+    : store_(store), open_(std::move(open)), snapshot_(store->db_->GetSnapshot()) {}
+
+Store::View::~View() { store_->db_->ReleaseSnapshot(snapshot_); }
+
+Status Store::View::Scan(std::string_view prefix, const ScanFn& fn) const {
+  return store_->ScanLocked(prefix, fn, snapshot_);
+}
+
+Status Store::ScanLocked(std::string_view prefix, const ScanFn& fn,
+                         const rocksdb::Snapshot* snapshot) const {
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
   r.fill_cache = false;
   r.total_order_seek = true;
+  r.snapshot = snapshot;
   // A family's prefix names its column family; the empty prefix merges both in key order.
   std::vector<std::unique_ptr<rocksdb::Iterator>> its;
   if (prefix.empty()) {
@@ -301,8 +329,8 @@ Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
 }
 
 Status Store::CreateCheckpoint(const std::string& dir) {
-  std::shared_lock<std::shared_mutex> open(open_mu_);
-  if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::Checkpoint* raw = nullptr;
   HEAPA_RETURN_IF_ERROR(FromRocksDb(rocksdb::Checkpoint::Create(db_.get(), &raw)));
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
@@ -312,8 +340,8 @@ Status Store::CreateCheckpoint(const std::string& dir) {
 }
 
 Result<bool> Store::IsEmpty() const {
-  std::shared_lock<std::shared_mutex> open(open_mu_);
-  if (!db_) return Status::Unavailable("store " + dir_ + " is closed");
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
   r.total_order_seek = true;
@@ -327,7 +355,8 @@ Result<bool> Store::IsEmpty() const {
 }
 
 Status Store::Close() {
-  std::unique_lock<std::shared_mutex> open(open_mu_);  // waits for reads and writes under way
+  closing_.store(true);  // no new call starts: the ones under way finish, and Close gets in
+  std::unique_lock<std::shared_mutex> open(open_mu_);
   if (!db_) return Status::OK();
   // Flush so that the next open has no WAL to replay (a faster, simpler recovery); the data
   // is durable either way.

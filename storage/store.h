@@ -13,6 +13,7 @@
 #ifndef HEAPA_STORAGE_STORE_H_
 #define HEAPA_STORAGE_STORE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -29,6 +30,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Snapshot;
 }  // namespace rocksdb
 
 namespace heapa::storage {
@@ -81,6 +83,27 @@ class Store {
   using ScanFn = std::function<Status(std::string_view key, std::string_view value)>;
   Status Scan(std::string_view prefix, const ScanFn& fn) const;
 
+  // A read-only view of the store as of its creation (a RocksDB snapshot), for long scans that
+  // must see one state while writes go on. Close() waits until every view is destroyed, so
+  // keep one only for the scans, on a Store that outlives it.
+  class View {
+   public:
+    ~View();
+    View(const View&) = delete;
+    View& operator=(const View&) = delete;
+    // As Store::Scan, as of the view.
+    Status Scan(std::string_view prefix, const ScanFn& fn) const;
+
+   private:
+    friend class Store;
+    View(const Store* store, std::shared_lock<std::shared_mutex> open);
+    const Store* store_;
+    std::shared_lock<std::shared_mutex> open_;  // holds off Close() while the view lives
+    const rocksdb::Snapshot* snapshot_;
+  };
+  // Unavailable when the store is closed.
+  Result<std::unique_ptr<View>> NewView() const;
+
   // Writes a consistent copy of the database to `dir` (which must not exist): memtables are
   // flushed and SST files hard-linked, so it is cheap and writers are not paused for long.
   Status CreateCheckpoint(const std::string& dir);
@@ -107,14 +130,22 @@ class Store {
   Store(std::string dir, const StoreOptions& options, rocksdb::DB* db,
         rocksdb::ColumnFamilyHandle* queries);
   Status InjectedFailure() const;
+  // The shared hold of open_mu_ that every method takes to use the database; none (empty)
+  // once the store is closed or Close() has begun.
+  std::shared_lock<std::shared_mutex> Use() const;
+  // Scan as of `snapshot` (nullptr: the latest state). REQUIRES: open_mu_ held, db_ open.
+  Status ScanLocked(std::string_view prefix, const ScanFn& fn,
+                    const rocksdb::Snapshot* snapshot) const;
   // The column family `key` lives in.
   rocksdb::ColumnFamilyHandle* FamilyOf(std::string_view key) const;
 
   const std::string dir_;
   const StoreOptions options_;
   // Every method holds open_mu_ shared while it uses the database, and Close() alone, so that
-  // a read on another thread never meets a database being closed.
+  // a read on another thread never meets a database being closed. closing_ turns new calls
+  // away first: readers never starve a Close (std::shared_mutex may prefer readers).
   mutable std::shared_mutex open_mu_;
+  std::atomic<bool> closing_{false};
   std::unique_ptr<rocksdb::DB> db_;       // guarded by open_mu_
   rocksdb::ColumnFamilyHandle* queries_;  // kQueriesColumnFamily; destroyed by Close()
   mutable std::mutex fail_mu_;            // the failpoint is set by a test thread, read by writers

@@ -187,6 +187,25 @@ TEST_SUITE("index/pool_reopen") {
     }
   }
 
+  TEST_CASE("a state chunk that fails to decode fails Open with Corruption, and no crash") {
+    testing::TempDir dir;
+    {
+      auto pool = testing::OpenPool(dir.path(), PoolConfig{});
+      HEAPA_REQUIRE_OK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).status());
+      HEAPA_REQUIRE_OK(pool->Close());
+    }
+    {
+      auto store = testing::OpenRawStore(dir.path());
+      storage::Batch batch;
+      batch.Put(storage::StateChunkKey(storage::StateChunkFirstId(0)), "not a chunk");
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+    }
+    // The half-made pool is destroyed on the way out: it must not touch what it never built.
+    auto opened = Pool::Open(dir.path(), PoolOptions{});
+    CHECK(opened.status().code() == Status::Code::kCorruption);
+    CHECK(opened.status().message().find("C/") != std::string::npos);
+  }
+
   TEST_CASE("restoring a checkpoint of format 2 upgrades it to the checkpointed index") {
     testing::TempDir dir;
     PoolConfig config;

@@ -6,6 +6,10 @@
 #include <cmath>
 #include <limits>
 
+#include "storage/batch.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa {
@@ -196,6 +200,40 @@ TEST_SUITE("index/pool") {
     REQUIRE(info.ok());
     CHECK(info->state.state == QueryState::kInFlight);
     CHECK(info->state.times_sampled == 1);
+  }
+
+  TEST_CASE("a Sample whose texts cannot be read fails, and its queries return to the pool") {
+    TempDir dir;
+    {
+      auto pool = OpenPool(dir.path(), PoolConfig{});
+      InsertAll(*pool, {MakeQuery(1), MakeQuery(2)});
+      HEAPA_REQUIRE_OK(pool->Close());
+    }
+    {
+      auto store = testing::OpenRawStore(dir.path());
+      storage::Batch batch;
+      batch.Put(storage::QueryKey(2), "not a query record");
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+    }
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    SampleRequest req;
+    req.count = 2;
+    req.with_content = true;
+    auto got = pool->Sample(req);
+    CHECK(got.status().code() == Status::Code::kCorruption);
+    CHECK(got.status().message().find("Q/2") != std::string::npos);
+    const PoolStats st = pool->Stats();
+    CHECK(st.in_flight == 0);
+    CHECK(st.cold == 2);
+    // The same after a reopen: the release was written, and the COLD order kept.
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool = OpenPool(dir.path(), PoolConfig{});
+    CHECK(pool->Stats().in_flight == 0);
+    req.count = 1;
+    auto first = pool->Sample(req);
+    REQUIRE(first.ok());
+    REQUIRE(first->size() == 1);
+    CHECK((*first)[0].query.prompt == "q1");
   }
 
   TEST_CASE("Report archives with Welford statistics and is idempotent per (id, lease)") {

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -128,8 +131,8 @@ TEST_SUITE("storage/store") {
     // callers must not see the seam.
     testing::TempDir dir;
     const std::string db = dir.Sub("db");
-    KeyValues all = {{QueryKey(7), "q7"},     {JournalKey(7), "s7"},  {StatsKey(7), "t7"},
-                     {DedupKey({1, 2}), "h"}, {EdgeKey(7, 9), "e"}, {MetaKey("m"), "m"},
+    KeyValues all = {{QueryKey(7), "q7"},     {JournalKey(7), "s7"}, {StatsKey(7), "t7"},
+                     {DedupKey({1, 2}), "h"}, {EdgeKey(7, 9), "e"},  {MetaKey("m"), "m"},
                      {RequestKey(1, 2), "r"}, {QueryKey(9), "q9"}};
     {
       auto store = OpenOrDie(db, CreateOptions());
@@ -349,6 +352,49 @@ TEST_SUITE("storage/store") {
     CHECK(store->Scan("", [](std::string_view, std::string_view) { return Status::OK(); }).code() ==
           Code::kUnavailable);
     CHECK(store->IsEmpty().status().code() == Code::kUnavailable);
+  }
+
+  TEST_CASE("a View scans the store as of its creation, and Close waits for it") {
+    heapa::testing::TempDir tmp;
+    auto store = OpenOrDie(tmp.path(), CreateOptions());
+    WriteAll(store.get(), {{MetaKey("a"), "1"}});
+    auto view = store->NewView();
+    HEAPA_REQUIRE_OK(view.status());
+    WriteAll(store.get(), {{MetaKey("a"), "2"}, {MetaKey("b"), "1"}});
+    Pairs seen;
+    auto collect = [&](std::string_view k, std::string_view v) {
+      seen.emplace_back(std::string(k), std::string(v));
+      return Status::OK();
+    };
+    HEAPA_REQUIRE_OK((*view)->Scan(FamilyPrefix(KeyFamily::kMeta), collect));
+    CHECK(seen == Pairs{{MetaKey("a"), "1"}});
+    seen.clear();
+    HEAPA_REQUIRE_OK(store->Scan(FamilyPrefix(KeyFamily::kMeta), collect));
+    CHECK(seen == Pairs{{MetaKey("a"), "2"}, {MetaKey("b"), "1"}});
+
+    std::atomic<bool> closed{false};
+    Status close_status;
+    std::thread closer([&] {
+      close_status = store->Close();
+      closed.store(true);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK_FALSE(closed.load());  // the view holds it off
+    seen.clear();
+    HEAPA_REQUIRE_OK((*view)->Scan(FamilyPrefix(KeyFamily::kMeta), collect));
+    CHECK(seen == Pairs{{MetaKey("a"), "1"}});
+    // A call that starts while Close waits is turned away, so readers cannot starve it.
+    std::string value;
+    bool turned_away = false;
+    for (int i = 0; i < 1000 && !turned_away; ++i) {  // once the closer has started
+      turned_away = store->Get(MetaKey("a"), &value).code() == Code::kUnavailable;
+      if (!turned_away) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(turned_away);
+    view->reset();
+    closer.join();
+    HEAPA_REQUIRE_OK(close_status);
+    CHECK(store->NewView().status().code() == Code::kUnavailable);
   }
 
   TEST_CASE("a read-only store reads but rejects Write with FailedPrecondition") {
