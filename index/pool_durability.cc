@@ -1,8 +1,10 @@
 // The pool's write path: the writable check, committing a batch to the group commit, waiting
 // for (or deferring) its durability, and what a failed write does to the pool.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "index/pool.h"
 #include "storage/batch.h"
@@ -84,16 +86,19 @@ Status Pool::CommitAndReadContent(std::unique_lock<std::mutex>& lock, storage::B
 void Pool::ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_ || !CheckWritable().ok()) return;  // the lease expires as any other
-  storage::Batch batch;
-  ix_->Begin();
+  // In id order, as ExpireLeases returns the queries of one lease (one deadline).
+  std::vector<index::Entry*> held;
   for (const SampledQuery& sq : sampled) {
     index::Entry* e = ix_->Find(sq.id);
-    if (e != nullptr && e->state == QueryState::kInFlight && e->lease == lease) ReturnToPool(*e);
+    if (e != nullptr && e->state == QueryState::kInFlight && e->lease == lease) held.push_back(e);
   }
-  if (!ix_->has_changes()) {
-    ix_->Rollback();
-    return;
-  }
+  if (held.empty()) return;
+  std::sort(held.begin(), held.end(),
+            [](const index::Entry* a, const index::Entry* b) { return a->id < b->id; });
+  storage::Batch batch;
+  ix_->Begin();
+  for (index::Entry* e : held) ReturnToPool(*e);
+  ix_->counters().total_expired += held.size();
   (void)CommitBatch(lock, &batch);  // a failed write degrades the pool; the caller has its error
 }
 

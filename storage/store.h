@@ -85,7 +85,8 @@ class Store {
 
   // A read-only view of the store as of its creation (a RocksDB snapshot), for long scans that
   // must see one state while writes go on. Close() waits until every view is destroyed, so
-  // keep one only for the scans, on a Store that outlives it.
+  // keep one only for the scans, on a Store that outlives it, and make no other call on the
+  // store from the thread holding it (a second shared hold may wait behind a Close).
   class View {
    public:
     ~View();

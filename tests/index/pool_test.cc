@@ -222,9 +222,23 @@ TEST_SUITE("index/pool") {
     auto got = pool->Sample(req);
     CHECK(got.status().code() == Status::Code::kCorruption);
     CHECK(got.status().message().find("Q/2") != std::string::npos);
-    const PoolStats st = pool->Stats();
+    PoolStats st = pool->Stats();
     CHECK(st.in_flight == 0);
     CHECK(st.cold == 2);
+    CHECK(st.counters.total_expired == 2);
+    // The same under a DeferredDurability scope (the daemon's way): the release is queued
+    // behind the sample, and the scope's wait covers both.
+    {
+      Pool::DeferredDurability deferred(pool.get());
+      got = pool->Sample(req);
+      CHECK(got.status().code() == Status::Code::kCorruption);
+      deferred.Release();
+      HEAPA_REQUIRE_OK(deferred.Wait());
+    }
+    st = pool->Stats();
+    CHECK(st.in_flight == 0);
+    CHECK(st.cold == 2);
+    CHECK(st.counters.total_expired == 4);
     // The same after a reopen: the release was written, and the COLD order kept.
     HEAPA_REQUIRE_OK(pool->Close());
     pool = OpenPool(dir.path(), PoolConfig{});
