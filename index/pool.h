@@ -293,9 +293,6 @@ class Pool final {
   // thread's DeferredDurability). On a failed write: UnknownOutcome (see AfterFailedWrite).
   // REQUIRES: `lock` holds mu_ and a transaction is open; returns with `lock` released.
   Status CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch);
-  // CommitBatch's first half: adds the states and counters to `batch`, commits the index and
-  // queues the batch; returns its sequence number. REQUIRES: mu_ held, a transaction open.
-  uint64_t QueueBatch(storage::Batch* batch);
   // After a Sample whose texts could not be read: returns those of `sampled` still in flight
   // under `lease` to the pool, as an expired lease would, in a batch of its own. Best effort:
   // when the pool cannot write, the lease expires as usual. REQUIRES: mu_ not held.
@@ -357,7 +354,7 @@ class Pool final {
   static void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
                           storage::Batch* batch);
   // Digest's first part: the config, counters and every query's state. REQUIRES: mu_ held.
-  Status DigestIndex(storage::DigestBuilder* digest) const;
+  void DigestIndex(storage::DigestBuilder* digest) const;
   // Reads the query records of sampled queries into them, through `reader` (a copy of
   // committer_ taken under mu_; no lock needed).
   static Status ReadContent(const storage::Committer& reader, std::vector<SampledQuery>* out);

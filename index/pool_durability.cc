@@ -68,10 +68,6 @@ Status Pool::CheckWritable() {
       (last_resume_.ok() ? "" : " (last attempt: " + last_resume_.ToString() + ")"));
 }
 
-Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch) {
-  return AwaitDurable(lock, QueueBatch(batch));
-}
-
 Status Pool::CommitAndReadContent(std::unique_lock<std::mutex>& lock, storage::Batch* batch,
                                   std::vector<SampledQuery>* out) {
   const std::shared_ptr<storage::Committer> reader = committer_;
@@ -102,7 +98,7 @@ void Pool::ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled)
   (void)CommitBatch(lock, &batch);  // a failed write degrades the pool; the caller has its error
 }
 
-uint64_t Pool::QueueBatch(storage::Batch* batch) {
+Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch) {
   storage::CountersRecord& counters = ix_->counters();
   const uint64_t seq = ++counters.durable_seq;
   std::vector<std::pair<uint64_t, storage::StateRecord>> changed;
@@ -118,7 +114,7 @@ uint64_t Pool::QueueBatch(storage::Batch* batch) {
   storage::Failpoint("pool.before_enqueue");
   ix_->Commit();
   committer_->Enqueue(seq, std::move(*batch));
-  return seq;
+  return AwaitDurable(lock, seq);
 }
 
 Status Pool::AwaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {

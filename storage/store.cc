@@ -71,7 +71,7 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   // Samples and reports rewrite records all over the default family's key range, so every
   // L0->L1 compaction rewrites all of L1 (the dedup keys, the stats, the chunks): compacting
   // after 8 flushed files instead of 4 halves that work. 1000 steps on a 1M pool took 16-20 s
-  // of CPU instead of 21-23 (README, "Tried"); a stats read checks up to 8 L0 filters.
+  // of CPU instead of 21-23 (README, session 6); a stats read checks up to 8 L0 filters.
   opt.level0_file_num_compaction_trigger = 8;
   return opt;
 }
@@ -147,7 +147,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
 
 Status Store::Write(Batch* batch) {
   std::shared_lock<std::shared_mutex> open = Use();
-  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!open) return Closed();
   if (options_.read_only) return Status::FailedPrecondition("store " + dir_ + " is read-only");
   if (Status injected = InjectedFailure(); !injected.ok()) return injected;
   // protection_bytes_per_key=8: per-key checksums from here through the memtable
@@ -180,14 +180,14 @@ Status Store::InjectedFailure() const {
 
 Status Store::Resume() {
   std::shared_lock<std::shared_mutex> open = Use();
-  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!open) return Closed();
   if (Status injected = InjectedFailure(); !injected.ok()) return injected;
   return FromRocksDb(db_->Resume()).WithContext("resume " + dir_);
 }
 
 Status Store::Get(std::string_view key, std::string* value) const {
   std::shared_lock<std::shared_mutex> open = Use();
-  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!open) return Closed();
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
   rocksdb::Status s = db_->Get(r, FamilyOf(key), ToSlice(key), value);
@@ -201,7 +201,7 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
   values->assign(keys.size(), std::string());
   std::shared_lock<std::shared_mutex> open = Use();
   if (!open) {
-    for (Status& s : out) s = Status::Unavailable("store " + dir_ + " is closed");
+    for (Status& s : out) s = Closed();
     return out;
   }
   // Sorted by (family, key): RocksDB then walks each level of each family once.
@@ -256,6 +256,8 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
   return out;
 }
 
+Status Store::Closed() const { return Status::Unavailable("store " + dir_ + " is closed"); }
+
 std::shared_lock<std::shared_mutex> Store::Use() const {
   if (closing_.load()) return {};
   std::shared_lock<std::shared_mutex> open(open_mu_);
@@ -265,13 +267,13 @@ std::shared_lock<std::shared_mutex> Store::Use() const {
 
 Status Store::Scan(std::string_view prefix, const ScanFn& fn) const {
   std::shared_lock<std::shared_mutex> open = Use();
-  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!open) return Closed();
   return ScanLocked(prefix, fn, nullptr);
 }
 
 Result<std::unique_ptr<Store::View>> Store::NewView() const {
   std::shared_lock<std::shared_mutex> open = Use();
-  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!open) return Closed();
   return std::unique_ptr<View>(new View(this, std::move(open)));
 }
 
@@ -330,7 +332,7 @@ Status Store::ScanLocked(std::string_view prefix, const ScanFn& fn,
 
 Status Store::CreateCheckpoint(const std::string& dir) {
   std::shared_lock<std::shared_mutex> open = Use();
-  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!open) return Closed();
   rocksdb::Checkpoint* raw = nullptr;
   HEAPA_RETURN_IF_ERROR(FromRocksDb(rocksdb::Checkpoint::Create(db_.get(), &raw)));
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
@@ -341,7 +343,7 @@ Status Store::CreateCheckpoint(const std::string& dir) {
 
 Result<bool> Store::IsEmpty() const {
   std::shared_lock<std::shared_mutex> open = Use();
-  if (!open) return Status::Unavailable("store " + dir_ + " is closed");
+  if (!open) return Closed();
   rocksdb::ReadOptions r;
   r.verify_checksums = true;
   r.total_order_seek = true;

@@ -134,6 +134,8 @@ class Store {
   // The shared hold of open_mu_ that every method takes to use the database; none (empty)
   // once the store is closed or Close() has begun.
   std::shared_lock<std::shared_mutex> Use() const;
+  // What a call on a closed store returns.
+  Status Closed() const;
   // Scan as of `snapshot` (nullptr: the latest state). REQUIRES: open_mu_ held, db_ open.
   Status ScanLocked(std::string_view prefix, const ScanFn& fn,
                     const rocksdb::Snapshot* snapshot) const;
