@@ -384,6 +384,10 @@ class Pool final {
   Status degraded_;                                        // guarded by mu_; OK while writable
   std::chrono::steady_clock::time_point next_resume_;      // guarded by mu_
   Status last_resume_;                                     // guarded by mu_
+  // Guarded by mu_: above every lease granted in memory before a failed write. A rebuild
+  // resets next_lease to the stored value, and a lease of the lost batch may still be named
+  // (a Sample's release of its lease after a failed read); resuming writes this floor first.
+  uint64_t lease_floor_ = 0;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
 };
 

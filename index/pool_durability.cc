@@ -41,13 +41,17 @@ Status Pool::CheckWritable() {
       if (admin.owns_lock()) last_resume_ = ReopenStore();
     }
     if (last_resume_.ok() && committer_) {
-      // Opening is not writing: prove the store takes a synced write (the counters, as they
-      // are) before anything is acknowledged again.
+      // Opening is not writing: prove the store takes a synced write before anything is
+      // acknowledged again. It writes the counters, with next_lease above every lease the
+      // lost writes granted, so that none of them is granted twice.
+      storage::CountersRecord counters = ix_->counters();
+      counters.next_lease = std::max(counters.next_lease, lease_floor_);
       std::string value;
-      storage::EncodeCounters(ix_->counters(), &value);
+      storage::EncodeCounters(counters, &value);
       storage::Batch probe;
       probe.Put(storage::MetaKey("counters"), value);
       last_resume_ = store_->Write(&probe);
+      if (last_resume_.ok()) ix_->counters().next_lease = counters.next_lease;
     }
     if (last_resume_.ok()) {
       degraded_ = Status::OK();
@@ -203,6 +207,7 @@ void Pool::AfterFailedWrite(const Status& error) {
   // The outcome of the failed group is unknown, and the index ran ahead of it: rebuild the
   // index from what the store holds, and stop writing until a reopen.
   degraded_ = error;
+  lease_floor_ = std::max(lease_floor_, ix_->counters().next_lease);
   next_resume_ =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.resume_interval_ms);
   Status rebuilt = Rebuild();

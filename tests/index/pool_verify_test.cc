@@ -83,5 +83,35 @@ TEST_SUITE("index/pool_verify") {
     CHECK(pool->Get((*again)[0].id).ok());
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
   }
+
+  TEST_CASE("a lease granted by a lost write is not granted again after the pool resumes") {
+    TempDir dir;
+    PoolOptions options;
+    options.create_if_missing = true;
+    options.resume_interval_ms = 0;
+    auto opened = Pool::Open(dir.path(), options);
+    REQUIRE(opened.ok());
+    auto pool = std::move(opened).value();
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1), testing::MakeQuery(2)}).ok());
+    const uint64_t lost_lease = pool->Stats().counters.next_lease;
+    pool->TEST_FailWrites(Status::IOError("injected"));
+    SampleRequest req;
+    req.count = 1;
+    CHECK(pool->Sample(req).status().code() == Status::Code::kUnknownOutcome);
+    // The rebuild went back to what the store holds, which never saw the lease.
+    CHECK(pool->Stats().counters.next_lease == lost_lease);
+    pool->TEST_FailWrites(Status::OK());
+    auto sampled = pool->Sample(req);
+    REQUIRE(sampled.ok());
+    REQUIRE(sampled->size() == 1);
+    CHECK((*sampled)[0].lease > lost_lease);
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    // The floor was written with the resume: a reopen does not go below it either.
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool.reset();
+    auto reopened = Pool::Open(dir.path(), options);
+    REQUIRE(reopened.ok());
+    CHECK((*reopened)->Stats().counters.next_lease > (*sampled)[0].lease);
+  }
 }
 }  // namespace heapa
