@@ -82,11 +82,9 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
   std::vector<uint64_t>& as_of = chunk_as_of_;
   const uint64_t chunks = ChunkCount(next_id);
   as_of.resize(chunks, 0);
-  debt_ += changed.size();
   std::string value;
   uint64_t rewritten = 0;
-  while (debt_ >= kJournalEntriesPerChunk && rewritten < chunks) {
-    const uint64_t c = std::min_element(as_of.begin(), as_of.end()) - as_of.begin();
+  auto rewrite = [&](uint64_t c) {
     StateChunkRecord chunk;
     chunk.first_id = StateChunkFirstId(c);
     chunk.as_of = seq;
@@ -95,8 +93,31 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
     EncodeStateChunk(chunk, &value);
     batch->Put(StateChunkKey(chunk.first_id), value);
     as_of[c] = seq;
-    debt_ -= kJournalEntriesPerChunk;
     ++rewritten;
+  };
+  // A chunk where this batch changed many states (an insert's new ids, a reinsertion) is
+  // rewritten at once: that costs fewer bytes than journaling them and paying for them later.
+  // Its ids then need no journal entry (the chunk is as of this batch).
+  size_t journaled = 0;
+  for (size_t i = 0; i < changed.size();) {
+    const uint64_t c = StateChunkOf(changed[i].first);
+    size_t end = i;
+    while (end < changed.size() && StateChunkOf(changed[end].first) == c) ++end;
+    const uint64_t slots = std::min(kStateChunkIds, next_id - StateChunkFirstId(c));
+    if ((end - i) * kSlotsPerJournaledState >= slots) {
+      rewrite(c);
+    } else {
+      for (; i < end; ++i) changed[journaled++] = std::move(changed[i]);
+    }
+    i = end;
+  }
+  changed.resize(journaled);
+  debt_ += changed.size();
+  while (debt_ >= kJournalEntriesPerChunk && rewritten < chunks) {
+    // The stalest chunk; one rewritten above is as of this batch, so it is the stalest only
+    // when every chunk is.
+    rewrite(std::min_element(as_of.begin(), as_of.end()) - as_of.begin());
+    debt_ -= kJournalEntriesPerChunk;
   }
   if (rewritten == chunks) debt_ = 0;  // every chunk is current
   const uint64_t oldest = chunks == 0 ? seq : *std::min_element(as_of.begin(), as_of.end());

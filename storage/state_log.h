@@ -6,7 +6,9 @@
 //   - every id's state is also kept in chunks of kStateChunkIds consecutive ids, 'C' first_id,
 //     each stamped with the durable sequence number (as_of) of the batch that wrote it;
 //   - batches rewrite whole chunks, the stalest first, one per kJournalEntriesPerChunk states
-//     journaled, and delete in the same batch every journal record older than all chunks.
+//     journaled, and delete in the same batch every journal record older than all chunks;
+//   - a batch that changes a large share of one chunk (an insert filling it) rewrites that
+//     chunk instead of journaling its states.
 // The state of a query is its newest journal entry with seq > its chunk's as_of, else its
 // chunk's slot. Each step then writes a handful of keys; the journal stays bounded (about
 // kStateChunkIds / kJournalEntriesPerChunk times the number of ids, in entries) and a rebuild
@@ -33,6 +35,10 @@ namespace heapa::storage {
 
 // Journaled states that pay for rewriting one chunk.
 inline constexpr uint64_t kJournalEntriesPerChunk = kStateChunkIds / 4;
+// What journaling one state costs, in chunk slots written: its journal entry (about one slot)
+// and its share of a later chunk rewrite. A batch that changes at least 1 / this of a chunk's
+// slots rewrites the chunk instead.
+inline constexpr uint64_t kSlotsPerJournaledState = kStateChunkIds / kJournalEntriesPerChunk + 1;
 
 // The chunk stamps and live journal records of a store, as ReadStates found them.
 struct StateLogPosition {
@@ -50,8 +56,9 @@ class StateLog {
   using StateOf = std::function<StateRecord(uint64_t id)>;
 
   // Adds to `batch` the state records of the batch with durable sequence number `seq` (greater
-  // than any before): the journal of `changed` (by increasing id; ids below next_id), the
-  // chunk rewrites it pays for, and deletes of the journal records no chunk needs any more.
+  // than any before): the journal of `changed` (by increasing id; ids below next_id) or,
+  // for a chunk where it changed many states, that chunk; the chunk rewrites it pays for; and
+  // deletes of the journal records no chunk needs any more.
   // The position moves on as if the batch were written; after a failed write, build a new
   // StateLog from the store.
   void Write(uint64_t seq, uint64_t next_id, std::vector<std::pair<uint64_t, StateRecord>> changed,

@@ -123,12 +123,39 @@ TEST_SUITE("storage/state_log") {
 
   TEST_CASE("a batch that pays for every chunk writes no journal record") {
     Run run(1);
-    run.Step(10, 0);  // 10 states: journaled
-    CHECK(run.log.position().journal == std::vector<uint64_t>{1});
-    run.Step(kJournalEntriesPerChunk, 0);  // pays for chunk 0
-    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{2});
-    CHECK(run.log.position().journal.empty());  // record 1 deleted, record 2 never written
+    run.Step(kStateChunkIds, 0);  // a whole chunk of new ids: written as a chunk
+    run.Step(10, 0);              // 10 new ids start chunk 1: written as a chunk too
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1, 2});
+    run.Step(0, 3);  // 3 changes in 4106 ids: journaled
+    CHECK(run.log.position().journal == std::vector<uint64_t>{3});
+    for (uint64_t i = 0; i < kJournalEntriesPerChunk / 3; ++i) run.Step(0, 3);
+    // Those paid for a chunk rewrite: the stalest, chunk 0.
+    CHECK(run.log.position().chunk_as_of[0] > 3);
     CHECK(ReadAll(*run.store, run.next_id) == run.model);
+    const uint64_t last = run.seq;
+    run.Step(0, 2 * kJournalEntriesPerChunk);  // pays for both chunks
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{last + 1, last + 1});
+    CHECK(run.log.position().journal.empty());  // every record deleted, the last never written
+    CHECK(ReadAll(*run.store, run.next_id) == run.model);
+  }
+
+  TEST_CASE("a batch that changes much of a chunk rewrites it instead of journaling") {
+    Run run(3);
+    run.Step(kStateChunkIds + 100, 0);  // a full chunk and 100 ids of the next
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1, 1});
+    CHECK(run.log.position().journal.empty());
+    run.Step(50, 0);  // 50 more ids make a third of chunk 1: rewritten, not journaled
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1, 2});
+    CHECK(run.log.position().journal.empty());
+    run.Step(1, 0);  // one id in 151: journaled
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1, 2});
+    CHECK(run.log.position().journal == std::vector<uint64_t>{3});
+    CHECK(ReadAll(*run.store, run.next_id) == run.model);
+    // A restarted writer reads the same position back.
+    StateLogPosition position;
+    REQUIRE(ReadAll(*run.store, run.next_id, &position) == run.model);
+    CHECK(position.chunk_as_of == run.log.position().chunk_as_of);
+    CHECK(position.journal == run.log.position().journal);
   }
 
   TEST_CASE("ReadStates reports a damaged chunk with its key, or hands it to bad()") {
@@ -177,7 +204,9 @@ TEST_SUITE("storage/state_log") {
 
   TEST_CASE("ReadStates refuses records beyond next_id or durable_seq, and chunks at the end") {
     Run run(4);
-    run.Step(10, 0);
+    run.Step(10, 0);  // written as chunk 0
+    run.Step(0, 1);   // journaled
+    REQUIRE(run.log.position().journal == std::vector<uint64_t>{2});
     std::vector<std::string> bad;
     const auto read = [&](uint64_t next_id, uint64_t durable_seq) {
       bad.clear();
@@ -194,7 +223,7 @@ TEST_SUITE("storage/state_log") {
     // A journal record of a batch the counters have not seen.
     HEAPA_REQUIRE_OK(read(run.next_id, run.seq - 1));
     REQUIRE(bad.size() == 1);
-    CHECK(bad[0].find("J/1: journal record of a batch not yet written") == 0);
+    CHECK(bad[0].find("J/2: journal record of a batch not yet written") == 0);
     // A valid chunk placed at the very end of the id space: refused, nothing allocated for it.
     StateChunkRecord chunk;
     chunk.first_id = StateChunkFirstId((UINT64_MAX - kStateChunkIds) / kStateChunkIds - 1);
@@ -213,7 +242,7 @@ TEST_SUITE("storage/state_log") {
     HEAPA_REQUIRE_OK(run.store->Write(&batch));
     HEAPA_REQUIRE_OK(read(run.next_id, run.seq));
     REQUIRE(bad.size() == 2);
-    CHECK(bad[0].find("C/1: state chunk as of batch 6, not yet written") == 0);
+    CHECK(bad[0].find("C/1: state chunk as of batch 7, not yet written") == 0);
     CHECK(bad[1].find("not all below next_id 11") != std::string::npos);
   }
 }
