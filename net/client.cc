@@ -52,6 +52,28 @@ Status Do(Client::Impl* impl, ServerInfo* info, const std::string& pool, fb::Req
   return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), retry, info, out, pool);
 }
 
+// Pipelined: one request per body_fn(b, i), i < n, sent back to back. Mutations carry a fresh
+// request id each; reads carry none. The first request the daemon refused fails the call with
+// its error, named by `what(i)`.
+template <typename BodyFn, typename WhatFn>
+Status DoMany(Client::Impl* impl, ServerInfo* info, const std::string& pool, fb::RequestBody type,
+              bool mutating, size_t n, BodyFn body_fn, WhatFn what,
+              std::vector<ResponseBuffer>* responses) {
+  std::vector<OutgoingRequest> requests;
+  requests.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    Builder b(256);
+    const auto body = body_fn(b, i);
+    const uint64_t rid = mutating ? impl->NextRequestId() : 0;
+    requests.push_back(
+        OutgoingRequest{rid, Client::Impl::Finish(b, rid, pool, type, body.Union())});
+  }
+  std::vector<Status> statuses;
+  HEAPA_RETURN_IF_ERROR(impl->CallMany(requests, info, pool, responses, &statuses));
+  for (size_t i = 0; i < n; ++i) HEAPA_RETURN_IF_ERROR(statuses[i].WithContext(what(i)));
+  return Status::OK();
+}
+
 }  // namespace
 
 #define HEAPA_CALL(pool, TYPE, retry, mutating, body_fn) \
@@ -111,6 +133,23 @@ Result<std::vector<InsertResult>> Client::Insert(const std::string& pool,
   return InsertResults(rb);
 }
 
+Result<std::vector<std::vector<InsertResult>>> Client::InsertMany(
+    const std::string& pool, std::span<const std::vector<NewQuery>> batches) {
+  std::vector<ResponseBuffer> responses;
+  HEAPA_RETURN_IF_ERROR(DoMany(
+      impl_.get(), &server_, pool, fb::RequestBody::Insert, /*mutating=*/true, batches.size(),
+      [&](Builder& b, size_t i) {
+        std::vector<flatbuffers::Offset<fb::Query>> qs;
+        for (const NewQuery& q : batches[i]) qs.push_back(BuildQuery(b, q));
+        return fb::CreateInsert(b, b.CreateVector(qs));
+      },
+      [](size_t i) { return "insert " + std::to_string(i); }, &responses));
+  std::vector<std::vector<InsertResult>> out;
+  out.reserve(batches.size());
+  for (const ResponseBuffer& rb : responses) out.push_back(InsertResults(rb));
+  return out;
+}
+
 Result<std::vector<InsertResult>> Client::InsertChildren(const std::string& pool,
                                                          std::span<const NewChild> children) {
   HEAPA_CALL(pool, InsertChildren, Retry::kResend, true, [&](Builder& b) {
@@ -162,23 +201,17 @@ Result<std::vector<ReportOutcome>> Client::Report(const std::string& pool,
 
 Result<std::vector<std::vector<ReportOutcome>>> Client::ReportMany(
     const std::string& pool, std::span<const std::vector<ReportItem>> reports) {
-  std::vector<OutgoingRequest> requests;
-  requests.reserve(reports.size());
-  for (const std::vector<ReportItem>& items : reports) {
-    Builder b(256);
-    std::vector<flatbuffers::Offset<fb::ReportItem>> is;
-    for (const ReportItem& it : items) is.push_back(BuildReportItem(b, it));
-    const auto body = fb::CreateReport(b, b.CreateVector(is));
-    const uint64_t rid = impl_->NextRequestId();
-    requests.push_back(OutgoingRequest{
-        rid, Client::Impl::Finish(b, rid, pool, fb::RequestBody::Report, body.Union())});
-  }
   std::vector<ResponseBuffer> responses;
-  std::vector<Status> statuses;
-  HEAPA_RETURN_IF_ERROR(impl_->CallMany(requests, &server_, pool, &responses, &statuses));
+  HEAPA_RETURN_IF_ERROR(DoMany(
+      impl_.get(), &server_, pool, fb::RequestBody::Report, /*mutating=*/true, reports.size(),
+      [&](Builder& b, size_t i) {
+        std::vector<flatbuffers::Offset<fb::ReportItem>> is;
+        for (const ReportItem& it : reports[i]) is.push_back(BuildReportItem(b, it));
+        return fb::CreateReport(b, b.CreateVector(is));
+      },
+      [](size_t i) { return "report " + std::to_string(i); }, &responses));
   std::vector<std::vector<ReportOutcome>> out(reports.size());
   for (size_t i = 0; i < reports.size(); ++i) {
-    HEAPA_RETURN_IF_ERROR(statuses[i].WithContext("report " + std::to_string(i)));
     const fb::ReportReply* r = responses[i].response->body_as_ReportReply();
     if (r && r->outcomes()) {
       for (auto o : *r->outcomes()) out[i].push_back(static_cast<ReportOutcome>(o));
@@ -227,22 +260,15 @@ Result<QueryInfo> Client::Get(const std::string& pool, QueryId id) {
 
 Result<std::vector<QueryInfo>> Client::GetMany(const std::string& pool,
                                                std::span<const QueryId> ids) {
-  std::vector<OutgoingRequest> requests;
-  requests.reserve(ids.size());
-  for (QueryId id : ids) {
-    Builder b(64);
-    const auto body = fb::CreateGet(b, id);
-    // Reads carry no request id (0), as in Get: ids are for results a retry must find.
-    requests.push_back(
-        OutgoingRequest{0, Client::Impl::Finish(b, 0, pool, fb::RequestBody::Get, body.Union())});
-  }
   std::vector<ResponseBuffer> responses;
-  std::vector<Status> statuses;
-  HEAPA_RETURN_IF_ERROR(impl_->CallMany(requests, &server_, pool, &responses, &statuses));
+  // Reads carry no request id (0), as in Get: ids are for results a retry must find.
+  HEAPA_RETURN_IF_ERROR(DoMany(
+      impl_.get(), &server_, pool, fb::RequestBody::Get, /*mutating=*/false, ids.size(),
+      [&](Builder& b, size_t i) { return fb::CreateGet(b, ids[i]); },
+      [&](size_t i) { return "get " + std::to_string(ids[i]); }, &responses));
   std::vector<QueryInfo> out;
   out.reserve(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
-    HEAPA_RETURN_IF_ERROR(statuses[i].WithContext("get " + std::to_string(ids[i])));
     const fb::GetReply* r = responses[i].response->body_as_GetReply();
     if (!r) return Status::Internal("Get answered without a body");
     out.push_back(FromWire(r));

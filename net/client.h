@@ -71,6 +71,12 @@ class Client {
   // ---- Pool operations (the semantics of index/pool.h).
   Result<std::vector<InsertResult>> Insert(const std::string& pool,
                                            std::span<const NewQuery> queries);
+  // Pipelined inserts: one Insert request per element of `batches`, sent back to back (as
+  // ReportMany), each batch's results in order. The daemon applies each while the ones before
+  // it are written, so a large import costs little more than its writes. Ids follow the order
+  // of the batches. Retries and errors as for ReportMany.
+  Result<std::vector<std::vector<InsertResult>>> InsertMany(
+      const std::string& pool, std::span<const std::vector<NewQuery>> batches);
   Result<std::vector<InsertResult>> InsertChildren(const std::string& pool,
                                                    std::span<const NewChild> children);
   Status Validate(const std::string& pool, QueryId id, bool accept,

@@ -219,6 +219,10 @@ int Main(int argc, char** argv) {
   app.add_option("--insert-batch", f.w.insert_batch, "queries per Insert call of fill")
       ->check(CLI::Range(size_t{1}, size_t{1} << 16))
       ->capture_default_str();
+  app.add_option("--fill-pipeline", f.w.fill_pipeline,
+                 "fill: Inserts per pipelined call (1: one Insert per call)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   app.add_option("--seed", f.w.seed, "seed of texts, rewards and pool RNG")->capture_default_str();
   app.add_option("--dir", f.dir, "where to make the temp dir (default /tmp; removed at exit)");
   app.add_option("--db", f.db,
@@ -239,10 +243,10 @@ int Main(int argc, char** argv) {
   uname(&u);
   fmt::print(
       "heapa-bench: benchmarks {} targets {} redis-fsync {} durability {} pool-size {} "
-      "batch {} steps {} clients {} pipeline {} prompt-bytes {} seed {}\n",
+      "batch {} steps {} clients {} pipeline {} fill-pipeline {} prompt-bytes {} seed {}\n",
       fmt::join(f.benchmarks, ","), fmt::join(f.targets, ","), fmt::join(f.redis_fsync, ","),
       f.durability, f.w.pool_size, f.w.batch, f.w.steps, f.w.clients, f.w.pipeline,
-      f.w.prompt_bytes, f.w.seed);
+      f.w.fill_pipeline, f.w.prompt_bytes, f.w.seed);
   fmt::print("machine: {} {}, {} cores; dir {}; load average {}\n", u.sysname, u.release,
              std::thread::hardware_concurrency(), root.path(), LoadAverage());
 

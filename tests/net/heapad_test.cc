@@ -209,6 +209,47 @@ TEST_SUITE("net/heapad") {
     CHECK(after->commit_batches < static_cast<uint64_t>(kQueries - 500));
   }
 
+  TEST_CASE("pipelined inserts give ids in the order of the batches, and one bad batch its error") {
+    TempDir dir;
+    Daemon d(dir.Sub("data"));
+    auto c = ConnectTo(d);
+    HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
+    std::vector<std::vector<NewQuery>> batches(3);
+    for (int i = 0; i < 300; ++i) batches[i / 100].push_back(MakeQuery(i));
+    batches[2][0] = MakeQuery(5);  // a duplicate of the first batch's sixth query
+    auto ins = c->InsertMany("p", batches);
+    REQUIRE(ins.ok());
+    REQUIRE(ins->size() == 3);
+    QueryId next = 1;
+    for (size_t b = 0; b < 3; ++b) {
+      REQUIRE((*ins)[b].size() == 100);
+      for (size_t i = 0; i < 100; ++i) {
+        CAPTURE(b);
+        CAPTURE(i);
+        const InsertResult& r = (*ins)[b][i];
+        if (b == 2 && i == 0) {
+          CHECK_FALSE(r.created);
+          CHECK(r.id == (*ins)[0][5].id);
+        } else {
+          CHECK(r.created);
+          CHECK(r.id == next++);
+        }
+      }
+    }
+    // A rejected batch fails the call with its error; the batches around it were applied.
+    std::vector<std::vector<NewQuery>> with_bad = {
+        {MakeQuery(1000)}, {NewQuery{}}, {MakeQuery(1001)}};
+    auto bad = c->InsertMany("p", with_bad);
+    CHECK(bad.status().code() == Status::Code::kInvalidArgument);
+    CHECK(bad.status().ToString().find("insert 1") != std::string::npos);
+    auto again = c->Insert("p", std::vector<NewQuery>{MakeQuery(1000), MakeQuery(1001)});
+    REQUIRE(again.ok());
+    CHECK((*again)[0].id == next);
+    CHECK((*again)[1].id == next + 1);
+    CHECK_FALSE((*again)[0].created);
+    CHECK_FALSE((*again)[1].created);
+  }
+
   TEST_CASE("two trainers use two pools at once") {
     TempDir dir;
     Daemon d(dir.Sub("data"));

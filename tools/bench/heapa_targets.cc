@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <utility>
 
 #include "index/pool.h"
@@ -18,6 +20,8 @@ namespace heapa::bench {
 namespace {
 
 constexpr const char* kPoolName = "bench";
+// Inserts an in-process InsertMany keeps being written behind the one it applies.
+constexpr size_t kInsertsWriting = 2;
 
 index::RefreshOptions ChildAgg() {
   index::RefreshOptions o;
@@ -44,6 +48,30 @@ class InProcSession final : public Session {
   explicit InProcSession(Pool* pool) : pool_(pool) {}
   Status Insert(std::span<const NewQuery> queries) override {
     return pool_->Insert(queries).status();
+  }
+  // Pipelined in a process: each Insert applies and queues its batch, and a helper thread
+  // waits for it, which writes it (the committer's leader) while this thread applies the next.
+  Status InsertMany(std::span<const std::vector<NewQuery>> batches) override {
+    std::deque<std::future<Status>> writing;
+    Status result;
+    auto finish_oldest = [&] {
+      Status s = writing.front().get();
+      writing.pop_front();
+      if (result.ok()) result = s;
+    };
+    for (const std::vector<NewQuery>& batch : batches) {
+      auto scope = std::make_shared<Pool::DeferredDurability>(pool_);
+      const Status applied = pool_->Insert(batch).status();
+      scope->Release();
+      writing.push_back(std::async(std::launch::async, [scope] { return scope->Wait(); }));
+      if (!applied.ok()) {
+        result = applied;
+        break;
+      }
+      while (writing.size() > kInsertsWriting) finish_oldest();
+    }
+    while (!writing.empty()) finish_oldest();
+    return result;
   }
   Result<std::vector<SampledQuery>> Sample(uint32_t count, bool with_content) override {
     return pool_->Sample(
@@ -130,6 +158,9 @@ class HeapadSession final : public Session {
   explicit HeapadSession(std::unique_ptr<net::Client> c) : c_(std::move(c)) {}
   Status Insert(std::span<const NewQuery> queries) override {
     return c_->Insert(kPoolName, queries).status();
+  }
+  Status InsertMany(std::span<const std::vector<NewQuery>> batches) override {
+    return c_->InsertMany(kPoolName, batches).status();
   }
   Result<std::vector<SampledQuery>> Sample(uint32_t count, bool with_content) override {
     return c_->Sample(kPoolName,

@@ -171,7 +171,7 @@ Result<void*> RedisPool::Eval(int which, const std::vector<std::string>& args) {
   return static_cast<void*>(r.release());
 }
 
-Result<std::vector<InsertResult>> RedisPool::Insert(std::span<const NewQuery> queries) {
+Result<std::vector<std::string>> RedisPool::InsertArgs(std::span<const NewQuery> queries) {
   std::vector<std::string> args;
   args.reserve(1 + 4 * queries.size());
   args.push_back(std::to_string(NowMs()));
@@ -182,9 +182,24 @@ Result<std::vector<InsertResult>> RedisPool::Insert(std::span<const NewQuery> qu
     args.push_back(q.source);
     args.push_back(q.reward ? Num(*q.reward) : "");
   }
+  return args;
+}
+
+Result<std::vector<InsertResult>> RedisPool::Insert(std::span<const NewQuery> queries) {
+  HEAPA_ASSIGN_OR_RETURN(const std::vector<std::string> args, InsertArgs(queries));
   HEAPA_ASSIGN_OR_RETURN(void* raw, Eval(kInsert, args));
   Reply r(static_cast<redisReply*>(raw));
   return InsertResults(r.get());
+}
+
+Status RedisPool::InsertMany(std::span<const std::vector<NewQuery>> batches) {
+  std::vector<std::vector<std::string>> calls;
+  calls.reserve(batches.size());
+  for (const std::vector<NewQuery>& b : batches) {
+    HEAPA_ASSIGN_OR_RETURN(std::vector<std::string> args, InsertArgs(b));
+    calls.push_back(std::move(args));
+  }
+  return EvalMany(kInsert, calls);
 }
 
 Result<std::vector<SampledQuery>> RedisPool::Sample(uint32_t count, int64_t lease_ms,
@@ -232,12 +247,19 @@ std::vector<std::string> RedisPool::ReportArgs(std::span<const ReportItem> items
 }
 
 Status RedisPool::ReportMany(std::span<const std::vector<ReportItem>> reports) {
+  std::vector<std::vector<std::string>> calls;
+  calls.reserve(reports.size());
+  for (const std::vector<ReportItem>& r : reports) calls.push_back(ReportArgs(r));
+  return EvalMany(kReport, calls);
+}
+
+Status RedisPool::EvalMany(int which, const std::vector<std::vector<std::string>>& calls) {
   // Every command appended is answered: read as many replies as were sent, even when an append
   // fails half way, so that the connection stays in step with its replies.
   size_t sent = 0;
   Status first_error;
-  for (const std::vector<ReportItem>& r : reports) {
-    first_error = AppendEval(kReport, ReportArgs(r));
+  for (const std::vector<std::string>& args : calls) {
+    first_error = AppendEval(which, args);
     if (!first_error.ok()) break;
     ++sent;
   }

@@ -36,6 +36,8 @@ class RedisPool {
   RedisPool& operator=(const RedisPool&) = delete;
 
   Result<std::vector<InsertResult>> Insert(std::span<const NewQuery> queries);
+  // One insert script call per element, pipelined on the connection (as ReportMany).
+  Status InsertMany(std::span<const std::vector<NewQuery>> batches);
   Result<std::vector<SampledQuery>> Sample(uint32_t count, int64_t lease_ms, bool with_content);
   Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items);
   // One report script call per element, pipelined on the connection (Redis with appendfsync
@@ -53,7 +55,11 @@ class RedisPool {
   Result<void*> Eval(int which, const std::vector<std::string>& args);
   // Sends that EVALSHA without reading its reply (redisGetReply reads it).
   Status AppendEval(int which, const std::vector<std::string>& args);
-  // The report script's arguments.
+  // Sends one EVALSHA of script `which` per element of `calls`, then reads every reply: the
+  // first error, else OK.
+  Status EvalMany(int which, const std::vector<std::vector<std::string>>& calls);
+  // The insert and report scripts' arguments.
+  static Result<std::vector<std::string>> InsertArgs(std::span<const NewQuery> queries);
   static std::vector<std::string> ReportArgs(std::span<const ReportItem> items);
 
   redisContext* c_;

@@ -11,6 +11,9 @@ class RedisSession final : public Session {
  public:
   explicit RedisSession(std::unique_ptr<RedisPool> p) : p_(std::move(p)) {}
   Status Insert(std::span<const NewQuery> queries) override { return p_->Insert(queries).status(); }
+  Status InsertMany(std::span<const std::vector<NewQuery>> batches) override {
+    return p_->InsertMany(batches);
+  }
   Result<std::vector<SampledQuery>> Sample(uint32_t count, bool with_content) override {
     return p_->Sample(count, kLeaseMs, with_content);
   }

@@ -28,6 +28,9 @@ class Session {
  public:
   virtual ~Session() = default;
   virtual Status Insert(std::span<const NewQuery> queries) = 0;
+  // One Insert per element, pipelined: each batch applies while the ones before it are
+  // written. Returns once all are durable; ids follow the order of the batches.
+  virtual Status InsertMany(std::span<const std::vector<NewQuery>> batches) = 0;
   // Leases up to `count` queries (default lease), with their texts when with_content.
   virtual Result<std::vector<SampledQuery>> Sample(uint32_t count, bool with_content) = 0;
   virtual Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items) = 0;

@@ -1,8 +1,9 @@
 // The workloads of heapa_bench, run the same way against every target (target.h), and the
 // figures they measure.
 //
-//   fill      insert --pool-size scored queries (texts of --prompt-bytes) in calls of
-//             --insert-batch; queries/s inside the calls, per call latency; RSS after
+//   fill      insert --pool-size scored queries (texts of --prompt-bytes) in Inserts of
+//             --insert-batch, --fill-pipeline at a time (each applies while the one before is
+//             written); queries/s inside the calls, per Insert latency; RSS after
 //   step      --steps training steps: Sample(--batch, with texts) + Report(--batch x 16 rollouts)
 //   sample    --sample-ops calls of Sample(--batch, with texts): sampled queries/s for one
 //             client; then --small-ops calls of Sample(1): the latency of a single small sample
@@ -41,6 +42,7 @@ struct WorkloadOptions {
   uint32_t refresh_ops = 3;
   size_t prompt_bytes = 300;
   size_t insert_batch = 5000;
+  uint32_t fill_pipeline = 4;
   uint64_t seed = 301;
 };
 
