@@ -73,6 +73,10 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   // after 8 flushed files instead of 4 halves that work. 1000 steps on a 1M pool took 16-20 s
   // of CPU instead of 21-23 (README, session 6); a stats read checks up to 8 L0 filters.
   opt.level0_file_num_compaction_trigger = 8;
+  // LZ4 rather than Snappy: a report reads 512 statistics records at random, each a block to
+  // decompress, and LZ4 decompresses faster. On a 1M pool aged by 1,500 steps those reads
+  // took 1.79-1.84 ms instead of 1.97-2.03 ms, for 5% more bytes (README, session 7).
+  opt.compression = rocksdb::kLZ4Compression;
   return opt;
 }
 
