@@ -316,12 +316,14 @@ class Pool final {
   // Waits for operation `seq` to be durable, releasing `lock` meanwhile and taking it again.
   // A failed write degrades the pool: UnknownOutcome. REQUIRES: `lock` holds mu_.
   Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq);
-  // What a mutation returns when its write failed: degrades the pool (AfterFailedWrite) and
-  // returns UnknownOutcome. REQUIRES: mu_ held.
-  Status FailedWrite(const Status& error);
+  // What a mutation returns when its write, through committer `from`, failed: degrades the
+  // pool (AfterFailedWrite) and returns UnknownOutcome. REQUIRES: mu_ held.
+  Status FailedWrite(const Status& error, const storage::Committer* from);
   // The first caller after a failed write degrades the pool and rebuilds the index from the
-  // store; if that fails too the pool closes. REQUIRES: mu_ held.
-  void AfterFailedWrite(const Status& error);
+  // store; if that fails too the pool closes. A failure of a committer the pool no longer uses
+  // changes nothing: it was handled when that committer was replaced (a rebuild from the
+  // store), and the pool may be writable again since. REQUIRES: mu_ held.
+  void AfterFailedWrite(const Status& error, const storage::Committer* from);
   // Inside a transaction: lease expiry, archive reinsertion, in-flight recovery.
   size_t ExpireLeases(int64_t now_ms);
   // Reinserts the archive, refreshed per config; adds stats records to `batch`. On error the

@@ -72,7 +72,8 @@ Status Pool::Restore(const std::string& tag) {
     storage::CountersRecord counters;
     HEAPA_RETURN_IF_ERROR(storage::DecodeCounters(value, &counters).WithContext("M/counters"));
     const storage::CountersRecord& now = ix_->counters();
-    counters.next_lease = std::max(counters.next_lease, now.next_lease);
+    // lease_floor_: above the leases of writes lost while the pool was degraded.
+    counters.next_lease = std::max({counters.next_lease, now.next_lease, lease_floor_});
     counters.durable_seq = std::max(counters.durable_seq, now.durable_seq) + 1;
     storage::EncodeCounters(counters, &value);
     storage::Batch batch;

@@ -24,7 +24,7 @@ Status Pool::CheckWritable() {
     if (failed.ok()) return Status::OK();
     // A group failed, and the caller that will hear of it has not rebuilt the index yet (a
     // server completes requests by callback): do it now, before anything else changes.
-    AfterFailedWrite(failed);
+    AfterFailedWrite(failed, committer_.get());
     if (!store_) return Status::Unavailable("pool is closed: its index could not be rebuilt");
   }
   const auto now = std::chrono::steady_clock::now();
@@ -145,11 +145,11 @@ Status Pool::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
   lock.unlock();
   Status s = committer->Wait(seq);
   lock.lock();
-  return s.ok() ? s : FailedWrite(s);
+  return s.ok() ? s : FailedWrite(s, committer.get());
 }
 
-Status Pool::FailedWrite(const Status& error) {
-  AfterFailedWrite(error);
+Status Pool::FailedWrite(const Status& error, const storage::Committer* from) {
+  AfterFailedWrite(error, from);
   return Status::UnknownOutcome("write failed, the pool is now read-only: " + error.ToString());
 }
 
@@ -182,12 +182,12 @@ Pool::DeferredDurability* Pool::DeferredDurability::Current(const Pool* pool) {
 
 Status Pool::DeferredDurability::Wait() {
   if (seq_ == 0) return Status::OK();
-  const Status s = committer_->Wait(seq_);
+  const std::shared_ptr<storage::Committer> committer = std::move(committer_);
+  const Status s = committer->Wait(seq_);
   seq_ = 0;
-  committer_.reset();
   if (s.ok()) return s;
   std::lock_guard<std::mutex> lock(pool_->mu_);
-  return pool_->FailedWrite(s);
+  return pool_->FailedWrite(s, committer.get());
 }
 
 void Pool::DeferredDurability::WhenDurable(
@@ -202,8 +202,9 @@ void Pool::DeferredDurability::WhenDurable(
   });
 }
 
-void Pool::AfterFailedWrite(const Status& error) {
-  if (!degraded_.ok() || !store_) return;  // another caller got here first
+void Pool::AfterFailedWrite(const Status& error, const storage::Committer* from) {
+  // Another caller got here first, or the failed committer was replaced since.
+  if (!degraded_.ok() || !store_ || from != committer_.get()) return;
   // The outcome of the failed group is unknown, and the index ran ahead of it: rebuild the
   // index from what the store holds, and stop writing until a reopen.
   degraded_ = error;

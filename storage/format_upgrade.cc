@@ -72,8 +72,8 @@ Status UpgradeFormat(Store* store, uint32_t version) {
                               std::to_string(counters.next_id - 1));
   }
   // All states as of the last batch format 2 wrote (durable_seq; nothing of format 3 exists
-  // yet, so no record is newer): the next batch's journal has a higher seq and wins. Below
-  // kJournalEntriesPerChunk states this is one journal record, else chunks.
+  // yet, so no record is newer): the next batch's journal has a higher seq and wins. Every
+  // state changes, so this writes every chunk and no journal record.
   StateLog log;
   log.Write(
       counters.durable_seq, counters.next_id, all, [&](uint64_t id) { return all[id - 1].second; },

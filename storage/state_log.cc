@@ -107,7 +107,9 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
     if ((end - i) * kSlotsPerJournaledState >= slots) {
       rewrite(c);
     } else {
-      for (; i < end; ++i) changed[journaled++] = std::move(changed[i]);
+      for (; i < end; ++i, ++journaled) {
+        if (journaled != i) changed[journaled] = std::move(changed[i]);
+      }
     }
     i = end;
   }

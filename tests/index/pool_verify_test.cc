@@ -100,18 +100,82 @@ TEST_SUITE("index/pool_verify") {
     CHECK(pool->Sample(req).status().code() == Status::Code::kUnknownOutcome);
     // The rebuild went back to what the store holds, which never saw the lease.
     CHECK(pool->Stats().counters.next_lease == lost_lease);
+    // The pool resumes with an operation that grants no lease: the resume itself writes the
+    // floor, and a reopen finds it.
     pool->TEST_FailWrites(Status::OK());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).ok());
+    CHECK(pool->Stats().counters.next_lease > lost_lease);
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool.reset();
+    opened = Pool::Open(dir.path(), options);
+    REQUIRE(opened.ok());
+    pool = std::move(opened).value();
+    CHECK(pool->Stats().counters.next_lease > lost_lease);
+    auto sampled = pool->Sample(req);
+    REQUIRE(sampled.ok());
+    REQUIRE(sampled->size() == 1);
+    CHECK((*sampled)[0].lease > lost_lease);
+  }
+
+  TEST_CASE("a restore while degraded does not grant a lease of a lost write again") {
+    TempDir dir;
+    PoolOptions options;
+    options.create_if_missing = true;
+    options.resume_interval_ms = 60'000;  // no resume: only the restore makes it writable
+    auto opened = Pool::Open(dir.path(), options);
+    REQUIRE(opened.ok());
+    auto pool = std::move(opened).value();
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1), testing::MakeQuery(2)}).ok());
+    HEAPA_REQUIRE_OK(pool->Checkpoint("before"));
+    const uint64_t lost_lease = pool->Stats().counters.next_lease;
+    pool->TEST_FailWrites(Status::IOError("injected"));
+    SampleRequest req;
+    req.count = 1;
+    CHECK(pool->Sample(req).status().code() == Status::Code::kUnknownOutcome);
+    CHECK_FALSE(pool->Stats().degraded.empty());
+    pool->TEST_FailWrites(Status::OK());
+    HEAPA_REQUIRE_OK(pool->Restore("before"));
+    CHECK(pool->Stats().degraded.empty());
     auto sampled = pool->Sample(req);
     REQUIRE(sampled.ok());
     REQUIRE(sampled->size() == 1);
     CHECK((*sampled)[0].lease > lost_lease);
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
-    // The floor was written with the resume: a reopen does not go below it either.
-    HEAPA_REQUIRE_OK(pool->Close());
-    pool.reset();
-    auto reopened = Pool::Open(dir.path(), options);
-    REQUIRE(reopened.ok());
-    CHECK((*reopened)->Stats().counters.next_lease > (*sampled)[0].lease);
+  }
+
+  TEST_CASE("a failure heard late from a replaced committer leaves a resumed pool alone") {
+    TempDir dir;
+    PoolOptions options;
+    options.create_if_missing = true;
+    options.resume_interval_ms = 0;
+    auto opened = Pool::Open(dir.path(), options);
+    REQUIRE(opened.ok());
+    auto pool = std::move(opened).value();
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).ok());
+    pool->TEST_FailWrites(Status::IOError("injected"));
+    // An insert queued under a scope, not waited for yet; the next mutation writes it, fails,
+    // and the pool rebuilds with a new committer.
+    Pool::DeferredDurability late(pool.get());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2)}).ok());
+    late.Release();
+    CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).status().code() ==
+          Status::Code::kUnknownOutcome);
+    // The disk is back: the pool resumes, and queues an insert it has not written yet.
+    pool->TEST_FailWrites(Status::OK());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(4)}).ok());
+    Pool::DeferredDurability queued(pool.get());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(5)}).ok());
+    queued.Release();
+    // Only now does the first scope hear of its failure: its outcome is unknown, but the pool,
+    // rebuilt since, stays writable, and the queued insert is written and indexed.
+    CHECK(late.Wait().code() == Status::Code::kUnknownOutcome);
+    CHECK(pool->Stats().degraded.empty());
+    HEAPA_REQUIRE_OK(queued.Wait());
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    auto again = pool->Insert(std::vector<NewQuery>{testing::MakeQuery(5)});
+    REQUIRE(again.ok());
+    CHECK_FALSE((*again)[0].created);  // written, and known to the index
   }
 }
 }  // namespace heapa

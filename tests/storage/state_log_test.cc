@@ -124,18 +124,16 @@ TEST_SUITE("storage/state_log") {
   TEST_CASE("a batch that pays for every chunk writes no journal record") {
     Run run(1);
     run.Step(kStateChunkIds, 0);  // a whole chunk of new ids: written as a chunk
-    run.Step(10, 0);              // 10 new ids start chunk 1: written as a chunk too
-    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1, 2});
-    run.Step(0, 3);  // 3 changes in 4106 ids: journaled
-    CHECK(run.log.position().journal == std::vector<uint64_t>{3});
-    for (uint64_t i = 0; i < kJournalEntriesPerChunk / 3; ++i) run.Step(0, 3);
-    // Those paid for a chunk rewrite: the stalest, chunk 0.
-    CHECK(run.log.position().chunk_as_of[0] > 3);
-    CHECK(ReadAll(*run.store, run.next_id) == run.model);
-    const uint64_t last = run.seq;
-    run.Step(0, 2 * kJournalEntriesPerChunk);  // pays for both chunks
-    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{last + 1, last + 1});
-    CHECK(run.log.position().journal.empty());  // every record deleted, the last never written
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1});
+    CHECK(run.log.position().journal.empty());
+    for (int i = 0; i < 3; ++i) run.Step(0, 300);  // too few per chunk to rewrite it: journaled
+    CHECK(run.log.position().journal == std::vector<uint64_t>{2, 3, 4});
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1});  // debt under 1024
+    run.Step(0, 400);  // the debt passes kJournalEntriesPerChunk: it pays for the one chunk
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{5});
+    CHECK(run.log.position().journal.empty());  // records 2-4 deleted, 5 never written
+    std::string value;
+    CHECK(run.store->Get(JournalKey(5), &value).code() == Status::Code::kNotFound);
     CHECK(ReadAll(*run.store, run.next_id) == run.model);
   }
 
@@ -151,7 +149,7 @@ TEST_SUITE("storage/state_log") {
     CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1, 2});
     CHECK(run.log.position().journal == std::vector<uint64_t>{3});
     CHECK(ReadAll(*run.store, run.next_id) == run.model);
-    // A restarted writer reads the same position back.
+    // The store gives back the position a restarted writer would go on from.
     StateLogPosition position;
     REQUIRE(ReadAll(*run.store, run.next_id, &position) == run.model);
     CHECK(position.chunk_as_of == run.log.position().chunk_as_of);
@@ -190,13 +188,15 @@ TEST_SUITE("storage/state_log") {
   TEST_CASE("ReadStatesOf reads single states from chunk or journal") {
     Run run(3);
     run.Step(kStateChunkIds + 10, 0);
-    run.Step(5, 3);  // journaled only
+    run.Step(1, 0);  // one new id in chunk 1's 11: journaled, beyond the chunk's slots
+    REQUIRE(run.log.position().journal == std::vector<uint64_t>{2});
+    run.Step(0, 1);  // one more change, journaled (or a rewrite of chunk 1, if it falls there)
     std::vector<std::optional<StateRecord>> out;
-    const std::vector<uint64_t> ids = {1, kStateChunkIds + 12, run.next_id - 1, run.next_id, 0};
+    const std::vector<uint64_t> ids = {1, kStateChunkIds + 5, run.next_id - 1, run.next_id, 0};
     HEAPA_REQUIRE_OK(ReadStatesOf(*run.store, ids, &out));
     REQUIRE(out.size() == ids.size());
     CHECK(out[0] == run.model[1]);
-    CHECK(out[1] == run.model[kStateChunkIds + 12]);
+    CHECK(out[1] == run.model[kStateChunkIds + 5]);
     CHECK(out[2] == run.model[run.next_id - 1]);
     CHECK_FALSE(out[3].has_value());
     CHECK_FALSE(out[4].has_value());

@@ -6,6 +6,7 @@
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <system_error>
 #include <utility>
 
 #include "index/pool.h"
@@ -63,7 +64,13 @@ class InProcSession final : public Session {
       auto scope = std::make_shared<Pool::DeferredDurability>(pool_);
       const Status applied = pool_->Insert(batch).status();
       scope->Release();
-      writing.push_back(std::async(std::launch::async, [scope] { return scope->Wait(); }));
+      try {
+        writing.push_back(std::async(std::launch::async, [scope] { return scope->Wait(); }));
+      } catch (const std::system_error&) {  // no thread to be had: wait here, unpipelined
+        std::promise<Status> waited;
+        waited.set_value(scope->Wait());
+        writing.push_back(waited.get_future());
+      }
       if (!applied.ok()) {
         result = applied;
         break;

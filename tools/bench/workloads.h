@@ -3,7 +3,7 @@
 //
 //   fill      insert --pool-size scored queries (texts of --prompt-bytes) in Inserts of
 //             --insert-batch, --fill-pipeline at a time (each applies while the one before is
-//             written); queries/s inside the calls, per Insert latency; RSS after
+//             written); queries/s inside the calls, latency per call; RSS after
 //   step      --steps training steps: Sample(--batch, with texts) + Report(--batch x 16 rollouts)
 //   sample    --sample-ops calls of Sample(--batch, with texts): sampled queries/s for one
 //             client; then --small-ops calls of Sample(1): the latency of a single small sample
