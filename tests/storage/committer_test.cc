@@ -12,6 +12,7 @@
 
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "tests/testutil/store_util.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa::storage {
@@ -20,12 +21,7 @@ namespace {
 using Code = Status::Code;
 
 std::shared_ptr<Store> CreateStore(const std::string& dir) {
-  StoreOptions options;
-  options.create_if_missing = true;
-  auto store = Store::Open(dir, options);
-  INFO(store.status().ToString());
-  REQUIRE(store.ok());
-  return std::move(store).value();
+  return testing::OpenStoreOrDie(dir, testing::CreateStoreOptions());
 }
 
 Batch PutBatch(const std::string& key, const std::string& value) {

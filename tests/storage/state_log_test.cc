@@ -10,22 +10,13 @@
 #include <vector>
 
 #include "storage/keys.h"
+#include "tests/testutil/store_util.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa::storage {
 namespace {
 
 using Model = std::map<uint64_t, StateRecord>;
-
-std::unique_ptr<Store> CreateStore(const std::string& dir) {
-  StoreOptions options;
-  options.create_if_missing = true;
-  options.sync = false;
-  auto store = Store::Open(dir, options);
-  INFO(store.status().ToString());
-  REQUIRE(store.ok());
-  return std::move(store).value();
-}
 
 Model ReadAll(const Store& store, uint64_t next_id, StateLogPosition* position = nullptr) {
   Model out;
@@ -52,7 +43,9 @@ StateRecord RandomState(std::mt19937_64& rng, uint64_t seq) {
 
 // A store, a StateLog writing to it and the model of what it should hold.
 struct Run {
-  explicit Run(uint64_t seed) : store(CreateStore(tmp.path())), rng(seed) {}
+  explicit Run(uint64_t seed)
+      : store(testing::OpenStoreOrDie(tmp.path(), testing::CreateStoreOptions(/*sync=*/false))),
+        rng(seed) {}
 
   // Applies one batch: `creates` new ids and changes of `changes` random existing ones.
   void Step(uint64_t creates, uint64_t changes) {
