@@ -18,11 +18,7 @@ namespace {
 using Code = Status::Code;
 using testing::CreateStoreOptions;
 using testing::KeyValuePairs;
-using testing::KeyValues;
 using testing::OpenStoreOrDie;
-using testing::RandomStates;
-using testing::ScanInto;
-using testing::SstFiles;
 using testing::WriteAll;
 
 }  // namespace

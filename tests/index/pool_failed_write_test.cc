@@ -1,0 +1,129 @@
+// A pool after a failed write: read-only until the store takes writes again, then writable,
+// with nothing granted twice and nothing lost (writes fail by TEST_FailWrites).
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "index/pool.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa {
+namespace {
+using testing::TempDir;
+
+// A new pool in `dir` that tries to resume writing at most every `resume_interval_ms`.
+std::unique_ptr<Pool> OpenPool(const std::string& dir, int64_t resume_interval_ms) {
+  PoolOptions options;
+  options.create_if_missing = true;
+  options.resume_interval_ms = resume_interval_ms;
+  auto opened = Pool::Open(dir, options);
+  INFO(opened.status().ToString());
+  REQUIRE(opened.ok());
+  return std::move(opened).value();
+}
+
+}  // namespace
+
+TEST_SUITE("index/pool_failed_write") {
+  TEST_CASE("a degraded pool resumes writing once the store takes writes again") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).ok());
+    pool->TEST_FailWrites(Status::IOError("injected: no space left on device"));
+    CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2)}).status().code() ==
+          Status::Code::kUnknownOutcome);
+    // Still failing: each attempt to resume fails, the pool stays read-only, reads go on.
+    const Status refused = pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).status();
+    CHECK(refused.code() == Status::Code::kUnavailable);
+    CHECK(refused.ToString().find("no space left") != std::string::npos);
+    CHECK(pool->Get(1).ok());
+    // Space is back: the next mutation resumes the store and is applied.
+    pool->TEST_FailWrites(Status::OK());
+    auto again = pool->Insert(std::vector<NewQuery>{testing::MakeQuery(4)});
+    REQUIRE(again.ok());
+    CHECK(pool->Stats().degraded.empty());
+    CHECK(pool->Get((*again)[0].id).ok());
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+  }
+
+  TEST_CASE("a lease granted by a lost write is not granted again after the pool resumes") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1), testing::MakeQuery(2)}).ok());
+    const uint64_t lost_lease = pool->Stats().counters.next_lease;
+    pool->TEST_FailWrites(Status::IOError("injected"));
+    SampleRequest req;
+    req.count = 1;
+    CHECK(pool->Sample(req).status().code() == Status::Code::kUnknownOutcome);
+    // The rebuild went back to what the store holds, which never saw the lease.
+    CHECK(pool->Stats().counters.next_lease == lost_lease);
+    // The pool resumes with an operation that grants no lease: the resume itself writes the
+    // floor, and a reopen finds it.
+    pool->TEST_FailWrites(Status::OK());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).ok());
+    CHECK(pool->Stats().counters.next_lease > lost_lease);
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool.reset();
+    pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    CHECK(pool->Stats().counters.next_lease > lost_lease);
+    auto sampled = pool->Sample(req);
+    REQUIRE(sampled.ok());
+    REQUIRE(sampled->size() == 1);
+    CHECK((*sampled)[0].lease > lost_lease);
+  }
+
+  TEST_CASE("a restore while degraded does not grant a lease of a lost write again") {
+    TempDir dir;
+    // No resume: only the restore makes the pool writable again.
+    auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/60'000);
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1), testing::MakeQuery(2)}).ok());
+    HEAPA_REQUIRE_OK(pool->Checkpoint("before"));
+    const uint64_t lost_lease = pool->Stats().counters.next_lease;
+    pool->TEST_FailWrites(Status::IOError("injected"));
+    SampleRequest req;
+    req.count = 1;
+    CHECK(pool->Sample(req).status().code() == Status::Code::kUnknownOutcome);
+    CHECK_FALSE(pool->Stats().degraded.empty());
+    pool->TEST_FailWrites(Status::OK());
+    HEAPA_REQUIRE_OK(pool->Restore("before"));
+    CHECK(pool->Stats().degraded.empty());
+    auto sampled = pool->Sample(req);
+    REQUIRE(sampled.ok());
+    REQUIRE(sampled->size() == 1);
+    CHECK((*sampled)[0].lease > lost_lease);
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+  }
+
+  TEST_CASE("a failure heard late from a replaced committer leaves a resumed pool alone") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).ok());
+    pool->TEST_FailWrites(Status::IOError("injected"));
+    // An insert queued under a scope, not waited for yet; the next mutation writes it, fails,
+    // and the pool rebuilds with a new committer.
+    Pool::DeferredDurability late(pool.get());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2)}).ok());
+    late.Release();
+    CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).status().code() ==
+          Status::Code::kUnknownOutcome);
+    // The disk is back: the pool resumes, and queues an insert it has not written yet.
+    pool->TEST_FailWrites(Status::OK());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(4)}).ok());
+    Pool::DeferredDurability queued(pool.get());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(5)}).ok());
+    queued.Release();
+    // Only now does the first scope hear of its failure: its outcome is unknown, but the pool,
+    // rebuilt since, stays writable, and the queued insert is written and indexed.
+    CHECK(late.Wait().code() == Status::Code::kUnknownOutcome);
+    CHECK(pool->Stats().degraded.empty());
+    HEAPA_REQUIRE_OK(queued.Wait());
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    auto again = pool->Insert(std::vector<NewQuery>{testing::MakeQuery(5)});
+    REQUIRE(again.ok());
+    CHECK_FALSE((*again)[0].created);  // written, and known to the index
+  }
+}
+}  // namespace heapa
