@@ -206,9 +206,11 @@ class Pool final {
   // mutation of the pool made on that thread applies, queues its batch and returns at once:
   // its result is final unless the batch's write fails. Wait() blocks until everything queued
   // under it is durable: OK, or UnknownOutcome when a write failed (then, as for any failed
-  // write, the index was rebuilt from the store and the pool is degraded). Nothing such a
-  // mutation returned may be shown to anyone before Wait() is OK. Without one, each mutation
-  // waits for its own batch. Scopes nest; the innermost one for the pool collects.
+  // write, the index was rebuilt from the store, and the pool is degraded unless it has
+  // resumed since). A scope may span such a rebuild: a batch lost before it still makes Wait()
+  // UnknownOutcome. Nothing such a mutation returned may be shown to anyone before Wait() is
+  // OK. Without one, each mutation waits for its own batch. Scopes nest; the innermost one for
+  // the pool collects.
   class DeferredDurability {
    public:
     explicit DeferredDurability(Pool* pool);
@@ -235,11 +237,14 @@ class Pool final {
    private:
     friend class Pool;
     static DeferredDurability* Current(const Pool* pool);
+    // Records batch `seq`, queued on `current` (the pool's committer). REQUIRES: pool's mu_.
+    void Track(const std::shared_ptr<storage::Committer>& current, uint64_t seq);
 
     Pool* pool_;
     std::shared_ptr<storage::Committer> committer_;  // set by the first queued batch
     uint64_t seq_ = 0;                               // the last queued batch's
-    DeferredDurability* outer_;                      // the enclosing scope on this thread
+    Status lost_;  // a batch of a committer the pool replaced that it did not make durable
+    DeferredDurability* outer_;  // the enclosing scope on this thread
     bool collecting_ = true;
   };
 
@@ -314,16 +319,18 @@ class Pool final {
   // with `lock` released. REQUIRES: `lock` holds mu_ and a transaction is open.
   Status FinishUnchanged(std::unique_lock<std::mutex>& lock);
   // Waits for operation `seq` to be durable, releasing `lock` meanwhile and taking it again.
-  // A failed write degrades the pool: UnknownOutcome. REQUIRES: `lock` holds mu_.
+  // A failed write: UnknownOutcome, through FailedWrite. REQUIRES: `lock` holds mu_.
   Status WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq);
-  // What a mutation returns when its write, through committer `from`, failed: degrades the
-  // pool (AfterFailedWrite) and returns UnknownOutcome. REQUIRES: mu_ held.
+  // What a mutation returns when its write, through committer `from`, failed: UnknownOutcome,
+  // after AfterFailedWrite. The caller keeps `from` alive meanwhile (the pointer is compared
+  // with the pool's committer). REQUIRES: mu_ held.
   Status FailedWrite(const Status& error, const storage::Committer* from);
   // The first caller after a failed write degrades the pool and rebuilds the index from the
-  // store; if that fails too the pool closes. A failure of a committer the pool no longer uses
-  // changes nothing: it was handled when that committer was replaced (a rebuild from the
-  // store), and the pool may be writable again since. REQUIRES: mu_ held.
-  void AfterFailedWrite(const Status& error, const storage::Committer* from);
+  // store (if that fails too the pool closes), and gets true. A failure of a committer the pool
+  // no longer uses changes nothing (false): the pool replaced it by rebuilding from the store
+  // after that failure, by a restore or by closing, and may be writable again since.
+  // REQUIRES: mu_ held.
+  bool AfterFailedWrite(const Status& error, const storage::Committer* from);
   // Inside a transaction: lease expiry, archive reinsertion, in-flight recovery.
   size_t ExpireLeases(int64_t now_ms);
   // Reinserts the archive, refreshed per config; adds stats records to `batch`. On error the
@@ -388,7 +395,8 @@ class Pool final {
   Status last_resume_;                                     // guarded by mu_
   // Guarded by mu_: above every lease granted in memory before a failed write. A rebuild
   // resets next_lease to the stored value, and a lease of the lost batch may still be named
-  // (a Sample's release of its lease after a failed read); resuming writes this floor first.
+  // (a Sample's release of its lease after a failed read); the resume's probe write and a
+  // Restore store next_lease at or above it.
   uint64_t lease_floor_ = 0;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
 };

@@ -1,5 +1,6 @@
 // Checkpoints: create, list, restore, fork. Serialized by admin_mu_; only Restore pauses
 // operations (it replaces the store and rebuilds the index).
+#include <algorithm>
 #include <filesystem>
 
 #include "index/pool.h"

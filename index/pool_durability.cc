@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -123,10 +124,7 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
 
 Status Pool::AwaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
   if (DeferredDurability* deferred = DeferredDurability::Current(this)) {
-    if (seq > deferred->seq_) {
-      deferred->committer_ = committer_;
-      deferred->seq_ = seq;
-    }
+    deferred->Track(committer_, seq);
     lock.unlock();
     return Status::OK();
   }
@@ -149,8 +147,10 @@ Status Pool::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
 }
 
 Status Pool::FailedWrite(const Status& error, const storage::Committer* from) {
-  AfterFailedWrite(error, from);
-  return Status::UnknownOutcome("write failed, the pool is now read-only: " + error.ToString());
+  const bool degraded_now = AfterFailedWrite(error, from);
+  return Status::UnknownOutcome(std::string("write failed") +
+                                (degraded_now ? ", the pool is now read-only" : "") + ": " +
+                                error.ToString());
 }
 
 // ---- DeferredDurability
@@ -180,19 +180,45 @@ Pool::DeferredDurability* Pool::DeferredDurability::Current(const Pool* pool) {
   return nullptr;
 }
 
+void Pool::DeferredDurability::Track(const std::shared_ptr<storage::Committer>& current,
+                                     uint64_t seq) {
+  if (committer_ != nullptr && committer_ != current) {
+    // The pool replaced its committer since this scope's last batch (a rebuild after a failed
+    // write, a restore): the old one has finished its queue, and what it did not make durable
+    // is lost. The new one's sequence numbers say nothing about it.
+    if (lost_.ok() && committer_->durable_seq() < seq_) {
+      lost_ = committer_->failure();
+      if (lost_.ok())
+        lost_ = Status::Internal("a batch was lost when the pool replaced its committer");
+    }
+    committer_ = current;
+    seq_ = seq;
+  } else if (seq > seq_) {
+    committer_ = current;
+    seq_ = seq;
+  }
+}
+
 Status Pool::DeferredDurability::Wait() {
-  if (seq_ == 0) return Status::OK();
+  const Status lost = std::exchange(lost_, Status::OK());
+  if (seq_ == 0)
+    return lost.ok() ? lost : Status::UnknownOutcome("write failed: " + lost.ToString());
   const std::shared_ptr<storage::Committer> committer = std::move(committer_);
   const Status s = committer->Wait(seq_);
   seq_ = 0;
-  if (s.ok()) return s;
-  std::lock_guard<std::mutex> lock(pool_->mu_);
-  return pool_->FailedWrite(s, committer.get());
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(pool_->mu_);
+    return pool_->FailedWrite(s, committer.get());
+  }
+  // A batch lost with a replaced committer: the pool rebuilt without it already.
+  if (!lost.ok()) return Status::UnknownOutcome("write failed: " + lost.ToString());
+  return Status::OK();
 }
 
 void Pool::DeferredDurability::WhenDurable(
     std::function<void(const Status&, uint64_t durable_seq)> done) {
   HEAPA_CHECK(!collecting_);
+  if (!lost_.ok()) return done(lost_, 0);  // Wait() then says UnknownOutcome
   if (seq_ == 0) return done(Status::OK(), pool_->durable_seq());
   // The callback may hold the last reference to the committer: keep one for the call.
   std::shared_ptr<storage::Committer> committer = committer_;
@@ -202,9 +228,9 @@ void Pool::DeferredDurability::WhenDurable(
   });
 }
 
-void Pool::AfterFailedWrite(const Status& error, const storage::Committer* from) {
+bool Pool::AfterFailedWrite(const Status& error, const storage::Committer* from) {
   // Another caller got here first, or the failed committer was replaced since.
-  if (!degraded_.ok() || !store_ || from != committer_.get()) return;
+  if (!degraded_.ok() || !store_ || from != committer_.get()) return false;
   // The outcome of the failed group is unknown, and the index ran ahead of it: rebuild the
   // index from what the store holds, and stop writing until a reopen.
   degraded_ = error;
@@ -218,6 +244,7 @@ void Pool::AfterFailedWrite(const Status& error, const storage::Committer* from)
     committer_.reset();
     ix_.reset();
   }
+  return true;
 }
 
 }  // namespace heapa

@@ -239,7 +239,8 @@ void Service::CompleteWhenDurable(Pending pending, RespondFn respond, OffloadFn 
       [this, shared, respond = std::move(respond), offload = std::move(offload)](
           const Status& s, uint64_t durable_seq) {
         if (s.ok()) return respond(Conclude(std::move(*shared), durable_seq));
-        // Complete() waits again, gets the failure and lets the pool rebuild: that may block.
+        // Complete() waits again, gets the failure and lets the pool rebuild (if that committer
+        // is still the pool's): that may block.
         offload([this, shared, respond] { respond(Complete(std::move(*shared))); });
       });
 }

@@ -125,5 +125,32 @@ TEST_SUITE("index/pool_failed_write") {
     REQUIRE(again.ok());
     CHECK_FALSE((*again)[0].created);  // written, and known to the index
   }
+
+  TEST_CASE("a scope that spans a rebuild still hears of the batch lost before it") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).ok());
+    pool->TEST_FailWrites(Status::IOError("injected"));
+    Pool::DeferredDurability scope(pool.get());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2)}).ok());  // queued
+    // Someone else's wait writes it: the write fails (VerifyIndex drains without degrading).
+    CHECK_FALSE(pool->VerifyIndex().ok());
+    pool->TEST_FailWrites(Status::OK());
+    // The next mutation rebuilds, resumes on a new committer whose sequence numbers start
+    // again below the lost batch's, and the one after goes past it.
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).ok());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(4)}).ok());
+    scope.Release();
+    const Status waited = scope.Wait();
+    CHECK(waited.code() == Status::Code::kUnknownOutcome);
+    CHECK(waited.ToString().find("injected") != std::string::npos);
+    // The pool itself is fine: the rebuild dropped query 2, the others are there.
+    CHECK(pool->Stats().degraded.empty());
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    auto again = pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2), testing::MakeQuery(3)});
+    REQUIRE(again.ok());
+    CHECK((*again)[0].created);
+    CHECK_FALSE((*again)[1].created);
+  }
 }
 }  // namespace heapa
