@@ -141,6 +141,10 @@ TEST_SUITE("index/pool_failed_write") {
     REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}).ok());
     REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(4)}).ok());
     scope.Release();
+    // A server hears of it by callback first (the raw error), then waits for the verdict.
+    Status heard;
+    scope.WhenDurable([&](const Status& s, uint64_t) { heard = s; });
+    CHECK(heard.code() == Status::Code::kIOError);
     const Status waited = scope.Wait();
     CHECK(waited.code() == Status::Code::kUnknownOutcome);
     CHECK(waited.ToString().find("injected") != std::string::npos);
