@@ -191,9 +191,8 @@ void Pool::DeferredDurability::Track(const std::shared_ptr<storage::Committer>& 
       if (lost_.ok())
         lost_ = Status::Internal("a batch was lost when the pool replaced its committer");
     }
-    committer_ = current;
-    seq_ = seq;
-  } else if (seq > seq_) {
+  }
+  if (committer_ != current || seq > seq_) {
     committer_ = current;
     seq_ = seq;
   }
@@ -201,14 +200,14 @@ void Pool::DeferredDurability::Track(const std::shared_ptr<storage::Committer>& 
 
 Status Pool::DeferredDurability::Wait() {
   const Status lost = std::exchange(lost_, Status::OK());
-  if (seq_ == 0)
-    return lost.ok() ? lost : Status::UnknownOutcome("write failed: " + lost.ToString());
   const std::shared_ptr<storage::Committer> committer = std::move(committer_);
-  const Status s = committer->Wait(seq_);
-  seq_ = 0;
-  if (!s.ok()) {
-    std::lock_guard<std::mutex> lock(pool_->mu_);
-    return pool_->FailedWrite(s, committer.get());
+  if (seq_ != 0) {
+    const Status s = committer->Wait(seq_);
+    seq_ = 0;
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(pool_->mu_);
+      return pool_->FailedWrite(s, committer.get());
+    }
   }
   // A batch lost with a replaced committer: the pool rebuilt without it already.
   if (!lost.ok()) return Status::UnknownOutcome("write failed: " + lost.ToString());

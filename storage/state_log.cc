@@ -84,11 +84,14 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
   as_of.resize(chunks, 0);
   std::string value;
   uint64_t rewritten = 0;
+  auto slots_of = [&](uint64_t c) {
+    return std::min(kStateChunkIds, next_id - StateChunkFirstId(c));
+  };
   auto rewrite = [&](uint64_t c) {
     StateChunkRecord chunk;
     chunk.first_id = StateChunkFirstId(c);
     chunk.as_of = seq;
-    chunk.slots.resize(std::min(kStateChunkIds, next_id - chunk.first_id));
+    chunk.slots.resize(slots_of(c));
     for (uint64_t i = 0; i < chunk.slots.size(); ++i) chunk.slots[i] = state_of(chunk.first_id + i);
     EncodeStateChunk(chunk, &value);
     batch->Put(StateChunkKey(chunk.first_id), value);
@@ -103,8 +106,7 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
     const uint64_t c = StateChunkOf(changed[i].first);
     size_t end = i;
     while (end < changed.size() && StateChunkOf(changed[end].first) == c) ++end;
-    const uint64_t slots = std::min(kStateChunkIds, next_id - StateChunkFirstId(c));
-    if ((end - i) * kSlotsPerJournaledState >= slots) {
+    if ((end - i) * kSlotsPerJournaledState >= slots_of(c)) {
       rewrite(c);
     } else {
       for (; i < end; ++i, ++journaled) {
