@@ -359,9 +359,8 @@ class Pool final {
                                                             const RequestKey& rk,
                                                             storage::OpKind kind);
   // Adds the result of request `rk` to `batch` (nothing when rk.request is 0), and forgets the
-  // client's request kRequestWindow before it.
-  static void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
-                          storage::Batch* batch);
+  // client's request kRequestWindow before it. REQUIRES: mu_ held.
+  void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec, storage::Batch* batch);
   // Digest's first part: the config, counters and every query's state. REQUIRES: mu_ held.
   void DigestIndex(storage::DigestBuilder* digest) const;
   // Reads the query records of sampled queries into them, through `reader` (a copy of
@@ -398,6 +397,13 @@ class Pool final {
   // (a Sample's release of its lease after a failed read); the resume's probe write and a
   // Restore store next_lease at or above it.
   uint64_t lease_floor_ = 0;
+  // Guarded by mu_: for a client, a request id at or above every one whose result the store
+  // or the committer holds. Its first request since the last rebuild reads the client's
+  // highest 'R' key; StoreResult raises it. A request above it has no stored result, and
+  // LoadResult skips the read (most requests: clients number them consecutively). At most
+  // kTrackedClients clients; the requests of others are always looked up.
+  std::unordered_map<uint64_t, uint64_t> last_request_;
+  static constexpr size_t kTrackedClients = 1 << 16;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
 };
 

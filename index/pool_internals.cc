@@ -48,6 +48,18 @@ Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(std::unique_lock
                                                                 storage::OpKind kind) {
   using Stored = std::optional<storage::OpResultRecord>;
   if (rk.request == 0) return Stored();
+  auto tracked = last_request_.find(rk.client);
+  if (tracked == last_request_.end() && last_request_.size() < kTrackedClients) {
+    HEAPA_ASSIGN_OR_RETURN(const std::optional<std::string> last,
+                           committer_->LastKey(storage::RequestKeyPrefix(rk.client)));
+    uint64_t client = 0;
+    uint64_t highest = 0;
+    // A malformed key (heapa-check reports it) leaves the client untracked: always looked up.
+    if (!last || storage::DecodeRequestKey(*last, &client, &highest)) {
+      tracked = last_request_.emplace(rk.client, highest).first;
+    }
+  }
+  if (tracked != last_request_.end() && rk.request > tracked->second) return Stored();
   std::string value;
   const std::string key = storage::RequestKey(rk.client, rk.request);
   uint64_t pending = 0;
@@ -70,6 +82,9 @@ Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(std::unique_lock
 void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
                        storage::Batch* batch) {
   if (rk.request == 0) return;
+  if (auto tracked = last_request_.find(rk.client); tracked != last_request_.end()) {
+    tracked->second = std::max(tracked->second, rk.request);
+  }
   std::string value;
   storage::EncodeOpResult(rec, &value);
   batch->Put(storage::RequestKey(rk.client, rk.request), value);

@@ -149,6 +149,20 @@ Status Committer::Get(std::string_view key, std::string* value, uint64_t* pendin
   return store_->Get(key, value);
 }
 
+Result<std::optional<std::string>> Committer::LastKey(std::string_view prefix) const {
+  std::optional<std::string> last;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, pending] : overlay_) {
+      if (key.starts_with(prefix) && (!last || key > *last)) last = key;
+    }
+  }
+  // A key leaves the overlay only after it is in the store: read the store second (as Get).
+  HEAPA_ASSIGN_OR_RETURN(std::optional<std::string> stored, store_->LastKey(prefix));
+  if (stored && (!last || *stored > *last)) last = std::move(stored);
+  return last;
+}
+
 std::vector<Status> Committer::MultiGet(const std::vector<std::string>& keys,
                                         std::vector<std::string>* values) const {
   std::vector<Status> out(keys.size());

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "storage/batch.h"
+#include "storage/result.h"
 #include "storage/status.h"
 
 namespace heapa::storage {
@@ -91,6 +92,11 @@ class Committer {
   // As Store::MultiGet, through the overlay.
   std::vector<Status> MultiGet(const std::vector<std::string>& keys,
                                std::vector<std::string>* values) const;
+
+  // The greatest key starting with `prefix` as of the last enqueued batch: the greater of the
+  // overlay's (a pending delete counts as present: the answer may be too high, never too low)
+  // and the store's. nullopt when there is none. REQUIRES: `prefix` is not empty.
+  Result<std::optional<std::string>> LastKey(std::string_view prefix) const;
 
   // The highest sequence number known durable.
   uint64_t durable_seq() const;

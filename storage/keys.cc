@@ -62,9 +62,14 @@ std::string EdgeKey(uint64_t parent, uint64_t child) {
 }
 
 std::string RequestKey(uint64_t client, uint64_t request) {
+  std::string key = RequestKeyPrefix(client);
+  AppendBigEndian64(&key, request);
+  return key;
+}
+
+std::string RequestKeyPrefix(uint64_t client) {
   std::string key(1, static_cast<char>(KeyFamily::kRequest));
   AppendBigEndian64(&key, client);
-  AppendBigEndian64(&key, request);
   return key;
 }
 
@@ -72,6 +77,13 @@ bool DecodeEdgeKey(std::string_view key, uint64_t* parent, uint64_t* child) {
   if (key.size() != 17 || key[0] != static_cast<char>(KeyFamily::kEdge)) return false;
   *parent = ReadBigEndian64(key.substr(1));
   *child = ReadBigEndian64(key.substr(9));
+  return true;
+}
+
+bool DecodeRequestKey(std::string_view key, uint64_t* client, uint64_t* request) {
+  if (key.size() != 17 || key[0] != static_cast<char>(KeyFamily::kRequest)) return false;
+  *client = ReadBigEndian64(key.substr(1));
+  *request = ReadBigEndian64(key.substr(9));
   return true;
 }
 

@@ -71,9 +71,14 @@ std::string StatsKey(uint64_t id);
 std::string DedupKey(const Hash128& hash);
 std::string EdgeKey(uint64_t parent, uint64_t child);
 std::string RequestKey(uint64_t client, uint64_t request);
+// The first 9 bytes of every RequestKey of `client`.
+std::string RequestKeyPrefix(uint64_t client);
 
 // Decodes an 'E' key; false when `key` is not exactly one.
 bool DecodeEdgeKey(std::string_view key, uint64_t* parent, uint64_t* child);
+
+// Decodes an 'R' key; false when `key` is not exactly one.
+bool DecodeRequestKey(std::string_view key, uint64_t* client, uint64_t* request);
 
 // True when `key` belongs in kQueriesColumnFamily: a 'Q' key.
 bool InQueriesColumnFamily(std::string_view key);

@@ -208,6 +208,33 @@ Status Store::Get(std::string_view key, std::string* value) const {
   return FromRocksDb(s).WithContext("read " + DescribeKey(key));
 }
 
+Result<std::optional<std::string>> Store::LastKey(std::string_view prefix) const {
+  std::shared_lock<std::shared_mutex> open = Use();
+  if (!open) return Closed();
+  // The least key above every key with the prefix: drop trailing 0xff bytes, then add one to
+  // the last byte (no bound at all when every byte is 0xff).
+  std::string bound(prefix);
+  while (!bound.empty() && static_cast<unsigned char>(bound.back()) == 0xff) bound.pop_back();
+  if (!bound.empty())
+    bound.back() = static_cast<char>(static_cast<unsigned char>(bound.back()) + 1);
+  const rocksdb::Slice lower = ToSlice(prefix);
+  const rocksdb::Slice upper = ToSlice(bound);
+  rocksdb::ReadOptions r;
+  r.verify_checksums = true;
+  r.total_order_seek = true;
+  r.iterate_lower_bound = &lower;  // stops a backward walk over deleted keys at the prefix
+  if (!bound.empty()) r.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(r, FamilyOf(prefix)));
+  it->SeekToLast();
+  if (!it->status().ok()) {
+    return FromRocksDb(it->status()).WithContext("seek below " + DescribeKey(bound));
+  }
+  if (!it->Valid()) return std::optional<std::string>();
+  const std::string_view key(it->key().data(), it->key().size());
+  if (!key.starts_with(prefix)) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(key));
+}
+
 std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
                                     std::vector<std::string>* values) const {
   std::vector<Status> out(keys.size());

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -75,6 +76,10 @@ class Store {
   // (*values)[i] and the returned statuses[i] answer keys[i]: OK, NotFound, or an error.
   std::vector<Status> MultiGet(const std::vector<std::string>& keys,
                                std::vector<std::string>* values) const;
+
+  // The greatest key that starts with `prefix` (nullopt: none), read with checksum
+  // verification. REQUIRES: `prefix` is not empty.
+  Result<std::optional<std::string>> LastKey(std::string_view prefix) const;
 
   // Calls fn(key, value) for every key starting with `prefix` (empty: every key), in key order,
   // reading with checksum verification and without filling the block cache. Stops at the first

@@ -90,6 +90,60 @@ TEST_SUITE("index/pool_retry") {
     CHECK((*other)[0].id == first[0].id);
   }
 
+  TEST_CASE("after a reopen, a new request below a stored one does not hide it") {
+    // The pool skips the read of a request above the client's highest stored one: that
+    // highest must come from the store, not from the first request it sees.
+    TempDir dir;
+    const uint64_t top = ~uint64_t{0};  // a client id with no key above its prefix
+    {
+      auto pool = OpenPool(dir.path(), PoolConfig{});
+      REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{5, 10}).ok());
+      REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(2)}, RequestKey{top, 3}).ok());
+    }
+    auto pool = Pool::Open(dir.path(), PoolOptions{});
+    REQUIRE(pool.ok());
+    for (const uint64_t client : {uint64_t{5}, top}) {
+      CAPTURE(client);
+      auto lower = (*pool)->Insert(std::vector<NewQuery>{MakeQuery(7)}, RequestKey{client, 1});
+      REQUIRE(lower.ok());
+      const uint64_t stored = client == top ? 3 : 10;
+      auto retry = (*pool)->Insert(std::vector<NewQuery>{MakeQuery(client == top ? 2 : 1)},
+                                   RequestKey{client, stored});
+      REQUIRE(retry.ok());
+      CHECK((*retry)[0].created);  // the stored answer; a new request would be a duplicate
+      auto next =
+          (*pool)->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{client, stored + 1});
+      REQUIRE(next.ok());
+      CHECK_FALSE((*next)[0].created);  // a new request: dedup answers
+    }
+    CHECK((*pool)->Stats().counters.total_added == 3);
+  }
+
+  TEST_CASE("a restore brings back the checkpoint's stored results") {
+    TempDir dir;
+    {
+      auto pool = OpenPool(dir.path(), PoolConfig{});
+      REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{5, 1}).ok());
+      HEAPA_REQUIRE_OK(pool->Checkpoint("early"));
+      REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(2)}, RequestKey{5, 2}).ok());
+      HEAPA_REQUIRE_OK(pool->Checkpoint("late"));
+    }
+    // A new process: it has seen none of client 5's requests.
+    auto opened = Pool::Open(dir.path(), PoolOptions{});
+    REQUIRE(opened.ok());
+    std::unique_ptr<Pool>& pool = *opened;
+    HEAPA_REQUIRE_OK(pool->Restore("early"));
+    // Client 5's requests are read again: its highest stored request is 1 here.
+    auto first = pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{5, 1});
+    REQUIRE(first.ok());
+    CHECK((*first)[0].created);
+    HEAPA_REQUIRE_OK(pool->Restore("late"));
+    auto second = pool->Insert(std::vector<NewQuery>{MakeQuery(2)}, RequestKey{5, 2});
+    REQUIRE(second.ok());
+    CHECK((*second)[0].created);  // the late checkpoint's stored answer
+    CHECK(pool->Stats().counters.total_added == 2);
+  }
+
   TEST_CASE("a key used for another operation is refused") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), PoolConfig{});

@@ -136,6 +136,35 @@ TEST_CASE("MultiGet answers from the overlay and the store, each key in its slot
   CHECK(StoreValue(*store, "s2") == "overlay-2");
 }
 
+TEST_CASE("LastKey: the greater of the overlay's and the store's, pending deletes included") {
+  testing::TempDir dir;
+  auto store = CreateStore(dir.path());
+  Batch durable;
+  durable.Put("k2", "store");
+  durable.Put("k4", "store");
+  durable.Put("m", "store");
+  HEAPA_REQUIRE_OK(store->Write(&durable));
+  Committer c(store, 0);
+  auto last = [&](std::string_view prefix) {
+    Result<std::optional<std::string>> k = c.LastKey(prefix);
+    REQUIRE(k.ok());
+    return k->value_or("<none>");
+  };
+  CHECK(last("k") == "k4");
+  c.Enqueue(1, PutBatch("k3", "overlay"));
+  CHECK(last("k") == "k4");  // the store's is greater
+  c.Enqueue(2, PutBatch("k5", "overlay"));
+  CHECK(last("k") == "k5");  // pending, not yet in the store
+  CHECK(StoreValue(*store, "k5").starts_with("<"));
+  Batch del;
+  del.Delete("k6");  // a pending delete of a key that may be in the store
+  c.Enqueue(3, std::move(del));
+  CHECK(last("k") == "k6");  // too high is allowed, too low is not
+  CHECK(last("l") == "<none>");
+  HEAPA_REQUIRE_OK(c.Drain());
+  CHECK(last("k") == "k5");
+}
+
 TEST_CASE("a failed write fails its group and everything after it, and drops the overlay") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());

@@ -54,6 +54,41 @@ TEST_SUITE("storage/store") {
     CHECK(store->MultiGet({}, &values).empty());
   }
 
+  TEST_CASE("LastKey: the greatest live key with the prefix, across flushes and deletes") {
+    testing::TempDir dir;
+    auto store = OpenStoreOrDie(dir.Sub("db"), CreateStoreOptions());
+    const std::string top(3, '\xff');
+    WriteAll(store.get(), {{"a", "0"},
+                           {"b1", "1"},
+                           {"b2", "2"},
+                           {"b\xff", "3"},
+                           {"c", "4"},
+                           {top + "1", "5"},
+                           {top + "2", "6"}});
+    auto last = [&](std::string_view prefix) {
+      Result<std::optional<std::string>> k = store->LastKey(prefix);
+      REQUIRE(k.ok());
+      return k->value_or("<none>");
+    };
+    CHECK(last("b") == "b\xff");
+    CHECK(last("b1") == "b1");
+    CHECK(last("a") == "a");
+    CHECK(last("bb") == "<none>");  // keys on both sides, none with the prefix
+    CHECK(last("d") == "<none>");
+    CHECK(last(top) == top + "2");  // no upper bound exists
+    CHECK(last("Q") == "<none>");   // the queries family is empty
+    WriteAll(store.get(), {{"Q1", "q"}});
+    CHECK(last("Q") == "Q1");
+    Batch del;
+    del.Delete("b\xff");
+    del.Delete("b2");
+    HEAPA_REQUIRE_OK(store->Write(&del));
+    CHECK(last("b") == "b1");
+    HEAPA_REQUIRE_OK(store->Close());
+    store = OpenStoreOrDie(dir.Sub("db"));  // the keys now come from SST files
+    CHECK(last("b") == "b1");
+  }
+
   TEST_CASE("keys of both column families read, scan and commit as one key space") {
     // Q keys live in the "queries" column family, the rest in the default one (keys.h);
     // callers must not see the seam.
