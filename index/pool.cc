@@ -69,9 +69,8 @@ Result<std::vector<InsertResult>> Pool::Insert(std::span<const NewQuery> queries
 
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kInsert));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kInsert));
   if (stored) return index::InsertResultsFromRecord(*stored);
-  HEAPA_RETURN_IF_ERROR(CheckWritable());
   std::vector<InsertResult> results(queries.size());
   std::vector<storage::Hash128> hashes(queries.size());
   HEAPA_RETURN_IF_ERROR(ResolveDuplicates(
@@ -137,7 +136,7 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
 
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kSample));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kSample));
   if (stored) {
     std::vector<SampledQuery> out = index::SampleFromRecord(*stored);
     if (!req.with_content) return out;
@@ -146,7 +145,6 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
     HEAPA_RETURN_IF_ERROR(ReadContent(*reader, &out));
     return out;
   }
-  HEAPA_RETURN_IF_ERROR(CheckWritable());
   const int64_t now = NowMs();
   storage::Batch batch;
   ix_->Begin();
@@ -222,9 +220,8 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
 
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kReport));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kReport));
   if (stored) return index::ReportFromRecord(*stored);
-  HEAPA_RETURN_IF_ERROR(CheckWritable());
   // Classify every item against the current state before changing anything.
   std::vector<ReportOutcome> outcomes(items.size());
   std::vector<uint64_t> ids(items.size());
@@ -305,9 +302,8 @@ size_t CountFromRecord(const storage::OpResultRecord& rec) { return rec.count; }
 Result<size_t> Pool::Reinsert(const RequestKey& rk) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kReinsert));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kReinsert));
   if (stored) return CountFromRecord(*stored);
-  HEAPA_RETURN_IF_ERROR(CheckWritable());
   if (ix_->archived().empty()) return size_t{0};
   storage::Batch batch;
   ix_->Begin();
@@ -324,9 +320,8 @@ Result<size_t> Pool::Reinsert(const RequestKey& rk) {
 Result<size_t> Pool::Recover(const RequestKey& rk) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kRecover));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kRecover));
   if (stored) return CountFromRecord(*stored);
-  HEAPA_RETURN_IF_ERROR(CheckWritable());
   if (ix_->in_flight().empty()) return size_t{0};
   ix_->Begin();
   size_t n = 0;

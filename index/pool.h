@@ -358,6 +358,14 @@ class Pool final {
   Result<std::optional<storage::OpResultRecord>> LoadResult(std::unique_lock<std::mutex>& lock,
                                                             const RequestKey& rk,
                                                             storage::OpKind kind);
+  // How every mutation begins: CheckWritable, then LoadResult, in that order. The check may
+  // rebuild the index from a reopened store, whose WAL can hold the batch of a write that
+  // reported failure, with this request's result: a lookup before it could miss the result
+  // and apply the request twice. A stored result is returned even while the pool is
+  // read-only; nullopt means "apply it" (the pool is writable). REQUIRES: `lock` holds mu_.
+  Result<std::optional<storage::OpResultRecord>> BeginMutation(std::unique_lock<std::mutex>& lock,
+                                                               const RequestKey& rk,
+                                                               storage::OpKind kind);
   // Adds the result of request `rk` to `batch` (nothing when rk.request is 0), and forgets the
   // client's request kRequestWindow before it. REQUIRES: mu_ held.
   void StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec, storage::Batch* batch);

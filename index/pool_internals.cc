@@ -79,6 +79,16 @@ Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(std::unique_lock
   return Stored(std::move(rec));
 }
 
+Result<std::optional<storage::OpResultRecord>> Pool::BeginMutation(
+    std::unique_lock<std::mutex>& lock, const RequestKey& rk, storage::OpKind kind) {
+  const Status writable = CheckWritable();
+  if (!store_) return writable;  // closed, or it could not be reopened
+  HEAPA_ASSIGN_OR_RETURN(std::optional<storage::OpResultRecord> stored, LoadResult(lock, rk, kind));
+  if (stored) return stored;
+  HEAPA_RETURN_IF_ERROR(writable);
+  return stored;
+}
+
 void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
                        storage::Batch* batch) {
   if (rk.request == 0) return;

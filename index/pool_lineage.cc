@@ -50,9 +50,9 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
 
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kInsertChildren));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored,
+                         BeginMutation(lock, rk, storage::OpKind::kInsertChildren));
   if (stored) return index::InsertResultsFromRecord(*stored);
-  HEAPA_RETURN_IF_ERROR(CheckWritable());
   for (size_t i = 0; i < children.size(); ++i) {
     for (QueryId p : children[i].parents) {
       if (ix_->Find(p) == nullptr) {
@@ -150,9 +150,8 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
   }
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  HEAPA_ASSIGN_OR_RETURN(const auto stored, LoadResult(lock, rk, storage::OpKind::kValidate));
+  HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kValidate));
   if (stored) return Status::OK();  // applied before
-  HEAPA_RETURN_IF_ERROR(CheckWritable());
   index::Entry* e = ix_->Find(id);
   if (e == nullptr) return Status::NotFound("query " + std::to_string(id) + " not found");
   if (e->state != QueryState::kPending) {

@@ -48,6 +48,26 @@ TEST_SUITE("index/pool_failed_write") {
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
   }
 
+  TEST_CASE("a read-only pool still answers a retry with its stored result") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}, RequestKey{3, 1}).ok());
+    pool->TEST_FailWrites(Status::IOError("injected: no space left on device"));
+    CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2)}, RequestKey{3, 2})
+              .status()
+              .code() == Status::Code::kUnknownOutcome);
+    // The check for writability (a resume attempt, failing) comes first, then the lookup.
+    auto retry = pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}, RequestKey{3, 1});
+    REQUIRE(retry.ok());
+    CHECK((*retry)[0].created);
+    CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(3)}, RequestKey{3, 3})
+              .status()
+              .code() == Status::Code::kUnavailable);
+    CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2)}, RequestKey{3, 2})
+              .status()
+              .code() == Status::Code::kUnavailable);  // the lost one stored nothing
+  }
+
   TEST_CASE("a lease granted by a lost write is not granted again after the pool resumes") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
