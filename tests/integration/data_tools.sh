@@ -22,6 +22,21 @@ out=$(j import --pool math "$sample")
 [ "$(echo "$out" | field '["added"]')" = 0 ] || fail "re-import added: $out"
 [ "$(echo "$out" | field '["duplicates"]')" = "$rows" ] || fail "re-import duplicates: $out"
 
+# Small batches, pipelined: every row once, in the file's order.
+h create piped
+out=$(j import --pool piped --batch 3 --pipeline 2 "$sample")
+[ "$(echo "$out" | field '["added"]')" = "$rows" ] || fail "pipelined import added: $out"
+out=$(j import --pool piped --batch 2 --pipeline 3 "$sample")
+[ "$(echo "$out" | field '["duplicates"]')" = "$rows" ] || fail "pipelined re-import: $out"
+h export piped -o "$dir/piped.jsonl" >/dev/null
+/usr/bin/python3 - "$sample" "$dir/piped.jsonl" <<'PY' || fail "pipelined import changed the order"
+import json, sys
+want = [json.loads(l)["prompt"] for l in open(sys.argv[1]) if l.strip()]
+got = [json.loads(l)["prompt"] for l in open(sys.argv[2]) if l.strip()]
+assert got == want, (got[:3], want[:3])
+PY
+h drop piped >/dev/null
+
 # Bad lines are reported one by one with their numbers; --strict refuses the file.
 {
   echo '{"prompt": "What is 1 + 100?", "reward_model": {"ground_truth": "101"}}'

@@ -20,6 +20,7 @@ struct ImportArgs {
   bool strict = false;
   int64_t step = 0;
   size_t batch = 1000;
+  size_t pipeline = 4;
 };
 
 Result<Output> RunImport(net::Client& client, const ImportArgs& a) {
@@ -28,6 +29,7 @@ Result<Output> RunImport(net::Client& client, const ImportArgs& a) {
                         .strict = a.strict,
                         .step = a.step,
                         .batch = a.batch,
+                        .pipeline = a.pipeline,
                         .require_answer = true,
                         .progress = true};
   HEAPA_ASSIGN_OR_RETURN(ImportSummary s, Import(client, options));
@@ -95,6 +97,9 @@ void AddDataCommands(CLI::App& app, Registry* registry) {
   imp->add_option("--batch", ia->batch, "Rows per insert request")
       ->capture_default_str()
       ->check(AtLeast(1));
+  imp->add_option("--pipeline", ia->pipeline, "Insert requests sent back to back")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   registry->Add(imp, [ia](net::Client& client) { return RunImport(client, *ia); });
 
   auto ea = std::make_shared<ExportArgs>();

@@ -1,9 +1,9 @@
 #include "tools/cli/import.h"
 
 #include <fmt/core.h>
-
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -240,21 +240,38 @@ Result<ImportSummary> Import(net::Client& client, const ImportOptions& options) 
   ImportSummary summary;
   dump::Progress progress(fmt::format("heapa import {}", name),
                           options.progress && isatty(STDERR_FILENO) == 1);
-  std::vector<NewQuery> batch;
+  // Batches go out options.pipeline at a time, pipelined (Client::InsertMany): the daemon
+  // applies each while the one before it is written.
+  std::vector<std::vector<NewQuery>> group(1);
   size_t batch_bytes = 0;
   uint64_t first_line = 0;
   uint64_t last_line = 0;
-  const auto flush = [&]() -> Status {
-    if (batch.empty()) return Status::OK();
-    Result<std::vector<InsertResult>> results = client.Insert(options.pool, batch);
-    if (!results.ok()) {
-      return results.status().WithContext(fmt::format("{}: lines {}-{} ({} inserted before)", name,
-                                                      first_line, last_line, summary.queries));
+  const auto send = [&]() -> Status {
+    if (group.back().empty()) group.pop_back();
+    if (group.empty()) {
+      group.emplace_back();
+      return Status::OK();
     }
-    for (const InsertResult& r : *results) ++(r.created ? summary.created : summary.duplicates);
-    summary.queries += batch.size();
-    batch.clear();
+    Result<std::vector<std::vector<InsertResult>>> results = client.InsertMany(options.pool, group);
+    if (!results.ok()) {
+      return results.status().WithContext(
+          fmt::format("{}: lines {}-{} ({} inserted before; some of these may be too)", name,
+                      first_line, last_line, summary.queries));
+    }
+    for (const std::vector<InsertResult>& batch : *results) {
+      for (const InsertResult& r : batch) ++(r.created ? summary.created : summary.duplicates);
+      summary.queries += batch.size();
+    }
+    group.assign(1, {});
     batch_bytes = 0;
+    first_line = 0;
+    return Status::OK();
+  };
+  // Closes the current batch; sends the group once it holds options.pipeline batches.
+  const auto close_batch = [&]() -> Status {
+    batch_bytes = 0;
+    if (group.size() >= std::max<size_t>(options.pipeline, 1)) return send();
+    group.emplace_back();
     return Status::OK();
   };
 
@@ -273,20 +290,19 @@ Result<ImportSummary> Import(net::Client& client, const ImportOptions& options) 
           return Status::OK();
         }
         progress.Update(line, fmt::format("lines, {} added, {} duplicates, {} rejected",
-                                          summary.created, summary.duplicates,
-                                          summary.bad_lines));
+                                          summary.created, summary.duplicates, summary.bad_lines));
         q.step = options.step;
         const size_t bytes = TextBytes(q);
-        if (!batch.empty() && batch_bytes + bytes > options.batch_bytes) {
-          HEAPA_RETURN_IF_ERROR(flush());
+        if (!group.back().empty() && batch_bytes + bytes > options.batch_bytes) {
+          HEAPA_RETURN_IF_ERROR(close_batch());
         }
-        if (batch.empty()) first_line = line;
+        if (first_line == 0) first_line = line;
         last_line = line;
         batch_bytes += bytes;
-        batch.push_back(std::move(q));
-        return batch.size() >= options.batch ? flush() : Status::OK();
+        group.back().push_back(std::move(q));
+        return group.back().size() >= options.batch ? close_batch() : Status::OK();
       }));
-  HEAPA_RETURN_IF_ERROR(flush());
+  HEAPA_RETURN_IF_ERROR(send());
   progress.Done();
   return summary;
 }

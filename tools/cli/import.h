@@ -47,6 +47,7 @@ struct ImportOptions {
   int64_t step = 0;               // NewQuery::step of every row
   size_t batch = 1000;            // queries per Insert request
   size_t batch_bytes = 8u << 20;  // ... and at most about this many bytes of text per request
+  size_t pipeline = 4;            // requests sent back to back (Client::InsertMany)
   bool require_answer = false;    // reject rows without a ground truth (`heapa import`)
   bool progress = false;          // a progress line on stderr (only if it is a terminal)
 };
@@ -67,7 +68,8 @@ struct ImportSummary {
 // Without `strict`, a bad row is reported on stderr ("heapa: PATH:LINE: reason") and skipped.
 // With it, the input is checked first and the first bad row is an InvalidArgument naming its
 // line, before any request. A failed request stops the import; its Status names the lines of
-// the failed batch, and the batches before it stay inserted.
+// the pipelined group it was sent with. The groups before it stay inserted, and the group's
+// other requests may be inserted too (importing the file again adds nothing twice).
 Result<ImportSummary> Import(net::Client& client, const ImportOptions& options);
 
 }  // namespace heapa::cli
