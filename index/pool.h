@@ -219,8 +219,9 @@ class Pool final {
     DeferredDurability& operator=(const DeferredDurability&) = delete;
 
     // Waits for the last batch queued under this scope (batches become durable in order, so
-    // every earlier one is too). OK at once when nothing was queued. May be called from
-    // another thread, after the scope stopped collecting (see Release()).
+    // every earlier one is too). OK at once when nothing was queued. Once it returned an
+    // error, every later call returns that error too (a scope that lost a batch stays lost).
+    // May be called from another thread, after the scope stopped collecting (see Release()).
     Status Wait();
     // Wait() without blocking for the fsync: calls done(OK, durable seq) once everything
     // queued under this scope is durable, at once when nothing was. When the write failed it
@@ -237,13 +238,16 @@ class Pool final {
    private:
     friend class Pool;
     static DeferredDurability* Current(const Pool* pool);
+    // Wait() before its answer is remembered.
+    Status WaitForQueued();
     // Records batch `seq`, queued on `current` (the pool's committer). REQUIRES: pool's mu_.
     void Track(const std::shared_ptr<storage::Committer>& current, uint64_t seq);
 
     Pool* pool_;
     std::shared_ptr<storage::Committer> committer_;  // set by the first queued batch
     uint64_t seq_ = 0;                               // the last queued batch's
-    Status lost_;  // a batch of a committer the pool replaced that it did not make durable
+    Status lost_;    // a batch of a committer the pool replaced that it did not make durable
+    Status failed_;  // the first error Wait() returned, returned by every later call
     DeferredDurability* outer_;  // the enclosing scope on this thread
     bool collecting_ = true;
   };

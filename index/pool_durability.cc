@@ -199,6 +199,11 @@ void Pool::DeferredDurability::Track(const std::shared_ptr<storage::Committer>& 
 }
 
 Status Pool::DeferredDurability::Wait() {
+  if (failed_.ok()) failed_ = WaitForQueued();
+  return failed_;
+}
+
+Status Pool::DeferredDurability::WaitForQueued() {
   const Status lost = std::exchange(lost_, Status::OK());
   const std::shared_ptr<storage::Committer> committer = std::move(committer_);
   if (seq_ != 0) {
@@ -217,6 +222,7 @@ Status Pool::DeferredDurability::Wait() {
 void Pool::DeferredDurability::WhenDurable(
     std::function<void(const Status&, uint64_t durable_seq)> done) {
   HEAPA_CHECK(!collecting_);
+  if (!failed_.ok()) return done(failed_, 0);
   if (!lost_.ok()) return done(lost_, 0);  // Wait() then says UnknownOutcome
   if (seq_ == 0) return done(Status::OK(), pool_->durable_seq());
   // The callback may hold the last reference to the committer: keep one for the call.

@@ -138,6 +138,7 @@ TEST_SUITE("index/pool_failed_write") {
     // Only now does the first scope hear of its failure: its outcome is unknown, but the pool,
     // rebuilt since, stays writable, and the queued insert is written and indexed.
     CHECK(late.Wait().code() == Status::Code::kUnknownOutcome);
+    CHECK(late.Wait().code() == Status::Code::kUnknownOutcome);  // and stays so
     CHECK(pool->Stats().degraded.empty());
     HEAPA_REQUIRE_OK(queued.Wait());
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
@@ -168,6 +169,10 @@ TEST_SUITE("index/pool_failed_write") {
     const Status waited = scope.Wait();
     CHECK(waited.code() == Status::Code::kUnknownOutcome);
     CHECK(waited.ToString().find("injected") != std::string::npos);
+    CHECK(scope.Wait().code() == Status::Code::kUnknownOutcome);  // asked again: the same
+    heard = Status::OK();
+    scope.WhenDurable([&](const Status& s, uint64_t) { heard = s; });
+    CHECK(heard.code() == Status::Code::kUnknownOutcome);
     // The pool itself is fine: the rebuild dropped query 2, the others are there.
     CHECK(pool->Stats().degraded.empty());
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
