@@ -84,8 +84,7 @@ Result<std::optional<storage::OpResultRecord>> Pool::BeginMutation(
   const Status writable = CheckWritable();
   if (!store_) return writable;  // closed, or it could not be reopened
   HEAPA_ASSIGN_OR_RETURN(std::optional<storage::OpResultRecord> stored, LoadResult(lock, rk, kind));
-  if (stored) return stored;
-  HEAPA_RETURN_IF_ERROR(writable);
+  if (!stored) HEAPA_RETURN_IF_ERROR(writable);  // a stored result is answered even read-only
   return stored;
 }
 

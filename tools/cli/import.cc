@@ -263,7 +263,6 @@ Result<ImportSummary> Import(net::Client& client, const ImportOptions& options) 
       summary.queries += batch.size();
     }
     group.assign(1, {});
-    batch_bytes = 0;
     first_line = 0;
     return Status::OK();
   };
