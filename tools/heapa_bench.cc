@@ -25,7 +25,6 @@
 #include <thread>
 #include <vector>
 
-#include "tools/allocator.h"
 #include "tools/bench/bench_util.h"
 #include "tools/bench/process.h"
 #include "tools/bench/target.h"
@@ -248,9 +247,8 @@ int Main(int argc, char** argv) {
       fmt::join(f.benchmarks, ","), fmt::join(f.targets, ","), fmt::join(f.redis_fsync, ","),
       f.durability, f.w.pool_size, f.w.batch, f.w.steps, f.w.clients, f.w.pipeline,
       f.w.fill_pipeline, f.w.prompt_bytes, f.w.seed);
-  fmt::print("machine: {} {}, {} cores; {} (bench and heapad); dir {}; load average {}\n",
-             u.sysname, u.release, std::thread::hardware_concurrency(), tools::AllocatorName(),
-             root.path(), LoadAverage());
+  fmt::print("machine: {} {}, {} cores; dir {}; load average {}\n", u.sysname, u.release,
+             std::thread::hardware_concurrency(), root.path(), LoadAverage());
 
   std::vector<TargetRun> runs;
   for (const std::string& t : f.targets) {

@@ -20,7 +20,6 @@
 #include "net/server.h"
 #include "net/service.h"
 #include "storage/failpoint.h"
-#include "tools/allocator.h"
 
 namespace heapa {
 namespace {
@@ -139,7 +138,6 @@ int Main(int argc, char** argv) {
     return kExitListen;
   }
   server.HandleSignals();
-  std::cerr << "heapad: malloc is " << tools::AllocatorName() << std::endl;  // before "listening"
   std::cout << "heapad listening on " << so.host << ":" << server.port() << " data-dir " << data_dir
             << std::endl;
   if (!metrics_listen.empty()) {
