@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
-#include <future>
 #include <optional>
 #include <shared_mutex>
 
@@ -271,18 +270,15 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
       for (size_t j = begin; j < end; ++j) statuses[j] = rocksdb::Status::Aborted(e.what());
     }
   };
-  std::future<void> second;
+  // A large batch is read in two halves, the second on the spare thread unless another
+  // caller's read has it (or there is no thread to be had): then all of it here.
   size_t split = keys.size();
-  if (keys.size() >= kParallelReadKeys) {
-    try {
-      second = std::async(std::launch::async, read, keys.size() / 2, keys.size());
-      split = keys.size() / 2;
-    } catch (const std::exception&) {
-      // No thread to be had (a process limit, memory): read it all here.
-    }
+  if (keys.size() >= kParallelReadKeys &&
+      spare_.TryRun([&read, half = keys.size() / 2, end = keys.size()] { read(half, end); })) {
+    split = keys.size() / 2;
   }
   read(0, split);
-  if (second.valid()) second.wait();
+  if (split != keys.size()) spare_.Wait();
   for (size_t j = 0; j < order.size(); ++j) {
     const size_t i = order[j];
     if (statuses[j].IsNotFound()) {

@@ -26,6 +26,7 @@
 
 #include "storage/batch.h"
 #include "storage/result.h"
+#include "storage/spare_thread.h"
 #include "storage/status.h"
 
 namespace rocksdb {
@@ -149,6 +150,7 @@ class Store {
 
   const std::string dir_;
   const StoreOptions options_;
+  mutable SpareThread spare_;  // reads half of a large MultiGet
   // Every method holds open_mu_ shared while it uses the database, and Close() alone, so that
   // a read on another thread never meets a database being closed. closing_ turns new calls
   // away first: readers never starve a Close (std::shared_mutex may prefer readers).
