@@ -15,6 +15,7 @@ SpareThread::~SpareThread() {
 }
 
 bool SpareThread::TryRun(std::function<void()> task) {
+  if (!task) return false;
   std::unique_lock<std::mutex> lock(mu_);
   if (busy_ || stop_) return false;
   if (!thread_.joinable()) {

@@ -2,9 +2,9 @@
 // start a thread for it, and only when it is idle.
 //
 // Store::MultiGet reads the second half of a large batch on another thread. A new thread per
-// call (std::async) cost about 50 us to start on the 2-core machine, and under jemalloc each
-// new thread also built and tore down its allocation caches: a Sample(512) then took 5.9 ms
-// instead of 3.7. The spare thread starts once and stays.
+// call (std::async) cost about 50 us to start on the 2-core machine (and, with jemalloc, tried
+// in session 9, its per-thread caches made a Sample(512) 5.9 ms instead of 3.7). The spare
+// thread starts once and stays.
 //
 // TryRun never queues behind another caller's task: when the thread is busy (another caller's
 // read) or cannot be started, it returns false and the caller does the work itself, which is
@@ -31,8 +31,8 @@ class SpareThread {
 
   // Runs `task` on the spare thread (started on first use) and returns true; the caller must
   // call Wait() before it runs another TryRun and before anything `task` uses goes away.
-  // False, without running `task`, when the thread is busy or could not be started.
-  // `task` must not throw.
+  // False, without running `task`, when the thread is busy or could not be started, or `task`
+  // is empty. `task` must not throw (it runs on a thread with nobody to catch it).
   bool TryRun(std::function<void()> task);
 
   // Blocks until the task that this caller's successful TryRun handed over has finished.

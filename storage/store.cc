@@ -266,19 +266,19 @@ std::vector<Status> Store::MultiGet(const std::vector<std::string>& keys,
     try {
       db_->MultiGet(r, end - begin, families.data() + begin, slices.data() + begin,
                     pinned.data() + begin, statuses.data() + begin, /*sorted_input=*/true);
-    } catch (const std::exception& e) {  // out of memory: no exception leaves the store
-      for (size_t j = begin; j < end; ++j) statuses[j] = rocksdb::Status::Aborted(e.what());
+    } catch (...) {
+      // Out of memory: no exception leaves the store (nor the spare thread), and the status
+      // has no message, which would allocate.
+      for (size_t j = begin; j < end; ++j) statuses[j] = rocksdb::Status::Aborted();
     }
   };
   // A large batch is read in two halves, the second on the spare thread unless another
-  // caller's read has it (or there is no thread to be had): then all of it here.
-  size_t split = keys.size();
-  if (keys.size() >= kParallelReadKeys &&
-      spare_.TryRun([&read, half = keys.size() / 2, end = keys.size()] { read(half, end); })) {
-    split = keys.size() / 2;
-  }
-  read(0, split);
-  if (split != keys.size()) spare_.Wait();
+  // caller's read has it (or there is no thread to be had): then all of it here. The task
+  // captures two references, which std::function keeps without allocating.
+  const bool halved = keys.size() >= kParallelReadKeys &&
+                      spare_.TryRun([&read, &keys] { read(keys.size() / 2, keys.size()); });
+  read(0, halved ? keys.size() / 2 : keys.size());
+  if (halved) spare_.Wait();
   for (size_t j = 0; j < order.size(); ++j) {
     const size_t i = order[j];
     if (statuses[j].IsNotFound()) {

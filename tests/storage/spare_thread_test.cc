@@ -11,6 +11,8 @@
 namespace heapa::storage {
 namespace {
 
+thread_local int t_tasks_on_this_thread = 0;
+
 TEST_SUITE("storage/spare_thread") {
   TEST_CASE("TryRun runs the task on another thread, and Wait returns once it finished") {
     SpareThread spare;
@@ -19,16 +21,25 @@ TEST_SUITE("storage/spare_thread") {
     REQUIRE(spare.TryRun([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       ran_on = std::this_thread::get_id();
+      ++t_tasks_on_this_thread;
       finished = true;
     }));
     spare.Wait();
     CHECK(finished);
     CHECK(ran_on != std::this_thread::get_id());
-    // The same thread takes the next task: it is started once.
-    std::thread::id again;
-    REQUIRE(spare.TryRun([&] { again = std::this_thread::get_id(); }));
+    // The same thread takes the next task: it is started once. (A thread id can be reused by
+    // a new thread; its thread_local count starts again at 0.)
+    int earlier_tasks = -1;
+    REQUIRE(spare.TryRun([&] { earlier_tasks = t_tasks_on_this_thread++; }));
     spare.Wait();
-    CHECK(again == ran_on);
+    CHECK(earlier_tasks == 1);
+  }
+
+  TEST_CASE("an empty task is refused") {
+    SpareThread spare;
+    CHECK_FALSE(spare.TryRun(nullptr));
+    REQUIRE(spare.TryRun([] {}));  // and the thread is still free
+    spare.Wait();
   }
 
   TEST_CASE("a busy spare thread refuses a task instead of queueing it") {
