@@ -38,9 +38,11 @@ namespace heapa::storage {
 // reader takes any journal). Each journaled state costs a 48-byte entry plus
 // kStateChunkIds / kJournalEntriesPerChunk slots of 40 bytes in rewrites, and the journal holds
 // up to kJournalEntriesPerChunk / kStateChunkIds entries per id. On a 1M pool, a step of 512
-// writes about 1,500 states: a quarter of a chunk per state (the first setting) made each
-// step's two writes 200 KB on average and a synced write 2.2-2.8 ms; half a chunk writes about
-// a third fewer bytes, saves 0.45 ms per write, and adds 80-90 ms to a reopen (0.36-0.56 s).
+// writes about 1,500 states: one rewrite per 1,024 of them (4 slots per state, the first
+// setting) made each step's two writes 200 KB on average and a synced write 2.2-2.8 ms; one
+// per 2,048 (2 slots) writes about a third fewer bytes, saves 0.45 ms per write, and adds
+// 80-90 ms to a reopen (0.36-0.56 s). It also sets kSlotsPerJournaledState below: a batch
+// rewrites a chunk directly when it changes a third of it (a fifth with the first setting).
 inline constexpr uint64_t kJournalEntriesPerChunk = kStateChunkIds / 2;
 // What journaling one state costs, in chunk slots written: its journal entry (about one slot)
 // and its share of a later chunk rewrite. A batch that changes at least 1 / this of a chunk's
