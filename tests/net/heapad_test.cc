@@ -151,14 +151,7 @@ TEST_SUITE("net/heapad") {
     Daemon d(dir.Sub("data"));
     // Retries for 11 s rather than the default 1.5 s: under TSan on a loaded 2-core machine the
     // restarted daemon once took longer than that to listen again, and the client gave up.
-    ClientOptions o;
-    o.port = d.port();
-    o.client_id = 77;
-    o.timeout_ms = 10000;
-    o.max_attempts = 10;
-    auto connected = net::Client::Connect(o);
-    REQUIRE(connected.ok());
-    auto c = std::move(connected).value();
+    auto c = ConnectTo(d, /*client_id=*/77, /*token=*/"", /*max_attempts=*/10);
     HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
     constexpr int kQueries = 3000;
     std::vector<NewQuery> qs;

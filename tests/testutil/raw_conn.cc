@@ -14,12 +14,13 @@
 namespace heapa::testing {
 
 std::unique_ptr<net::Client> ConnectTo(const Daemon& d, uint64_t client_id,
-                                       const std::string& token) {
+                                       const std::string& token, int max_attempts) {
   net::ClientOptions o;
   o.port = d.port();
   o.client_id = client_id;
   o.auth_token = token;
   o.timeout_ms = 10000;
+  o.max_attempts = max_attempts;
   auto c = net::Client::Connect(o);
   INFO(c.status().ToString());
   REQUIRE(c.ok());
@@ -55,8 +56,7 @@ std::optional<net::fb::Code> Raw::ReadCode() {
   if (!ReadAll(h, 4)) return std::nullopt;
   std::vector<uint64_t> body(net::DecodeFrameLength(h) / 8 + 1);
   if (!ReadAll(body.data(), net::DecodeFrameLength(h))) return std::nullopt;
-  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(body.data()),
-                          net::DecodeFrameLength(h));
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(body.data()), net::DecodeFrameLength(h));
   REQUIRE(v.VerifyBuffer<net::fb::Response>(nullptr));
   return flatbuffers::GetRoot<net::fb::Response>(body.data())->code();
 }

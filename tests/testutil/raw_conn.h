@@ -13,9 +13,11 @@
 
 namespace heapa::testing {
 
-// A client of `d` with a 10 s timeout; fails the test when it cannot connect.
+// A client of `d` with a 10 s timeout and `max_attempts` per request (the client's default
+// unless given); fails the test when it cannot connect.
 std::unique_ptr<net::Client> ConnectTo(const Daemon& d, uint64_t client_id = 0,
-                                       const std::string& token = "");
+                                       const std::string& token = "",
+                                       int max_attempts = net::ClientOptions().max_attempts);
 
 // A raw TCP connection for protocol abuse.
 class Raw {
