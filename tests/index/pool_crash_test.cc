@@ -13,6 +13,8 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "index/pool.h"
 #include "tests/testutil/crash_child.h"
@@ -27,7 +29,10 @@ struct ChildRun {
 };
 
 // Starts the child, reads its lines for `run_ms`, SIGKILLs it and collects what it printed.
-ChildRun RunAndKill(const std::string& dir, uint64_t seed, const std::string& tag, int run_ms) {
+// `until_acked`: the kill also waits (up to 30 s more) for the child's first acknowledged
+// insert or report.
+ChildRun RunAndKill(const std::string& dir, uint64_t seed, const std::string& tag, int run_ms,
+                    bool until_acked) {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   const std::string seed_arg = std::to_string(seed);
@@ -47,17 +52,27 @@ ChildRun RunAndKill(const std::string& dir, uint64_t seed, const std::string& ta
   std::string buffer;
   char chunk[4096];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(run_ms);
+  const auto give_up = deadline + std::chrono::seconds(30);
+  auto acked = [&buffer] {  // a whole "I ..." or "R ..." line has arrived
+    const std::string_view whole(buffer.data(), buffer.rfind('\n') + 1);  // npos + 1 == 0
+    for (const char* line : {"I ", "R "}) {
+      if (whole.starts_with(line) || whole.find(std::string("\n") + line) != whole.npos)
+        return true;
+    }
+    return false;
+  };
   bool killed = false;
   for (;;) {
     const auto now = std::chrono::steady_clock::now();
-    if (!killed && now >= deadline) {
+    if (!killed && now >= deadline && (!until_acked || now >= give_up || acked())) {
       ::kill(pid, SIGKILL);
       killed = true;
     }
     pollfd p{fds[0], POLLIN, 0};
     const int wait_ms =
-        killed
-            ? 1000
+        killed ? 1000
+        : now >= deadline
+            ? 10  // waiting for an acknowledgement
             : static_cast<int>(
                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count()) +
                   1;
@@ -95,7 +110,10 @@ TEST_SUITE("index/pool_crash") {
     uint64_t acked_ops = 0;
     for (int it = 0; it < iterations; ++it) {
       const int run_ms = 50 + static_cast<int>(rng() % 400);
-      ChildRun run = RunAndKill(path, rng(), "it" + std::to_string(it), run_ms);
+      // If no child has acknowledged anything yet, the last one runs until it does: under ASan
+      // on a loaded machine a child once spent all of its 50-450 ms starting, six times running.
+      const bool until_acked = it == iterations - 1 && acked_ops == 0;
+      ChildRun run = RunAndKill(path, rng(), "it" + std::to_string(it), run_ms, until_acked);
       INFO("iteration " << it << " ran " << run_ms << " ms, " << run.lines.size() << " lines");
       // Killed, or finished its bounded run; any other exit is a failure of the child.
       const bool ok_exit =
