@@ -1,6 +1,7 @@
 #include "storage/batch.h"
 
-#include <unordered_set>
+#include <algorithm>
+#include <utility>
 
 namespace heapa::storage {
 
@@ -25,17 +26,18 @@ void Batch::Append(const Batch& other) {
   }
 }
 
-void Batch::DropOverwritten() {
+void Batch::Compact() {
   const std::string_view data(data_);
-  std::unordered_set<std::string_view> later;
-  later.reserve(ops_.size());
+  auto key = [&](const Op& op) { return data.substr(op.key_offset, op.key_size); };
+  // Stable: the operations on one key stay in their order, and the last of them is kept.
+  std::stable_sort(ops_.begin(), ops_.end(),
+                   [&](const Op& a, const Op& b) { return key(a) < key(b); });
   std::vector<Op> kept;
   kept.reserve(ops_.size());
-  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
-    if (later.insert(data.substr(it->key_offset, it->key_size)).second) kept.push_back(*it);
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    if (i + 1 == ops_.size() || key(ops_[i]) != key(ops_[i + 1])) kept.push_back(ops_[i]);
   }
-  if (kept.size() == ops_.size()) return;
-  ops_.assign(kept.rbegin(), kept.rend());
+  ops_ = std::move(kept);
 }
 
 void Batch::ForEach(const VisitFn& fn) const {

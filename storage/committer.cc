@@ -37,10 +37,12 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock, bool reluctant) {
   group.swap(queue_);
   lock.unlock();
   // Batches are merged in sequence order, so a key written by several operations ends with
-  // the last one's value, as if they had been written one after the other.
+  // the last one's value, as if they had been written one after the other. Compact then
+  // orders the group by key: the operations' records, each at random places in the key
+  // space (statistics, dedup hashes), reach the memtable in one ascending sweep.
   Batch merged = std::move(group.front().batch);
   for (size_t i = 1; i < group.size(); ++i) merged.Append(group[i].batch);
-  if (group.size() > 1) merged.DropOverwritten();
+  if (group.size() > 1) merged.Compact();
   Failpoint("commit.before_write");
   Status s = store_->Write(&merged);
   if (s.ok()) Failpoint("commit.after_write");

@@ -2,8 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "tests/testutil/test_util.h"
 
 namespace heapa::storage {
 namespace {
@@ -27,7 +33,7 @@ TEST_CASE("Append keeps both batches' operations in order") {
   CHECK(Ops(a) == std::vector<std::string>{"k=1", "x deleted", "k=2"});
 }
 
-TEST_CASE("DropOverwritten keeps the last operation per key, in the original order") {
+TEST_CASE("Compact keeps the last operation per key, in key order") {
   Batch a;
   a.Put("counters", "1");
   a.Put("T/1", "s1");
@@ -35,15 +41,51 @@ TEST_CASE("DropOverwritten keeps the last operation per key, in the original ord
   a.Delete("T/1");
   a.Put("J/3", "j");
   a.Put("counters", "3");
-  a.DropOverwritten();
+  a.Compact();
   CHECK(a.count() == 3);
-  CHECK(Ops(a) == std::vector<std::string>{"T/1 deleted", "J/3=j", "counters=3"});
+  CHECK(Ops(a) == std::vector<std::string>{"J/3=j", "T/1 deleted", "counters=3"});
 
   Batch distinct;
-  distinct.Put("a", "1");
-  distinct.Delete("b");
-  distinct.DropOverwritten();
-  CHECK(Ops(distinct) == std::vector<std::string>{"a=1", "b deleted"});
+  distinct.Put("b", "1");
+  distinct.Delete("a");
+  distinct.Compact();
+  CHECK(Ops(distinct) == std::vector<std::string>{"a deleted", "b=1"});
+
+  Batch empty;
+  empty.Compact();
+  CHECK(empty.count() == 0);
+}
+
+TEST_CASE("Compact writes the same final state as the operations in order") {
+  std::mt19937_64 rng(testing::TestSeed("batch/compact"));
+  for (int round = 0; round < 200; ++round) {
+    Batch b;
+    std::map<std::string, std::optional<std::string>> want;  // nullopt: deleted
+    const int ops = static_cast<int>(rng() % 60);
+    for (int i = 0; i < ops; ++i) {
+      const std::string key(1 + rng() % 3, static_cast<char>('a' + rng() % 4));
+      if (rng() % 3 == 0) {
+        b.Delete(key);
+        want[key] = std::nullopt;
+      } else {
+        const std::string value = std::to_string(rng() % 1000);
+        b.Put(key, value);
+        want[key] = value;
+      }
+    }
+    b.Compact();
+    std::map<std::string, std::optional<std::string>> got;
+    std::string last;
+    bool first = true;
+    b.ForEach([&](std::string_view key, std::optional<std::string_view> value) {
+      CHECK((first || std::string(key) > last));  // ascending, each key once
+      first = false;
+      last = std::string(key);
+      got[last] = value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
+    });
+    REQUIRE(got == want);
+    CHECK(b.count() == want.size());
+  }
 }
 
 }  // namespace
