@@ -262,8 +262,9 @@ class Pool final {
   static Snapshot SnapshotOf(const index::FrontierIndex& ix);
   // Lets a test change the live index behind the store's back (to test VerifyIndex).
   void TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn);
-  // Makes every store write fail with `error` (OK: succeed again), to test the failure path.
-  void TEST_FailWrites(const Status& error);
+  // Makes every store write fail with `error` (OK: succeed again), to test the failure path;
+  // with `after_writing`, each write fails once it is durable (Store::TEST_FailWrites).
+  void TEST_FailWrites(const Status& error, bool after_writing = false);
 
  private:
   Pool(const std::string& dir, const PoolOptions& options, std::unique_ptr<storage::Store> store,
@@ -417,6 +418,7 @@ class Pool final {
   std::unordered_map<uint64_t, uint64_t> last_request_;
   static constexpr size_t kTrackedClients = 1 << 16;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
+  bool test_fail_after_writing_ = false;  // guarded by mu_; likewise
 };
 
 }  // namespace heapa

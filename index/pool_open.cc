@@ -184,7 +184,7 @@ Status Pool::ReopenStore() {
     HEAPA_ASSIGN_OR_RETURN(const std::string db, storage::PoolDir::LiveDb(dir_));
     HEAPA_ASSIGN_OR_RETURN(store_, storage::Store::Open(db, so));
   }
-  store_->TEST_FailWrites(test_fail_writes_);
+  store_->TEST_FailWrites(test_fail_writes_, test_fail_after_writing_);
   HEAPA_RETURN_IF_ERROR(Rebuild());
   return result;
 }

@@ -97,10 +97,11 @@ void Pool::TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn
   if (ix_) fn(*ix_);
 }
 
-void Pool::TEST_FailWrites(const Status& error) {
+void Pool::TEST_FailWrites(const Status& error, bool after_writing) {
   std::lock_guard<std::mutex> lock(mu_);
   test_fail_writes_ = error;
-  if (store_) store_->TEST_FailWrites(error);
+  test_fail_after_writing_ = after_writing;
+  if (store_) store_->TEST_FailWrites(error, after_writing);
 }
 
 Status Pool::Close() {

@@ -161,7 +161,14 @@ Status Store::Write(Batch* batch) {
   std::shared_lock<std::shared_mutex> open = Use();
   if (!open) return Closed();
   if (options_.read_only) return Status::FailedPrecondition("store " + dir_ + " is read-only");
-  if (Status injected = InjectedFailure(); !injected.ok()) return injected;
+  Status injected;
+  bool after_writing = false;
+  {
+    std::lock_guard<std::mutex> lock(fail_mu_);
+    injected = fail_writes_;
+    after_writing = fail_after_writing_;
+  }
+  if (!injected.ok() && !after_writing) return injected;
   // protection_bytes_per_key=8: per-key checksums from here through the memtable
   // (reliability-plan §5), so memory corruption is caught before it reaches the WAL.
   rocksdb::WriteBatch rep(/*reserved_bytes=*/batch->bytes() + 16 * batch->count() + 64,
@@ -177,12 +184,15 @@ Status Store::Write(Batch* batch) {
   w.sync = options_.sync;
   w.disableWAL = false;
   w.no_slowdown = false;
-  return FromRocksDb(db_->Write(w, &rep));
+  const Status written = FromRocksDb(db_->Write(w, &rep));
+  if (written.ok() && !injected.ok()) return injected;  // durable all the same
+  return written;
 }
 
-void Store::TEST_FailWrites(const Status& error) {
+void Store::TEST_FailWrites(const Status& error, bool after_writing) {
   std::lock_guard<std::mutex> lock(fail_mu_);
   fail_writes_ = error;
+  fail_after_writing_ = after_writing;
 }
 
 Status Store::InjectedFailure() const {

@@ -130,8 +130,10 @@ class Store {
   const std::string& dir() const { return dir_; }
 
   // Test-only failpoint: while set, Write() returns `error` without writing anything (what a
-  // failed WAL append or fsync looks like to the caller). OK clears it.
-  void TEST_FailWrites(const Status& error);
+  // failed WAL append or fsync looks like to the caller), or, with `after_writing`, once the
+  // batch is durable (a failure whose write reached the disk all the same: the caller cannot
+  // tell the two apart). Resume() fails with it too. OK clears it.
+  void TEST_FailWrites(const Status& error, bool after_writing = false);
 
  private:
   Store(std::string dir, const StoreOptions& options, rocksdb::DB* db,
@@ -160,6 +162,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* queries_;  // kQueriesColumnFamily; destroyed by Close()
   mutable std::mutex fail_mu_;            // the failpoint is set by a test thread, read by writers
   Status fail_writes_;                    // guarded by fail_mu_
+  bool fail_after_writing_ = false;       // guarded by fail_mu_
 };
 
 }  // namespace heapa::storage

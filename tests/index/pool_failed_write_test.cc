@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,62 @@ TEST_SUITE("index/pool_failed_write") {
     CHECK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(2)}, RequestKey{3, 2})
               .status()
               .code() == Status::Code::kUnavailable);  // the lost one stored nothing
+  }
+
+  TEST_CASE("a write that failed after reaching the disk: the retry gets its stored result") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}, RequestKey{3, 1}).ok());
+    SampleRequest req;
+    req.count = 1;
+    auto sampled = pool->Sample(req, RequestKey{3, 2});
+    REQUIRE(sampled.ok());
+    REQUIRE(sampled->size() == 1);
+    const ReportItem item{(*sampled)[0].id, (*sampled)[0].lease, {1.0, 0.0}, /*step=*/1};
+    // The disk takes the writes but reports them failed: the caller cannot know.
+    pool->TEST_FailWrites(Status::IOError("injected: fsync failed"), /*after_writing=*/true);
+    CHECK(pool->Report(std::span(&item, 1), RequestKey{3, 3}).status().code() ==
+          Status::Code::kUnknownOutcome);
+    // The pool rebuilt from the store, which holds the report: a retry gets its stored
+    // result, even while the pool is read-only, and once it is writable again.
+    auto retried = pool->Report(std::span(&item, 1), RequestKey{3, 3});
+    REQUIRE(retried.ok());
+    CHECK(*retried == std::vector<ReportOutcome>{ReportOutcome::kApplied});
+    pool->TEST_FailWrites(Status::OK());
+    retried = pool->Report(std::span(&item, 1), RequestKey{3, 3});
+    REQUIRE(retried.ok());
+    CHECK(*retried == std::vector<ReportOutcome>{ReportOutcome::kApplied});
+    // The same for an insert.
+    pool->TEST_FailWrites(Status::IOError("injected: fsync failed"), /*after_writing=*/true);
+    const std::vector<NewQuery> second{testing::MakeQuery(2)};
+    CHECK(pool->Insert(second, RequestKey{3, 4}).status().code() == Status::Code::kUnknownOutcome);
+    pool->TEST_FailWrites(Status::OK());
+    auto inserted = pool->Insert(second, RequestKey{3, 4});
+    REQUIRE(inserted.ok());
+    CHECK((*inserted)[0].created);
+    auto fresh = pool->Insert(second);
+    REQUIRE(fresh.ok());
+    CHECK_FALSE((*fresh)[0].created);  // in the index: a duplicate of the stored insert
+    CHECK((*fresh)[0].id == (*inserted)[0].id);
+    // The same report under a new request id is a duplicate of the stored one.
+    auto again = pool->Report(std::span(&item, 1), RequestKey{3, 5});
+    REQUIRE(again.ok());
+    CHECK(*again == std::vector<ReportOutcome>{ReportOutcome::kDuplicate});
+    auto info = pool->Get(item.id);
+    REQUIRE(info.ok());
+    CHECK(info->stats.reports == 1);
+    CHECK(info->stats.rollouts == 2);
+    CHECK(info->state.state == QueryState::kArchived);
+    CHECK(pool->Stats().counters.total_reports == 1);
+    CHECK(pool->Get((*inserted)[0].id).ok());
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool.reset();
+    pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    info = pool->Get(item.id);
+    REQUIRE(info.ok());
+    CHECK(info->stats.reports == 1);
+    CHECK(pool->Stats().counters.total_reports == 1);
   }
 
   TEST_CASE("a lease granted by a lost write is not granted again after the pool resumes") {
