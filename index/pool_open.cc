@@ -118,7 +118,6 @@ storage::StoreOptions Pool::StoreOptionsFor(const PoolOptions& options) {
   storage::StoreOptions so;
   so.sync = options.sync;
   so.write_buffer_bytes = options.write_buffer_bytes;
-  so.block_cache_bytes = options.block_cache_bytes;
   return so;
 }
 

@@ -65,7 +65,6 @@ struct PoolOptions {
 
   // Storage engine sizing.
   size_t write_buffer_bytes = 64u << 20;
-  size_t block_cache_bytes = 64u << 20;
 };
 
 // InvalidArgument naming the first bad field, or OK.

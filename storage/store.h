@@ -49,8 +49,6 @@ struct StoreOptions {
   // Memtable budget, split evenly between the two column families. Larger is faster to fill,
   // slower to recover from the WAL.
   size_t write_buffer_bytes = 64u << 20;
-  // Block cache for the pool's SST files.
-  size_t block_cache_bytes = 64u << 20;
   // Open read-only (the dump and check tools); Write() then fails with FailedPrecondition.
   bool read_only = false;
 };
@@ -83,7 +81,7 @@ class Store {
   Result<std::optional<std::string>> LastKey(std::string_view prefix) const;
 
   // Calls fn(key, value) for every key starting with `prefix` (empty: every key), in key order,
-  // reading with checksum verification and without filling the block cache. Stops at the first
+  // reading with checksum verification. Stops at the first
   // non-OK Status from fn and returns it. An iterator error is returned as Corruption/IOError
   // naming the last key read successfully. Views are valid only during the call.
   using ScanFn = std::function<Status(std::string_view key, std::string_view value)>;

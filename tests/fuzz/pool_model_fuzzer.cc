@@ -62,17 +62,26 @@ class Run {
     for (step_ = 1; step_ <= kMaxSteps && !in_.empty(); ++step_) {
       const uint8_t op = in_.U8();
       switch (op % 16) {
-        case 0: case 1: case 2: case 3:
+        case 0:
+        case 1:
+        case 2:
+        case 3:
           DoInsert();
           break;
-        case 4: case 5: case 6: case 7:
+        case 4:
+        case 5:
+        case 6:
+        case 7:
           DoSample();
           break;
-        case 8: case 9:
+        case 8:
+        case 9:
           now_ms_ += static_cast<int64_t>(25 * (in_.U8() % 13));
           Note("advance clock to " + std::to_string(now_ms_));
           break;
-        case 10: case 11: case 12:
+        case 10:
+        case 11:
+        case 12:
           DoReport();
           break;
         case 13: {
@@ -110,7 +119,6 @@ class Run {
     options.sync = false;  // semantics, not durability; Close() makes every write visible
     options.clock_ms = [this] { return now_ms_; };
     options.write_buffer_bytes = 1 << 20;
-    options.block_cache_bytes = 1 << 20;
     Result<std::unique_ptr<Pool>> pool = Pool::Open(dir_.Sub("pool"), options);
     Expect(pool.ok(), "open: " + pool.status().ToString());
     return std::move(pool).value();

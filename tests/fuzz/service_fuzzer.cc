@@ -71,7 +71,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   base.sync = false;  // the target is about input handling; Close() still persists everything
   base.clock_ms = [&now_ms] { return now_ms += 10; };
   base.write_buffer_bytes = 1 << 20;
-  base.block_cache_bytes = 1 << 20;
   base.max_batch = 256;
   base.max_rollouts = 64;
   auto registry = net::PoolRegistry::Open(dir.path(), base);
@@ -108,8 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string_view header = in.Take(net::kFrameHeaderBytes);
     size_t length = in.remaining();
     if (header.size() == net::kFrameHeaderBytes) {
-      length = std::min<size_t>(length, net::DecodeFrameLength(
-                                            reinterpret_cast<const unsigned char*>(header.data())));
+      length = std::min<size_t>(
+          length, net::DecodeFrameLength(reinterpret_cast<const unsigned char*>(header.data())));
     }
     const std::string_view body = in.Take(length);
     const std::optional<uint64_t> rid = RequestId(body);
