@@ -62,13 +62,13 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   // Bloom filters make the dedup lookup of a new prompt (a miss) cheap.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  // No block cache and no compression (below): a report reads the statistics of 512 queries
-  // at random, one block each. Once most queries have been reported, a 64 MB cache held a
-  // third of those blocks; every miss was a read, an LZ4 decompression and a cache insert
-  // (8 us a key). Read from the page cache, uncompressed, a block is one pread. On a 1M pool
-  // aged by 3,000 steps, a step took 9.0-10.6 ms instead of 11.6-12.3 (p99 19 against
-  // 26-30), a third less CPU, and the process 158 MB instead of 330 (README, session 10).
-  // The cost is disk: that pool took 804 MB instead of 531.
+  // No block cache: a report reads the statistics of 512 queries at random, one block each.
+  // Once most queries have been reported, a 64 MB cache held a third of those blocks, and
+  // every miss paid a cache insert and an eviction on top of its read (8 us a key). The page
+  // cache serves the blocks instead. On a 1M pool aged by 3,000 steps, a step took 8.6-8.9 ms
+  // instead of 11.3-12.0 (p99 17-18 against 27-28) and the process 172 MB instead of 328
+  // (README, session 10). Without compression too, the step took as long, with a worse p99,
+  // 50% more disk and more writeback beside the WAL's fdatasync.
   table.no_block_cache = true;
   opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Each of the two column families gets half of the configured memtable budget.
@@ -78,9 +78,10 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   // after 8 flushed files instead of 4 halves that work. 1000 steps on a 1M pool took 16-20 s
   // of CPU instead of 21-23 (README, session 6); a stats read checks up to 8 L0 filters.
   opt.level0_file_num_compaction_trigger = 8;
-  // Uncompressed: see the block cache above. (Files written compressed by older builds are
-  // read as they are, and rewritten uncompressed by compaction.)
-  opt.compression = rocksdb::kNoCompression;
+  // LZ4 rather than Snappy: a report reads 512 statistics records at random, each a block to
+  // decompress, and LZ4 decompresses faster. On a 1M pool aged by 1,500 steps those reads
+  // took 1.79-1.84 ms instead of 1.97-2.03 ms, for 5% more bytes (README, session 7).
+  opt.compression = rocksdb::kLZ4Compression;
   // Flushed and compacted files are synced a megabyte at a time rather than all at the end,
   // so that the WAL's fdatasync does not queue behind tens of megabytes of them.
   opt.bytes_per_sync = 1u << 20;
@@ -91,14 +92,16 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
 // without is a pool of format 1, which this build does not read (and must not change).
 rocksdb::Status OpenDb(const rocksdb::Options& opt, const StoreOptions& o, const std::string& dir,
                        rocksdb::DB** db, std::vector<rocksdb::ColumnFamilyHandle*>* handles) {
-  // The prompts are read one at a time at random (every sampled query's text), like the
-  // statistics: uncompressed and without a block cache, as the default family. Uncompressed,
-  // a 1M pool of 300-byte texts took 9-11 ms a step instead of 14-15 ms, for 471 MB on disk
-  // instead of 206 (README). Without a cache, the 512 reads of a Sample of a 1M pool aged by
-  // 1,500 steps took 3.4-3.6 ms instead of 4.4-4.6 (README, session 7).
+  // The prompts are read one at a time at random (every sampled query's text), without a
+  // block cache like the default family, and uncompressed: decompressing a whole block for
+  // each cost more than the disk it saves. Uncompressed, a 1M pool of 300-byte texts took
+  // 9-11 ms a step instead of 14-15 ms, for 471 MB on disk instead of 206 (README). Without a
+  // cache, the 512 reads of a Sample of a 1M pool aged by 1,500 steps took 3.4-3.6 ms instead
+  // of 4.4-4.6 (README, session 7).
   // No Bloom filter here: a prompt is read only for an id the index holds, so every lookup
   // is a hit and a filter would only cost a probe.
   rocksdb::ColumnFamilyOptions queries(opt);
+  queries.compression = rocksdb::kNoCompression;
   rocksdb::BlockBasedTableOptions prompt_table;
   prompt_table.no_block_cache = true;
   queries.table_factory.reset(rocksdb::NewBlockBasedTableFactory(prompt_table));
