@@ -200,6 +200,9 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1u << 16))
       ->capture_default_str();
   app.add_option("--steps", f.w.steps, "training steps of step")->capture_default_str();
+  app.add_option("--warmup-steps", f.w.warmup_steps,
+                 "step: unmeasured steps first (ages the pool: its queries get statistics)")
+      ->capture_default_str();
   app.add_option("--sample-ops", f.w.sample_ops, "Sample(batch) calls of sample")
       ->capture_default_str();
   app.add_option("--small-ops", f.w.small_ops, "Sample(1) calls of sample")->capture_default_str();
@@ -243,10 +246,11 @@ int Main(int argc, char** argv) {
   uname(&u);
   fmt::print(
       "heapa-bench: benchmarks {} targets {} redis-fsync {} durability {} pool-size {} "
-      "batch {} steps {} clients {} pipeline {} fill-pipeline {} prompt-bytes {} seed {}\n",
+      "batch {} steps {} warmup-steps {} clients {} pipeline {} fill-pipeline {} prompt-bytes {} "
+      "seed {}\n",
       fmt::join(f.benchmarks, ","), fmt::join(f.targets, ","), fmt::join(f.redis_fsync, ","),
-      f.durability, f.w.pool_size, f.w.batch, f.w.steps, f.w.clients, f.w.pipeline,
-      f.w.fill_pipeline, f.w.prompt_bytes, f.w.seed);
+      f.durability, f.w.pool_size, f.w.batch, f.w.steps, f.w.warmup_steps, f.w.clients,
+      f.w.pipeline, f.w.fill_pipeline, f.w.prompt_bytes, f.w.seed);
   fmt::print("machine: {} {}, {} cores; dir {}; load average {}\n", u.sysname, u.release,
              std::thread::hardware_concurrency(), root.path(), LoadAverage());
 

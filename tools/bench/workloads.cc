@@ -119,7 +119,14 @@ Status Runner::Step() {
   std::vector<double> sample_ms, report_ms, step_ms;
   uint64_t from_cold = 0, sampled = 0;
   std::vector<ReportItem> items;
-  for (uint32_t s = 0; s < o_.steps; ++s, ++step_) {
+  const uint64_t total = uint64_t{o_.warmup_steps} + o_.steps;
+  for (uint64_t s = 0; s < total; ++s, ++step_) {
+    if (s == o_.warmup_steps) {  // measure from here
+      sample_ms.clear();
+      report_ms.clear();
+      step_ms.clear();
+      from_cold = sampled = 0;
+    }
     const auto start = SteadyClock::now();
     HEAPA_ASSIGN_OR_RETURN(std::vector<SampledQuery> picks, session_->Sample(o_.batch, true));
     sample_ms.push_back(MsSince(start));
@@ -143,9 +150,10 @@ Status Runner::Step() {
   }
   const Percentiles st = Summarize(step_ms);
   fmt::print(
-      "step      : {} steps of Sample({}, with texts) + Report({} x {} rollouts); {:.1f}% "
+      "step      : {} steps of Sample({}, with texts) + Report({} x {} rollouts){}; {:.1f}% "
       "from COLD\n",
       o_.steps, o_.batch, o_.batch, kRollouts,
+      o_.warmup_steps == 0 ? std::string() : fmt::format(" after {} unmeasured", o_.warmup_steps),
       100.0 * static_cast<double>(from_cold) / static_cast<double>(std::max<uint64_t>(sampled, 1)));
   PrintLatency("step", st);
   PrintLatency("  of which Sample", Summarize(sample_ms));
