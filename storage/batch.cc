@@ -32,12 +32,11 @@ void Batch::Compact() {
   // Stable: the operations on one key stay in their order, and the last of them is kept.
   std::stable_sort(ops_.begin(), ops_.end(),
                    [&](const Op& a, const Op& b) { return key(a) < key(b); });
-  std::vector<Op> kept;
-  kept.reserve(ops_.size());
+  size_t kept = 0;
   for (size_t i = 0; i < ops_.size(); ++i) {
-    if (i + 1 == ops_.size() || key(ops_[i]) != key(ops_[i + 1])) kept.push_back(ops_[i]);
+    if (i + 1 == ops_.size() || key(ops_[i]) != key(ops_[i + 1])) ops_[kept++] = ops_[i];
   }
-  ops_ = std::move(kept);
+  ops_.resize(kept);
 }
 
 void Batch::ForEach(const VisitFn& fn) const {

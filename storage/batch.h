@@ -40,7 +40,8 @@ class Batch {
   using VisitFn = std::function<void(std::string_view key, std::optional<std::string_view> value)>;
   void ForEach(const VisitFn& fn) const;
 
-  // Number of operations, and bytes of keys and values.
+  // Number of operations, and bytes of keys and values (Compact leaves the bytes of the
+  // operations it drops in the count).
   size_t count() const { return ops_.size(); }
   size_t bytes() const { return data_.size(); }
 

@@ -23,7 +23,8 @@ constexpr size_t kParallelReadKeys = 128;
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
-// reliability-plan §5; each deviation from a RocksDB default has its reason there.
+// reliability-plan §5; each deviation from a RocksDB default has its reason there, or here
+// (the block cache, compression, bytes_per_sync and compaction trigger: measured choices).
 rocksdb::Options MakeOptions(const StoreOptions& o) {
   rocksdb::Options opt;
   opt.create_if_missing = o.create_if_missing;
@@ -67,8 +68,8 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   // every miss paid a cache insert and an eviction on top of its read (8 us a key). The page
   // cache serves the blocks instead. On a 1M pool aged by 3,000 steps, a step took 8.6-8.9 ms
   // instead of 11.3-12.0 (p99 17-18 against 27-28) and the process 172 MB instead of 328
-  // (README, session 10). Without compression too, the step took as long, with a worse p99,
-  // 50% more disk and more writeback beside the WAL's fdatasync.
+  // (README, session 10). Without compression too, the step took as long with a third less
+  // CPU, but a worse p99, 50% more disk and more writeback beside the WAL's fdatasync.
   table.no_block_cache = true;
   opt.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Each of the two column families gets half of the configured memtable budget.
@@ -82,8 +83,9 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   // decompress, and LZ4 decompresses faster. On a 1M pool aged by 1,500 steps those reads
   // took 1.79-1.84 ms instead of 1.97-2.03 ms, for 5% more bytes (README, session 7).
   opt.compression = rocksdb::kLZ4Compression;
-  // Flushed and compacted files are synced a megabyte at a time rather than all at the end,
-  // so that the WAL's fdatasync does not queue behind tens of megabytes of them.
+  // Writeback of flushed and compacted files starts every megabyte (sync_file_range) rather
+  // than all at their final fsync, so that the WAL's fdatasync does not queue behind tens of
+  // megabytes of them.
   opt.bytes_per_sync = 1u << 20;
   return opt;
 }

@@ -129,8 +129,9 @@ class Store {
 
   // Test-only failpoint: while set, Write() returns `error` without writing anything (what a
   // failed WAL append or fsync looks like to the caller), or, with `after_writing`, once the
-  // batch is durable (a failure whose write reached the disk all the same: the caller cannot
-  // tell the two apart). Resume() fails with it too. OK clears it.
+  // batch is written (and synced, with StoreOptions::sync): a failure whose write reached the
+  // disk all the same, which the caller cannot tell apart. Resume() fails with it too. OK
+  // clears it.
   void TEST_FailWrites(const Status& error, bool after_writing = false);
 
  private:

@@ -96,8 +96,12 @@ TEST_SUITE("index/pool_failed_write") {
     pool->TEST_FailWrites(Status::IOError("injected: fsync failed"), /*after_writing=*/true);
     const std::vector<NewQuery> second{testing::MakeQuery(2)};
     CHECK(pool->Insert(second, RequestKey{3, 4}).status().code() == Status::Code::kUnknownOutcome);
+    auto inserted = pool->Insert(second, RequestKey{3, 4});  // read-only: the stored result
+    REQUIRE(inserted.ok());
+    CHECK((*inserted)[0].created);
+    CHECK(pool->Stats().counters.total_added == 2);
     pool->TEST_FailWrites(Status::OK());
-    auto inserted = pool->Insert(second, RequestKey{3, 4});
+    inserted = pool->Insert(second, RequestKey{3, 4});
     REQUIRE(inserted.ok());
     CHECK((*inserted)[0].created);
     auto fresh = pool->Insert(second);

@@ -54,6 +54,29 @@ TEST_SUITE("storage/store") {
     CHECK(store->MultiGet({}, &values).empty());
   }
 
+  TEST_CASE("a write failing after it was written: the error, and the batch all the same") {
+    testing::TempDir dir;
+    auto store = OpenStoreOrDie(dir.Sub("db"), CreateStoreOptions());
+    store->TEST_FailWrites(Status::IOError("injected: fsync failed"), /*after_writing=*/true);
+    Batch batch;
+    batch.Put("a", "1");
+    CHECK(store->Write(&batch).code() == Code::kIOError);
+    CHECK(store->Resume().code() == Code::kIOError);
+    std::string value;
+    HEAPA_REQUIRE_OK(store->Get("a", &value));
+    CHECK(value == "1");
+    // Failing before the write leaves nothing.
+    store->TEST_FailWrites(Status::IOError("injected: disk gone"));
+    Batch lost;
+    lost.Put("b", "2");
+    CHECK(store->Write(&lost).code() == Code::kIOError);
+    CHECK(store->Get("b", &value).code() == Code::kNotFound);
+    store->TEST_FailWrites(Status::OK());
+    HEAPA_REQUIRE_OK(store->Write(&lost));
+    HEAPA_REQUIRE_OK(store->Get("b", &value));
+    CHECK(value == "2");
+  }
+
   TEST_CASE("large MultiGets (read in halves) from several threads answer every key") {
     // From 128 keys on, half a batch is read on the store's spare thread when it is free; with
     // four readers at once some batches go in halves and some are read whole.

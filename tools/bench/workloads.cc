@@ -121,29 +121,27 @@ Status Runner::Step() {
   std::vector<ReportItem> items;
   const uint64_t total = uint64_t{o_.warmup_steps} + o_.steps;
   for (uint64_t s = 0; s < total; ++s, ++step_) {
-    if (s == o_.warmup_steps) {  // measure from here
-      sample_ms.clear();
-      report_ms.clear();
-      step_ms.clear();
-      from_cold = sampled = 0;
-    }
+    const bool measured = s >= o_.warmup_steps;
     const auto start = SteadyClock::now();
     HEAPA_ASSIGN_OR_RETURN(std::vector<SampledQuery> picks, session_->Sample(o_.batch, true));
-    sample_ms.push_back(MsSince(start));
+    const double sample_took = MsSince(start);
     if (picks.empty()) return Status::FailedPrecondition("step: the pool is empty; run fill");
     items.resize(picks.size());
     for (size_t i = 0; i < picks.size(); ++i) {
-      from_cold += picks[i].from == QueryState::kCold ? 1 : 0;
+      from_cold += measured && picks[i].from == QueryState::kCold ? 1 : 0;
       items[i].id = picks[i].id;
       items[i].lease = picks[i].lease;
       items[i].step = static_cast<int64_t>(step_);
       GroupMean(SuccessProbability(o_.seed, picks[i].id), &rng, &items[i].rewards);
     }
-    sampled += picks.size();
     const auto report_start = SteadyClock::now();
     HEAPA_ASSIGN_OR_RETURN(std::vector<ReportOutcome> outcomes, session_->Report(items));
-    report_ms.push_back(MsSince(report_start));
-    step_ms.push_back(MsSince(start));
+    if (measured) {
+      sampled += picks.size();
+      sample_ms.push_back(sample_took);
+      report_ms.push_back(MsSince(report_start));
+      step_ms.push_back(MsSince(start));
+    }
     for (ReportOutcome o : outcomes) {
       if (o != ReportOutcome::kApplied) return Status::Internal("step: a report was not applied");
     }
