@@ -171,13 +171,8 @@ Status Store::Write(Batch* batch) {
   std::shared_lock<std::shared_mutex> open = Use();
   if (!open) return Closed();
   if (options_.read_only) return Status::FailedPrecondition("store " + dir_ + " is read-only");
-  Status injected;
   bool after_writing = false;
-  {
-    std::lock_guard<std::mutex> lock(fail_mu_);
-    injected = fail_writes_;
-    after_writing = fail_after_writing_;
-  }
+  const Status injected = InjectedFailure(&after_writing);
   if (!injected.ok() && !after_writing) return injected;
   // protection_bytes_per_key=8: per-key checksums from here through the memtable
   // (reliability-plan §5), so memory corruption is caught before it reaches the WAL.
@@ -205,8 +200,9 @@ void Store::TEST_FailWrites(const Status& error, bool after_writing) {
   fail_after_writing_ = after_writing;
 }
 
-Status Store::InjectedFailure() const {
+Status Store::InjectedFailure(bool* after_writing) const {
   std::lock_guard<std::mutex> lock(fail_mu_);
+  if (after_writing != nullptr) *after_writing = fail_after_writing_;
   return fail_writes_;
 }
 

@@ -81,9 +81,9 @@ class Store {
   Result<std::optional<std::string>> LastKey(std::string_view prefix) const;
 
   // Calls fn(key, value) for every key starting with `prefix` (empty: every key), in key order,
-  // reading with checksum verification. Stops at the first
-  // non-OK Status from fn and returns it. An iterator error is returned as Corruption/IOError
-  // naming the last key read successfully. Views are valid only during the call.
+  // reading with checksum verification. Stops at the first non-OK Status from fn and returns
+  // it. An iterator error is returned as Corruption/IOError naming the last key read
+  // successfully. Views are valid only during the call.
   using ScanFn = std::function<Status(std::string_view key, std::string_view value)>;
   Status Scan(std::string_view prefix, const ScanFn& fn) const;
 
@@ -137,7 +137,8 @@ class Store {
  private:
   Store(std::string dir, const StoreOptions& options, rocksdb::DB* db,
         rocksdb::ColumnFamilyHandle* queries);
-  Status InjectedFailure() const;
+  // The TEST_FailWrites failpoint (OK when unset), and whether it fails after writing.
+  Status InjectedFailure(bool* after_writing = nullptr) const;
   // The shared hold of open_mu_ that every method takes to use the database; none (empty)
   // once the store is closed or Close() has begun.
   std::shared_lock<std::shared_mutex> Use() const;
