@@ -27,7 +27,6 @@ FrontierIndex::~FrontierIndex() {
   high_.clear();
   cold_.clear();
   in_flight_.clear();
-  archived_.clear();
   pending_.clear();
 }
 
@@ -85,7 +84,7 @@ void FrontierIndex::Link(Entry& e) {
       inserted = in_flight_.insert(e).second;
       break;
     case QueryState::kArchived:
-      inserted = archived_.insert(e).second;
+      inserted = archived_.Insert(e.id);
       break;
     case QueryState::kPending:
       inserted = pending_.insert(e).second;
@@ -114,7 +113,7 @@ void FrontierIndex::Unlink(Entry& e) {
       in_flight_.erase(in_flight_.iterator_to(e));
       break;
     case QueryState::kArchived:
-      archived_.erase(archived_.iterator_to(e));
+      HEAPA_CHECK(archived_.Erase(e.id));
       break;
     case QueryState::kPending:
       pending_.erase(pending_.iterator_to(e));
@@ -261,8 +260,11 @@ Status FrontierIndex::FinishLoad() {
   append(cold_, by_state[static_cast<size_t>(QueryState::kCold)], BySeq(), QueryState::kCold);
   append(in_flight_, by_state[static_cast<size_t>(QueryState::kInFlight)], ByDeadline(),
          QueryState::kInFlight);
-  append(archived_, by_state[static_cast<size_t>(QueryState::kArchived)], ById(),
-         QueryState::kArchived);
+  for (Entry* e : by_state[static_cast<size_t>(QueryState::kArchived)]) {
+    HEAPA_CHECK(archived_.Insert(e->id));  // ids are unique: Load() takes each once
+    e->attached = true;
+    ++counts_[static_cast<size_t>(QueryState::kArchived)];
+  }
   append(pending_, by_state[static_cast<size_t>(QueryState::kPending)], ById(),
          QueryState::kPending);
   if (duplicate != 0) {
@@ -277,7 +279,8 @@ Status FrontierIndex::FinishLoad() {
 }
 
 size_t FrontierIndex::MemoryBytes() const {
-  return chunks_.size() * (kChunkSize * sizeof(Entry) + sizeof(std::unique_ptr<Entry[]>));
+  return chunks_.size() * (kChunkSize * sizeof(Entry) + sizeof(std::unique_ptr<Entry[]>)) +
+         archived_.MemoryBytes();
 }
 
 }  // namespace heapa::index

@@ -10,11 +10,12 @@
 // heaps of (key, seq) tuples do: LowMax() is the largest reward with the smallest seq.
 //   COLD      ordered by seq: a FIFO whose front is the oldest placement
 //   IN_FLIGHT ordered by (lease deadline, id): the next lease to expire is the first
-//   ARCHIVED  ordered by id: the canonical order reinsertion shuffles from
+//   ARCHIVED  ordered by id (the canonical order reinsertion shuffles from): a bitmap of ids,
+//             not a tree, because every report archives a query at a random id
 //   PENDING   ordered by id
 //   EVICTED / REJECTED: in no set (terminal)
 //
-// The sets are Boost.Intrusive red-black trees whose nodes live inside the entries: no
+// The other sets are Boost.Intrusive red-black trees whose nodes live inside the entries: no
 // allocation per move, O(1) extremes, O(log n) insert and erase by id, no lazy deletion.
 // Orders are total ((reward, seq) with seq unique), so an index rebuilt from disk behaves
 // exactly like the one that was written.
@@ -33,6 +34,7 @@
 #include <memory>
 #include <vector>
 
+#include "index/id_bitmap.h"
 #include "index/rng.h"
 #include "storage/records.h"
 #include "storage/status.h"
@@ -133,13 +135,13 @@ class FrontierIndex {
   EntrySet<ByRewardSeq>& high() { return high_; }
   EntrySet<BySeq>& cold() { return cold_; }
   EntrySet<ByDeadline>& in_flight() { return in_flight_; }
-  EntrySet<ById>& archived() { return archived_; }
   EntrySet<ById>& pending() { return pending_; }
   const EntrySet<ByRewardSeq>& low() const { return low_; }
   const EntrySet<ByRewardSeq>& high() const { return high_; }
   const EntrySet<BySeq>& cold() const { return cold_; }
   const EntrySet<ByDeadline>& in_flight() const { return in_flight_; }
-  const EntrySet<ById>& archived() const { return archived_; }
+  // The ids of the ARCHIVED entries, ascending.
+  const IdBitmap& archived() const { return archived_; }
   const EntrySet<ById>& pending() const { return pending_; }
   // The ends of the frontier sets; ties on reward go to the smallest seq. REQUIRE: the set
   // is not empty. O(1) for the minima and the cold front, O(log n) for the maxima.
@@ -161,7 +163,7 @@ class FrontierIndex {
   const storage::CountersRecord& counters() const { return counters_; }
   Rng& rng() { return rng_; }
 
-  // Approximate bytes of memory held by the index (entries and table).
+  // Approximate bytes of memory held by the index (entries, table and archive bitmap).
   size_t MemoryBytes() const;
 
  private:
@@ -179,7 +181,7 @@ class FrontierIndex {
   EntrySet<ByRewardSeq> high_;
   EntrySet<BySeq> cold_;
   EntrySet<ByDeadline> in_flight_;
-  EntrySet<ById> archived_;
+  IdBitmap archived_;
   EntrySet<ById> pending_;
   size_t counts_[storage::kMaxQueryState + 1] = {};
 

@@ -119,7 +119,7 @@ Status Pool::ReadContent(const storage::Committer& reader, std::vector<SampledQu
 Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
   std::vector<index::Entry*> order;
   order.reserve(ix_->archived().size());
-  for (index::Entry& e : ix_->archived()) order.push_back(&e);  // id order: canonical
+  for (uint64_t id : ix_->archived()) order.push_back(ix_->Find(id));  // id order: canonical
   // Refresh over the whole graph, applied only to the queries being reinserted (§4.4): their
   // reward and est_reward become the refreshed value.
   const index::RefreshOptions refresh = ConfiguredRefresh();

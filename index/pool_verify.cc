@@ -30,7 +30,7 @@ Pool::Snapshot Pool::SnapshotOf(const index::FrontierIndex& ix) {
   for (const index::Entry& e : ix.high()) snap.high.push_back(e.id);
   for (const index::Entry& e : ix.cold()) snap.cold.push_back(e.id);
   for (const index::Entry& e : ix.in_flight()) snap.in_flight.push_back(e.id);
-  for (const index::Entry& e : ix.archived()) snap.archived.push_back(e.id);
+  for (uint64_t id : ix.archived()) snap.archived.push_back(id);
   for (const index::Entry& e : ix.pending()) snap.pending.push_back(e.id);
   snap.counters = ix.counters();
   return snap;
