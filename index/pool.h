@@ -76,6 +76,9 @@ class Pool final {
  public:
   // How many recent request results each client has remembered per pool.
   static constexpr uint64_t kRequestWindow = 4096;
+  // How many clients' highest request ids a pool keeps in memory (last_request_ below); the
+  // requests of further clients are still answered exactly once, with one more read each.
+  static constexpr size_t kTrackedClients = 1 << 16;
 
   // Opens the pool in `dir` and rebuilds its index with a strict scan of every state record.
   // NotFound: no pool there and !create_if_missing. AlreadyExists: error_if_exists.
@@ -416,7 +419,6 @@ class Pool final {
   // LoadResult skips the read (most requests: clients number them consecutively). At most
   // kTrackedClients clients; the requests of others are always looked up.
   std::unordered_map<uint64_t, uint64_t> last_request_;
-  static constexpr size_t kTrackedClients = 1 << 16;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
   bool test_fail_after_writing_ = false;  // guarded by mu_; likewise
 };

@@ -164,6 +164,38 @@ TEST_SUITE("index/pool_retry") {
     REQUIRE(again.ok());
     CHECK_FALSE((*again)[0].created);
   }
+
+  TEST_CASE("clients beyond kTrackedClients are still answered exactly once") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    // A tracked client with a stored result below its highest request.
+    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{1, 5}).ok());
+    // Fill the tracking table: a Recover with nothing in flight writes nothing, but its
+    // client is tracked from then on.
+    for (uint64_t client = 2; client <= Pool::kTrackedClients + 1; ++client) {
+      REQUIRE(pool->Recover(RequestKey{client, 1}).ok());
+    }
+    // An untracked client: its retry must find the stored result, not run the insert again
+    // (which would say "not created": the prompt is then a duplicate).
+    const RequestKey untracked{Pool::kTrackedClients + 7, 3};
+    auto first = pool->Insert(std::vector<NewQuery>{MakeQuery(2)}, untracked);
+    REQUIRE(first.ok());
+    CHECK((*first)[0].created);
+    for (int retry = 0; retry < 2; ++retry) {
+      auto again = pool->Insert(std::vector<NewQuery>{MakeQuery(2)}, untracked);
+      REQUIRE(again.ok());
+      CHECK((*again)[0].created);
+      CHECK((*again)[0].id == (*first)[0].id);
+    }
+    // A request below the stored one is new; the tracked client's retry still replays.
+    auto lower = pool->Insert(std::vector<NewQuery>{MakeQuery(3)}, RequestKey{untracked.client, 2});
+    REQUIRE(lower.ok());
+    CHECK((*lower)[0].created);
+    auto replay = pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{1, 5});
+    REQUIRE(replay.ok());
+    CHECK((*replay)[0].created);
+    CHECK(pool->Stats().counters.next_id == 4);  // three queries, ids 1-3
+  }
 }
 
 }  // namespace heapa
