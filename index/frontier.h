@@ -1,7 +1,7 @@
 // index::FrontierIndex: the in-memory index of one pool, rebuilt from storage on open.
 //
-// Every known query has an Entry (72 bytes) in a dense table indexed by id. An Entry is linked
-// into at most one ordered set at a time, the set of its state:
+// Every known query has an Entry (72 bytes) in a dense table indexed by id. An Entry is a
+// member of at most one ordered set at a time, the set of its state:
 //
 //   LOW       ordered by (reward, seq); the boundary is its maximum, the hardest its minimum
 //   HIGH      ordered by (reward, seq); the boundary is its minimum, the easiest its maximum
@@ -56,7 +56,7 @@ struct Entry {
   QueryState prev_state = QueryState::kCold;
   bool has_reward : 1 = false;
   bool touched : 1 = false;   // saved in the current transaction
-  bool attached : 1 = false;  // counted in its state (and linked into its set, if it has one)
+  bool attached : 1 = false;  // counted in its state (and a member of its set, if it has one)
 
   storage::StateRecord ToRecord() const;
 };

@@ -7,7 +7,7 @@ namespace heapa::index {
 bool IdBitmap::Insert(uint64_t id) {
   const size_t w = id / 64;
   if (w >= words_.size()) {
-    // Grow geometrically: ids are handed out in ascending order, one at a time.
+    // Grow geometrically, to one bit past the highest id inserted so far.
     words_.resize(std::max(w + 1, words_.size() * 2), 0);
   }
   const uint64_t bit = uint64_t{1} << (id % 64);

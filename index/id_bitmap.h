@@ -35,7 +35,10 @@ class IdBitmap {
   // A forward iterator over the ids, ascending. Invalidated by any change to the set.
   class Iterator {
    public:
-    using iterator_category = std::forward_iterator_tag;
+    // A forward iterator whose reference is a value (the id): an input iterator to the
+    // classic algorithms, a forward one to C++20's.
+    using iterator_category = std::input_iterator_tag;
+    using iterator_concept = std::forward_iterator_tag;
     using value_type = uint64_t;
     using difference_type = std::ptrdiff_t;
     using pointer = const uint64_t*;

@@ -268,6 +268,8 @@ class Pool final {
   // Makes every store write fail with `error` (OK: succeed again), to test the failure path;
   // with `after_writing`, each write fails once it is durable (Store::TEST_FailWrites).
   void TEST_FailWrites(const Status& error, bool after_writing = false);
+  // How many clients' highest request ids the pool keeps in memory (at most kTrackedClients).
+  size_t TEST_TrackedClients() const;
 
  private:
   Pool(const std::string& dir, const PoolOptions& options, std::unique_ptr<storage::Store> store,

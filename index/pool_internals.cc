@@ -8,6 +8,7 @@
 #include "index/placement.h"
 #include "index/pool.h"
 #include "storage/batch.h"
+#include "storage/check.h"
 #include "storage/committer.h"
 #include "storage/keys.h"
 #include "storage/records.h"
@@ -119,7 +120,11 @@ Status Pool::ReadContent(const storage::Committer& reader, std::vector<SampledQu
 Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
   std::vector<index::Entry*> order;
   order.reserve(ix_->archived().size());
-  for (uint64_t id : ix_->archived()) order.push_back(ix_->Find(id));  // id order: canonical
+  for (uint64_t id : ix_->archived()) {  // id order: canonical
+    index::Entry* e = ix_->Find(id);
+    HEAPA_CHECK(e != nullptr);  // the archive holds only ids of entries
+    order.push_back(e);
+  }
   // Refresh over the whole graph, applied only to the queries being reinserted (§4.4): their
   // reward and est_reward become the refreshed value.
   const index::RefreshOptions refresh = ConfiguredRefresh();

@@ -92,6 +92,11 @@ Pool::Snapshot Pool::TEST_Snapshot() const {
   return SnapshotOf(*ix_);
 }
 
+size_t Pool::TEST_TrackedClients() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_request_.size();
+}
+
 void Pool::TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ix_) fn(*ix_);

@@ -30,6 +30,10 @@ TEST_SUITE("index/frontier") {
   TEST_CASE("Rollback restores entries, sets, counters and the RNG exactly") {
     FrontierFixture f(/*max_size=*/6);
     for (int i = 0; i < 6; ++i) f.Add(i % 2 ? std::optional<double>(i) : std::nullopt);
+    f.Archive(f.Sample(2));
+    for (int i = 0; i < 2; ++i) f.Add(i);
+    const auto archived = FrontierFixture::Ids(f.ix.archived());
+    REQUIRE(archived.size() == 2);
     const auto low = FrontierFixture::Ids(f.ix.low());
     const auto high = FrontierFixture::Ids(f.ix.high());
     const auto cold = FrontierFixture::Ids(f.ix.cold());
@@ -38,6 +42,14 @@ TEST_SUITE("index/frontier") {
 
     f.ix.Begin();
     for (index::Entry* e : f.sampler.Sample(3)) f.ix.Attach(*e, QueryState::kInFlight);
+    // One archived entry leaves the archive, and a sampled one enters it.
+    index::Entry& unarchived = *f.ix.Find(archived[0]);
+    f.ix.Detach(unarchived);
+    unarchived.seq = f.ix.TakeSeq();
+    f.ix.Attach(unarchived, QueryState::kCold);
+    index::Entry& leased = *f.ix.in_flight().begin();
+    f.ix.Detach(leased);
+    f.ix.Attach(leased, QueryState::kArchived);
     index::Entry& fresh = f.ix.Create();
     fresh.has_reward = true;
     fresh.reward = 100;
@@ -49,6 +61,8 @@ TEST_SUITE("index/frontier") {
     CHECK(FrontierFixture::Ids(f.ix.high()) == high);
     CHECK(FrontierFixture::Ids(f.ix.cold()) == cold);
     CHECK(f.ix.in_flight().empty());
+    CHECK(FrontierFixture::Ids(f.ix.archived()) == archived);
+    CHECK(f.ix.count(QueryState::kArchived) == 2);
     CHECK(f.ix.counters() == counters);
     CHECK(f.ix.rng().state() == rng_state);
     CHECK(f.ix.Find(counters.next_id) == nullptr);
@@ -56,11 +70,13 @@ TEST_SUITE("index/frontier") {
     // The index is usable afterwards.
     f.Add(0.5);
     CHECK(f.ix.pooled() == 6);
+    CHECK(FrontierFixture::Ids(f.ix.archived()) == archived);
   }
 
   TEST_CASE("Load and FinishLoad rebuild the same sets from state records") {
     FrontierFixture f(/*max_size=*/50);
     for (int i = 0; i < 40; ++i) f.Add(i % 3 ? std::optional<double>((i * 7) % 5) : std::nullopt);
+    f.Archive(f.Sample(7));
     f.Sample(5);
     index::FrontierIndex rebuilt;
     for (uint64_t id = 1; id < f.ix.counters().next_id; ++id) {
@@ -71,8 +87,10 @@ TEST_SUITE("index/frontier") {
     CHECK(FrontierFixture::Ids(rebuilt.high()) == FrontierFixture::Ids(f.ix.high()));
     CHECK(FrontierFixture::Ids(rebuilt.cold()) == FrontierFixture::Ids(f.ix.cold()));
     CHECK(FrontierFixture::Ids(rebuilt.in_flight()) == FrontierFixture::Ids(f.ix.in_flight()));
+    CHECK(FrontierFixture::Ids(rebuilt.archived()) == FrontierFixture::Ids(f.ix.archived()));
+    CHECK(rebuilt.archived().size() == 7);
     for (QueryState s : {QueryState::kCold, QueryState::kLow, QueryState::kHigh,
-                         QueryState::kInFlight, QueryState::kEvicted}) {
+                         QueryState::kInFlight, QueryState::kArchived, QueryState::kEvicted}) {
       CHECK(rebuilt.count(s) == f.ix.count(s));
     }
   }

@@ -175,6 +175,7 @@ TEST_SUITE("index/pool_retry") {
     for (uint64_t client = 2; client <= Pool::kTrackedClients + 1; ++client) {
       REQUIRE(pool->Recover(RequestKey{client, 1}).ok());
     }
+    REQUIRE(pool->TEST_TrackedClients() == Pool::kTrackedClients);
     // An untracked client: its retry must find the stored result, not run the insert again
     // (which would say "not created": the prompt is then a duplicate).
     const RequestKey untracked{Pool::kTrackedClients + 7, 3};

@@ -56,6 +56,19 @@ struct FrontierFixture {
     for (const index::Entry& e : set) out.push_back(e.reward);
     return out;
   }
+  static std::vector<uint64_t> Ids(const index::IdBitmap& ids) {
+    return std::vector<uint64_t>(ids.begin(), ids.end());
+  }
+  // Archives the in-flight `ids` (a report's move) in one transaction.
+  void Archive(const std::vector<uint64_t>& ids) {
+    ix.Begin();
+    for (uint64_t id : ids) {
+      index::Entry& e = *ix.Find(id);
+      ix.Detach(e);
+      ix.Attach(e, storage::QueryState::kArchived);
+    }
+    ix.Commit();
+  }
   template <typename Set>
   static std::vector<uint64_t> Ids(const Set& set) {
     std::vector<uint64_t> out;
