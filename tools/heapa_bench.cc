@@ -203,6 +203,11 @@ int Main(int argc, char** argv) {
   app.add_option("--warmup-steps", f.w.warmup_steps,
                  "step: unmeasured steps first (ages the pool: its queries get statistics)")
       ->capture_default_str();
+  app.add_option("--rollout-ms", f.w.rollout_ms,
+                 "step: idle time between the Sample and the Report of each measured step, as a "
+                 "trainer's rollouts take (0: back to back, the pool never idle)")
+      ->check(CLI::Range(0u, 600'000u))
+      ->capture_default_str();
   app.add_option("--sample-ops", f.w.sample_ops, "Sample(batch) calls of sample")
       ->capture_default_str();
   app.add_option("--small-ops", f.w.small_ops, "Sample(1) calls of sample")->capture_default_str();
@@ -246,11 +251,11 @@ int Main(int argc, char** argv) {
   uname(&u);
   fmt::print(
       "heapa-bench: benchmarks {} targets {} redis-fsync {} durability {} pool-size {} "
-      "batch {} steps {} warmup-steps {} clients {} pipeline {} fill-pipeline {} prompt-bytes {} "
-      "seed {}\n",
+      "batch {} steps {} warmup-steps {} rollout-ms {} clients {} pipeline {} fill-pipeline {} "
+      "prompt-bytes {} seed {}\n",
       fmt::join(f.benchmarks, ","), fmt::join(f.targets, ","), fmt::join(f.redis_fsync, ","),
-      f.durability, f.w.pool_size, f.w.batch, f.w.steps, f.w.warmup_steps, f.w.clients,
-      f.w.pipeline, f.w.fill_pipeline, f.w.prompt_bytes, f.w.seed);
+      f.durability, f.w.pool_size, f.w.batch, f.w.steps, f.w.warmup_steps, f.w.rollout_ms,
+      f.w.clients, f.w.pipeline, f.w.fill_pipeline, f.w.prompt_bytes, f.w.seed);
   fmt::print("machine: {} {}, {} cores; dir {}; load average {}\n", u.sysname, u.release,
              std::thread::hardware_concurrency(), root.path(), LoadAverage());
 

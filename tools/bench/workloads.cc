@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -126,6 +127,13 @@ Status Runner::Step() {
     HEAPA_ASSIGN_OR_RETURN(std::vector<SampledQuery> picks, session_->Sample(o_.batch, true));
     const double sample_took = MsSince(start);
     if (picks.empty()) return Status::FailedPrecondition("step: the pool is empty; run fill");
+    // The trainer generates its rollouts: the pool idles (its flushes and compactions run).
+    double idle_ms = 0;
+    if (measured && o_.rollout_ms > 0) {
+      const auto idle_start = SteadyClock::now();
+      std::this_thread::sleep_for(std::chrono::milliseconds(o_.rollout_ms));
+      idle_ms = MsSince(idle_start);
+    }
     items.resize(picks.size());
     for (size_t i = 0; i < picks.size(); ++i) {
       from_cold += measured && picks[i].from == QueryState::kCold ? 1 : 0;
@@ -140,7 +148,7 @@ Status Runner::Step() {
       sampled += picks.size();
       sample_ms.push_back(sample_took);
       report_ms.push_back(MsSince(report_start));
-      step_ms.push_back(MsSince(start));
+      step_ms.push_back(MsSince(start) - idle_ms);  // the pool's time, not the trainer's
     }
     for (ReportOutcome o : outcomes) {
       if (o != ReportOutcome::kApplied) return Status::Internal("step: a report was not applied");
@@ -148,9 +156,10 @@ Status Runner::Step() {
   }
   const Percentiles st = Summarize(step_ms);
   fmt::print(
-      "step      : {} steps of Sample({}, with texts) + Report({} x {} rollouts){}; {:.1f}% "
+      "step      : {} steps of Sample({}, with texts) + Report({} x {} rollouts){}{}; {:.1f}% "
       "from COLD\n",
       o_.steps, o_.batch, o_.batch, kRollouts,
+      o_.rollout_ms == 0 ? std::string() : fmt::format(" {} ms apart", o_.rollout_ms),
       o_.warmup_steps == 0 ? std::string() : fmt::format(" after {} unmeasured", o_.warmup_steps),
       100.0 * static_cast<double>(from_cold) / static_cast<double>(std::max<uint64_t>(sampled, 1)));
   PrintLatency("step", st);

@@ -6,7 +6,8 @@
 //             written); queries/s inside the calls, latency per call; RSS after
 //   step      --steps training steps: Sample(--batch, with texts) + Report(--batch x 16 rollouts),
 //             after --warmup-steps unmeasured ones (a pool whose queries have statistics: the
-//             fill writes none, so the first reports read nothing)
+//             fill writes none, so the first reports read nothing); --rollout-ms idle between
+//             the Sample and the Report of each measured step (a trainer generating rollouts)
 //   sample    --sample-ops calls of Sample(--batch, with texts): sampled queries/s for one
 //             client; then --small-ops calls of Sample(1): the latency of a single small sample
 //   report    --clients threads, each its own connection, for --seconds: lease 64, then report
@@ -36,6 +37,7 @@ struct WorkloadOptions {
   uint32_t batch = 512;
   uint32_t steps = 100;
   uint32_t warmup_steps = 0;
+  uint32_t rollout_ms = 0;
   uint32_t sample_ops = 100;
   uint32_t small_ops = 2000;
   int clients = 16;
