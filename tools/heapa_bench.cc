@@ -205,8 +205,9 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--rollout-ms", f.w.rollout_ms,
                  "step: idle time between the Sample and the Report of each measured step, as a "
-                 "trainer's rollouts take (0: back to back, the pool never idle)")
-      ->check(CLI::Range(0u, 600'000u))
+                 "trainer's rollouts take (0: back to back); at most 60 s, well inside the "
+                 "default lease and heapad's idle timeout (both 600 s)")
+      ->check(CLI::Range(0u, 60'000u))
       ->capture_default_str();
   app.add_option("--sample-ops", f.w.sample_ops, "Sample(batch) calls of sample")
       ->capture_default_str();

@@ -148,7 +148,7 @@ Status Runner::Step() {
       sampled += picks.size();
       sample_ms.push_back(sample_took);
       report_ms.push_back(MsSince(report_start));
-      step_ms.push_back(MsSince(start) - idle_ms);  // the pool's time, not the trainer's
+      step_ms.push_back(MsSince(start) - idle_ms);  // the idle time excluded
     }
     for (ReportOutcome o : outcomes) {
       if (o != ReportOutcome::kApplied) return Status::Internal("step: a report was not applied");
@@ -159,7 +159,8 @@ Status Runner::Step() {
       "step      : {} steps of Sample({}, with texts) + Report({} x {} rollouts){}{}; {:.1f}% "
       "from COLD\n",
       o_.steps, o_.batch, o_.batch, kRollouts,
-      o_.rollout_ms == 0 ? std::string() : fmt::format(" {} ms apart", o_.rollout_ms),
+      o_.rollout_ms == 0 ? std::string()
+                         : fmt::format(" with {} ms between Sample and Report", o_.rollout_ms),
       o_.warmup_steps == 0 ? std::string() : fmt::format(" after {} unmeasured", o_.warmup_steps),
       100.0 * static_cast<double>(from_cold) / static_cast<double>(std::max<uint64_t>(sampled, 1)));
   PrintLatency("step", st);

@@ -7,7 +7,8 @@
 //   step      --steps training steps: Sample(--batch, with texts) + Report(--batch x 16 rollouts),
 //             after --warmup-steps unmeasured ones (a pool whose queries have statistics: the
 //             fill writes none, so the first reports read nothing); --rollout-ms idle between
-//             the Sample and the Report of each measured step (a trainer generating rollouts)
+//             the Sample and the Report of each measured step (a trainer generating rollouts),
+//             subtracted from the step figure
 //   sample    --sample-ops calls of Sample(--batch, with texts): sampled queries/s for one
 //             client; then --small-ops calls of Sample(1): the latency of a single small sample
 //   report    --clients threads, each its own connection, for --seconds: lease 64, then report
