@@ -3,6 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -60,6 +61,15 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   // read of a query are misses, and without it each walks the memtable skiplist.
   opt.memtable_whole_key_filtering = true;
   opt.memtable_prefix_bloom_size_ratio = 0.1;
+  // A report writes its 512 statistics records in key order, so each memtable insert starts
+  // from where the previous one of its family ended (a hint per key prefix) instead of from
+  // the top of the skiplist. RocksDB takes the hint only from a single writer, hence no
+  // concurrent memtable writes: the committer is the one writer anyway. Timed with RocksDB's
+  // perf context, the memtable insert of a 512-report took 0.55-0.82 ms instead of 0.76-0.92
+  // on a fresh 1M pool and 1.31-1.39 instead of 1.48-1.58 on one aged by 3,000 steps (three
+  // alternated rounds each, README, session 12).
+  opt.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
+  opt.allow_concurrent_memtable_write = false;
   // Bloom filters make the dedup lookup of a new prompt (a miss) cheap.
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
