@@ -192,6 +192,8 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
   } else {
     HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   }
+  // After the texts: read earlier, the statistics competed with them for the two cores.
+  PrefetchStats(out);
   return out;
 }
 
@@ -220,6 +222,7 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
 
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
+  AwaitPrefetch(lock, items);  // before BeginMutation: from there on mu_ stays held
   HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kReport));
   if (stored) return index::ReportFromRecord(*stored);
   // Classify every item against the current state before changing anything.
@@ -237,7 +240,7 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     ids[i] = id;
   }
   std::vector<storage::StatsRecord> stats;
-  HEAPA_RETURN_IF_ERROR(ReadStatsMany(ids, &stats));
+  HEAPA_RETURN_IF_ERROR(TakeStats(ids, &stats));
   for (size_t i = 0; i < items.size(); ++i) {
     const ReportItem& it = items[i];
     const index::Entry* e = ix_->Find(it.id);
@@ -273,8 +276,7 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     if (outcomes[i] == ReportOutcome::kDuplicate || outcomes[i] == ReportOutcome::kStale) continue;
     const ReportItem& it = items[i];
     index::ApplyGroup(it.rewards, it.step, it.lease, &stats[i]);
-    storage::EncodeStats(stats[i], &value);
-    batch.Put(storage::StatsKey(it.id), value);
+    PutStats(it.id, stats[i], &batch, &value);
     ++ix_->counters().total_reports;
     ++changed;
     if (outcomes[i] == ReportOutcome::kApplied) {

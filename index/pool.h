@@ -41,6 +41,7 @@
 #define HEAPA_INDEX_POOL_H_
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -56,6 +58,7 @@
 #include "index/lineage.h"
 #include "index/pool_options.h"
 #include "index/refresh.h"
+#include "index/task_thread.h"
 #include "index/types.h"
 #include "storage/pool_dir.h"
 #include "storage/result.h"
@@ -79,6 +82,10 @@ class Pool final {
   // How many clients' highest request ids a pool keeps in memory (last_request_ below); the
   // requests of further clients are still answered exactly once, with one more read each.
   static constexpr size_t kTrackedClients = 1 << 16;
+  // How many queries' statistics read-ahead holds at most (about 200 bytes each), and how many
+  // read-aheads wait at most behind the running one (more are dropped).
+  static constexpr size_t kMaxPrefetched = 1 << 15;
+  static constexpr size_t kPrefetchQueue = 4;
 
   // Opens the pool in `dir` and rebuilds its index with a strict scan of every state record.
   // NotFound: no pool there and !create_if_missing. AlreadyExists: error_if_exists.
@@ -270,6 +277,12 @@ class Pool final {
   void TEST_FailWrites(const Status& error, bool after_writing = false);
   // How many clients' highest request ids the pool keeps in memory (at most kTrackedClients).
   size_t TEST_TrackedClients() const;
+  // Blocks until every statistics read-ahead posted so far has finished.
+  void TEST_WaitPrefetch();
+  // The ids whose statistics are held in memory by read-ahead, ascending.
+  std::vector<QueryId> TEST_PrefetchedIds() const;
+  // Runs `hook` in every read-ahead between its read and its fill, without the pool's lock.
+  void TEST_SetPrefetchHook(std::function<void()> hook);
 
  private:
   Pool(const std::string& dir, const PoolOptions& options, std::unique_ptr<storage::Store> store,
@@ -384,10 +397,34 @@ class Pool final {
   // Reads the query records of sampled queries into them, through `reader` (a copy of
   // committer_ taken under mu_; no lock needed).
   static Status ReadContent(const storage::Committer& reader, std::vector<SampledQuery>* out);
-  // Reads the 'T' records of `ids` with one MultiGet into (*stats)[i]; zeros for an id
-  // without one.
-  Status ReadStatsMany(const std::vector<uint64_t>& ids,
-                       std::vector<storage::StatsRecord>* stats) const;
+  // Reads the 'T' records of `ids` with one MultiGet through `reader` into (*stats)[i]; zeros
+  // for an id without one.
+  static Status ReadStatsMany(const storage::Committer& reader, const std::vector<uint64_t>& ids,
+                              std::vector<storage::StatsRecord>* stats);
+
+  // ---- Statistics read ahead (pool_prefetch.cc). Invariant, under mu_: every record in
+  // prefetched_ equals the id's 'T' record as committer_ serves it (store plus queued batches).
+  // PutStats keeps it, as every writer of a 'T' record uses it; ForgetPrefetched drops all.
+
+  // Posts a read-ahead of the statistics of the queries a Sample leased, when there are at
+  // least options_.prefetch_stats_min of them. REQUIRES: mu_ not held.
+  void PrefetchStats(const std::vector<SampledQuery>& sampled);
+  // Waits (releasing `lock` meanwhile) while the running read-ahead reads statistics of
+  // `items`: they are about to be in memory, and reading them again would only compete for
+  // the cores. REQUIRES: `lock` holds mu_.
+  void AwaitPrefetch(std::unique_lock<std::mutex>& lock, std::span<const ReportItem> items);
+  // The read-ahead task: picks the ids still in flight and not held, reads them without mu_,
+  // and keeps those no writer touched meanwhile. REQUIRES: mu_ not held.
+  void RunPrefetch(const std::vector<uint64_t>& ids);
+  // (*stats)[i] = the statistics of ids[i]: taken out of prefetched_ when held there, read
+  // otherwise. REQUIRES: mu_ held.
+  Status TakeStats(const std::vector<uint64_t>& ids, std::vector<storage::StatsRecord>* stats);
+  // Adds the 'T' record of `id` to `batch` (encoded in `scratch`) and drops what read-ahead
+  // holds or is reading of it. REQUIRES: mu_ held.
+  void PutStats(uint64_t id, const storage::StatsRecord& stats, storage::Batch* batch,
+                std::string* scratch);
+  // Drops every read-ahead record, and the fill of the read under way. REQUIRES: mu_ held.
+  void ForgetPrefetched();
   // Reads the 'T' record of `id`; zeros when it has none.
   Status ReadStats(uint64_t id, storage::StatsRecord* stats) const;
 
@@ -423,6 +460,15 @@ class Pool final {
   std::unordered_map<uint64_t, uint64_t> last_request_;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
   bool test_fail_after_writing_ = false;  // guarded by mu_; likewise
+  // Statistics read ahead, by id; at most kMaxPrefetched. guarded by mu_.
+  std::unordered_map<uint64_t, storage::StatsRecord> prefetched_;
+  // The ids the running read-ahead reads that no writer has touched since. guarded by mu_.
+  std::unordered_set<uint64_t> prefetching_;
+  uint64_t prefetch_epoch_ = 0;            // guarded by mu_; ForgetPrefetched increments it
+  std::condition_variable prefetched_cv_;  // with mu_: prefetching_ was emptied
+  std::function<void()> prefetch_hook_;    // guarded by mu_; TEST_SetPrefetchHook
+  // Runs RunPrefetch. Declared last, so destroyed first: no task outlives the members.
+  index::TaskThread prefetcher_{kPrefetchQueue};
 };
 
 }  // namespace heapa

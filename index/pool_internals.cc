@@ -28,13 +28,13 @@ Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
   return storage::AtKey(storage::DecodeStats(value, stats), key);
 }
 
-Status Pool::ReadStatsMany(const std::vector<uint64_t>& ids,
-                           std::vector<storage::StatsRecord>* stats) const {
+Status Pool::ReadStatsMany(const storage::Committer& reader, const std::vector<uint64_t>& ids,
+                           std::vector<storage::StatsRecord>* stats) {
   std::vector<std::string> keys;
   keys.reserve(ids.size());
   for (uint64_t id : ids) keys.push_back(storage::StatsKey(id));
   std::vector<std::string> values;
-  const std::vector<Status> read = committer_->MultiGet(keys, &values);
+  const std::vector<Status> read = reader.MultiGet(keys, &values);
   stats->assign(ids.size(), storage::StatsRecord());
   for (size_t i = 0; i < ids.size(); ++i) {
     if (read[i].code() == Status::Code::kNotFound) continue;
@@ -140,8 +140,7 @@ Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
       HEAPA_RETURN_IF_ERROR(ReadStats(id, &stats));
       stats.has_est_reward = true;
       stats.est_reward = v;
-      storage::EncodeStats(stats, &value);
-      batch->Put(storage::StatsKey(id), value);
+      PutStats(id, stats, batch, &value);
       ix_->Touch(*e);
       e->reward = v;  // safe: archived entries are ordered by id, not reward
     }

@@ -117,8 +117,7 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
     storage::StatsRecord stats;
     stats.has_est_reward = true;
     stats.est_reward = est;
-    storage::EncodeStats(stats, &value);
-    batch.Put(storage::StatsKey(e.id), value);
+    PutStats(e.id, stats, &batch, &value);
     storage::EncodeEdge(c.policy_difficulty, &value);
     for (QueryId p : c.parents) {
       batch.Put(storage::EdgeKey(p, e.id), value);

@@ -191,6 +191,7 @@ Status Pool::ReopenStore() {
 Status Pool::Rebuild() {
   committer_.reset();
   last_request_.clear();  // the store may hold other results now (a restore, lost batches)
+  ForgetPrefetched();     // and other statistics
   LoadedIndex loaded_index;
   HEAPA_RETURN_IF_ERROR(LoadIndex(&loaded_index));
   ix_ = std::move(loaded_index.ix);

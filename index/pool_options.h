@@ -65,6 +65,11 @@ struct PoolOptions {
 
   // Storage engine sizing.
   size_t write_buffer_bytes = 64u << 20;
+
+  // A Sample of at least this many queries has their statistics read ahead on a background
+  // thread; the Report of those queries then finds them in memory instead of reading them
+  // under the pool's lock (index/pool_prefetch.cc). 0: never read ahead.
+  size_t prefetch_stats_min = 64;
 };
 
 // InvalidArgument naming the first bad field, or OK.

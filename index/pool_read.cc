@@ -116,6 +116,7 @@ Status Pool::Close() {
   // No committer: the index was never (re)built, as when Open fails to load it.
   Status drained = committer_ ? committer_->Drain() : Status::OK();
   committer_.reset();
+  ForgetPrefetched();
   Status s = store_->Close();
   store_.reset();
   return drained.ok() ? s : drained;
