@@ -222,7 +222,10 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
 
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  AwaitPrefetch(lock, items);  // before BeginMutation: from there on mu_ stays held
+  // Before BeginMutation, which may release mu_ only to return a stored result: an applied
+  // Report holds mu_ from there on. Statistics are taken after it (its CheckWritable rebuilds
+  // after a failed write, see TakeStats).
+  AwaitPrefetch(lock, items);
   HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kReport));
   if (stored) return index::ReportFromRecord(*stored);
   // Classify every item against the current state before changing anything.

@@ -37,6 +37,11 @@
 // generation; checkpoints/<tag>/ hold checkpoints. Admin operations (Checkpoint, Restore,
 // Fork, Close) are serialized among themselves by a second mutex; Checkpoint does not hold
 // the operation mutex, so sampling and reports go on while it runs.
+//
+// Each Pool has one background thread (from its first large Sample until it is destroyed):
+// it reads the statistics of the queries a Sample of PoolOptions::prefetch_stats_min or more
+// leased, so that their Report finds them in memory (index/pool_prefetch.cc). A Report of
+// queries whose statistics are being read waits for that read.
 #ifndef HEAPA_INDEX_POOL_H_
 #define HEAPA_INDEX_POOL_H_
 
@@ -114,7 +119,8 @@ class Pool final {
   // max_batch, or a lease outside (0, max_lease_ms]. O(k log n). With texts, they are read
   // after the lease is committed, without the pool's lock; if that read fails (Corruption,
   // IOError, or Unavailable when the pool closes meanwhile), the error is returned and the
-  // queries go back to the pool as if the lease had expired.
+  // queries go back to the pool as if the lease had expired. The statistics of a sample of
+  // prefetch_stats_min or more are then read ahead, on the pool's background thread.
   Result<std::vector<SampledQuery>> Sample(const SampleRequest& req, const RequestKey& rk = {});
 
   // Records the rollouts of sampled queries, in one batch; outcomes follow the input order.
@@ -125,7 +131,8 @@ class Pool final {
   // An older lease of a query leased again since: kStale, nothing recorded for that item.
   // NotFound for an unknown id; FailedPrecondition for a lease newer than the query's latest
   // (never granted to it); InvalidArgument for empty or non-finite rewards or an id twice in
-  // one call. Any error: nothing of the call is written.
+  // one call. Any error: nothing of the call is written. Statistics read ahead are used;
+  // while those of some of `items` are being read, the Report waits for that read.
   Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items,
                                             const RequestKey& rk = {});
 
@@ -281,6 +288,8 @@ class Pool final {
   void TEST_WaitPrefetch();
   // The ids whose statistics are held in memory by read-ahead, ascending.
   std::vector<QueryId> TEST_PrefetchedIds() const;
+  // How many statistics records Reports took from read-ahead instead of reading them.
+  uint64_t TEST_PrefetchHits() const;
   // Runs `hook` in every read-ahead between its read and its fill, without the pool's lock.
   void TEST_SetPrefetchHook(std::function<void()> hook);
 
@@ -402,9 +411,11 @@ class Pool final {
   static Status ReadStatsMany(const storage::Committer& reader, const std::vector<uint64_t>& ids,
                               std::vector<storage::StatsRecord>* stats);
 
-  // ---- Statistics read ahead (pool_prefetch.cc). Invariant, under mu_: every record in
-  // prefetched_ equals the id's 'T' record as committer_ serves it (store plus queued batches).
-  // PutStats keeps it, as every writer of a 'T' record uses it; ForgetPrefetched drops all.
+  // ---- Statistics read ahead (pool_prefetch.cc). Invariant, under mu_ while committer_ has
+  // not failed: every record in prefetched_ equals the id's 'T' record as committer_ serves
+  // it (store plus queued batches). PutStats keeps it, as every writer of a 'T' record uses
+  // it; ForgetPrefetched drops all (Rebuild, Close). After a failed group write it holds
+  // again once AfterFailedWrite has rebuilt: take records only after CheckWritable.
 
   // Posts a read-ahead of the statistics of the queries a Sample leased, when there are at
   // least options_.prefetch_stats_min of them. REQUIRES: mu_ not held.
@@ -417,13 +428,13 @@ class Pool final {
   // and keeps those no writer touched meanwhile. REQUIRES: mu_ not held.
   void RunPrefetch(const std::vector<uint64_t>& ids);
   // (*stats)[i] = the statistics of ids[i]: taken out of prefetched_ when held there, read
-  // otherwise. REQUIRES: mu_ held.
+  // otherwise. REQUIRES: mu_ held, and CheckWritable passed since it was taken.
   Status TakeStats(const std::vector<uint64_t>& ids, std::vector<storage::StatsRecord>* stats);
   // Adds the 'T' record of `id` to `batch` (encoded in `scratch`) and drops what read-ahead
   // holds or is reading of it. REQUIRES: mu_ held.
   void PutStats(uint64_t id, const storage::StatsRecord& stats, storage::Batch* batch,
                 std::string* scratch);
-  // Drops every read-ahead record, and the fill of the read under way. REQUIRES: mu_ held.
+  // Drops every read-ahead record, and what the read under way would keep. REQUIRES: mu_ held.
   void ForgetPrefetched();
   // Reads the 'T' record of `id`; zeros when it has none.
   Status ReadStats(uint64_t id, storage::StatsRecord* stats) const;
@@ -464,7 +475,7 @@ class Pool final {
   std::unordered_map<uint64_t, storage::StatsRecord> prefetched_;
   // The ids the running read-ahead reads that no writer has touched since. guarded by mu_.
   std::unordered_set<uint64_t> prefetching_;
-  uint64_t prefetch_epoch_ = 0;            // guarded by mu_; ForgetPrefetched increments it
+  uint64_t prefetch_hits_ = 0;             // guarded by mu_; records TakeStats found held
   std::condition_variable prefetched_cv_;  // with mu_: prefetching_ was emptied
   std::function<void()> prefetch_hook_;    // guarded by mu_; TEST_SetPrefetchHook
   // Runs RunPrefetch. Declared last, so destroyed first: no task outlives the members.

@@ -10,7 +10,13 @@
 // (and from prefetched_), and the fill keeps only ids still in prefetching_. A Report waits
 // for a read under way of its queries rather than read them twice (AwaitPrefetch). A rebuild
 // or a close drops everything (ForgetPrefetched), the fill of a read under way included.
+//
+// A failed group write drops the committer's overlay, so a record read from it may be lost:
+// the invariant (pool.h) holds again only once AfterFailedWrite has rebuilt the index (and
+// dropped everything). A Report takes records only after BeginMutation, whose CheckWritable
+// does that rebuild first.
 #include <algorithm>
+#include <exception>
 
 #include "index/pool.h"
 #include "storage/batch.h"
@@ -38,39 +44,49 @@ void Pool::AwaitPrefetch(std::unique_lock<std::mutex>& lock, std::span<const Rep
 }
 
 void Pool::RunPrefetch(const std::vector<uint64_t>& ids) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!store_ || !committer_ || !degraded_.ok()) return;
-  std::vector<uint64_t> wanted;
-  wanted.reserve(ids.size());
-  for (uint64_t id : ids) {
-    const index::Entry* e = ix_->Find(id);
-    if (e != nullptr && e->state == QueryState::kInFlight && !prefetched_.contains(id)) {
-      wanted.push_back(id);
+  try {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!store_ || !committer_ || !degraded_.ok()) return;
+    std::vector<uint64_t> wanted;
+    wanted.reserve(ids.size());
+    for (uint64_t id : ids) {
+      const index::Entry* e = ix_->Find(id);
+      if (e != nullptr && e->state == QueryState::kInFlight && !prefetched_.contains(id)) {
+        wanted.push_back(id);
+      }
     }
-  }
-  if (wanted.size() > kMaxPrefetched) wanted.resize(kMaxPrefetched);
-  if (wanted.empty()) return;
-  // Records of queries never reported (a trainer that went away) are dropped here, at the
-  // latest: all of them, which is simpler than aging them and as rare.
-  if (prefetched_.size() + wanted.size() > kMaxPrefetched) prefetched_.clear();
-  prefetching_.insert(wanted.begin(), wanted.end());
-  const uint64_t epoch = prefetch_epoch_;
-  const std::shared_ptr<storage::Committer> reader = committer_;
-  const std::function<void()> hook = prefetch_hook_;
-  lock.unlock();
+    if (wanted.size() > kMaxPrefetched) wanted.resize(kMaxPrefetched);
+    if (wanted.empty()) return;
+    // Records of queries never reported (a trainer that went away) are dropped here, at the
+    // latest: all of them, which is simpler than aging them and as rare.
+    if (prefetched_.size() + wanted.size() > kMaxPrefetched) prefetched_.clear();
+    prefetching_.insert(wanted.begin(), wanted.end());
+    const std::shared_ptr<storage::Committer> reader = committer_;
+    const std::function<void()> hook = prefetch_hook_;
+    lock.unlock();
 
-  std::vector<storage::StatsRecord> stats;
-  const Status read = ReadStatsMany(*reader, wanted, &stats);
-  if (hook) hook();
+    std::vector<storage::StatsRecord> stats;
+    const Status read = ReadStatsMany(*reader, wanted, &stats);
+    if (hook) hook();
 
-  lock.lock();
-  if (read.ok() && epoch == prefetch_epoch_) {  // a failed read: the Report reads and reports it
-    for (size_t i = 0; i < wanted.size(); ++i) {
-      if (prefetching_.erase(wanted[i]) > 0) prefetched_.emplace(wanted[i], std::move(stats[i]));
+    lock.lock();
+    // Kept: the ids no PutStats or ForgetPrefetched took out of prefetching_ meanwhile. A failed
+    // read keeps nothing; the Report reads the records itself and reports the error.
+    if (read.ok()) {
+      for (size_t i = 0; i < wanted.size(); ++i) {
+        if (prefetching_.erase(wanted[i]) > 0) {
+          prefetched_.emplace(wanted[i], std::move(stats[i]));
+        }
+      }
     }
+    prefetching_.clear();  // only this thread adds to it, one read-ahead at a time
+    prefetched_cv_.notify_all();
+  } catch (const std::exception&) {
+    // Out of memory, say: a task must not throw (task_thread.h), and only the read-ahead is lost.
+    std::lock_guard<std::mutex> lock(mu_);
+    prefetching_.clear();
+    prefetched_cv_.notify_all();
   }
-  prefetching_.clear();  // only this thread adds to it, one read-ahead at a time
-  prefetched_cv_.notify_all();
 }
 
 Status Pool::TakeStats(const std::vector<uint64_t>& ids, std::vector<storage::StatsRecord>* stats) {
@@ -87,6 +103,7 @@ Status Pool::TakeStats(const std::vector<uint64_t>& ids, std::vector<storage::St
     }
     (*stats)[i] = std::move(held->second);
     prefetched_.erase(held);  // the Report rewrites it (or leaves it, when it applies nothing)
+    ++prefetch_hits_;
   }
   if (missing.empty()) return Status::OK();
   std::vector<storage::StatsRecord> read;
@@ -100,13 +117,15 @@ void Pool::PutStats(uint64_t id, const storage::StatsRecord& stats, storage::Bat
   storage::EncodeStats(stats, scratch);
   batch->Put(storage::StatsKey(id), *scratch);
   prefetched_.erase(id);
+  // No writer reaches an id being read today (a Report waits for the read, and the other
+  // writers of 'T' records write archived or new queries, never ones in flight); this keeps
+  // the invariant for any writer all the same.
   prefetching_.erase(id);
 }
 
 void Pool::ForgetPrefetched() {
   prefetched_.clear();
-  prefetching_.clear();
-  ++prefetch_epoch_;
+  prefetching_.clear();  // the read under way keeps nothing
   prefetched_cv_.notify_all();
 }
 
@@ -118,6 +137,11 @@ std::vector<QueryId> Pool::TEST_PrefetchedIds() const {
   for (const auto& held : prefetched_) ids.push_back(held.first);
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+uint64_t Pool::TEST_PrefetchHits() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return prefetch_hits_;
 }
 
 void Pool::TEST_SetPrefetchHook(std::function<void()> hook) {

@@ -35,7 +35,7 @@ void TaskThread::WaitIdle() {
   cv_.wait(lock, [this] { return tasks_.empty() && !running_; });
 }
 
-size_t TaskThread::Queued() {
+size_t TaskThread::Queued() const {
   std::lock_guard<std::mutex> lock(mu_);
   return tasks_.size();
 }
@@ -43,13 +43,17 @@ size_t TaskThread::Queued() {
 void TaskThread::Stop() {
   std::thread thread;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     stop_ = true;
     tasks_.clear();
     thread = std::move(thread_);
+    if (!thread.joinable()) {  // never started, or another Stop joins it: wait for its task
+      cv_.wait(lock, [this] { return !running_; });
+      return;
+    }
   }
   cv_.notify_all();
-  if (thread.joinable()) thread.join();
+  thread.join();
 }
 
 void TaskThread::Loop() {

@@ -36,17 +36,17 @@ class TaskThread {
   void WaitIdle();
 
   // How many tasks wait (not counting the one running).
-  size_t Queued();
+  size_t Queued() const;
 
   // Drops the tasks that have not started, waits for the one running and joins the thread.
-  // Later Posts return false. Calling it again does nothing.
+  // Later Posts return false. Calling it again (or concurrently) waits for the same.
   void Stop();
 
  private:
   void Loop();
 
   const size_t max_queued_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;               // a task was queued, one finished, or stop
   std::deque<std::function<void()>> tasks_;  // guarded by mu_: not started yet, in order
   bool running_ = false;                     // guarded by mu_: the thread is running a task

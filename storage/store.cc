@@ -63,8 +63,8 @@ rocksdb::Options MakeOptions(const StoreOptions& o) {
   opt.memtable_prefix_bloom_size_ratio = 0.1;
   // A report writes its 512 statistics records in key order, so each memtable insert starts
   // from where the previous one of its family ended (a hint per key prefix) instead of from
-  // the top of the skiplist. RocksDB takes the hint only from a single writer, hence no
-  // concurrent memtable writes: the committer is the one writer anyway. Timed with RocksDB's
+  // the top of the skiplist. RocksDB ignores the hint when memtable writes may be concurrent,
+  // hence those are off: the committer writes one group at a time anyway. Timed with RocksDB's
   // perf context, the memtable insert of a 512-report took 0.55-0.82 ms instead of 0.76-0.92
   // on a fresh 1M pool and 1.31-1.39 instead of 1.48-1.58 on one aged by 3,000 steps (three
   // alternated rounds each, README, session 12).

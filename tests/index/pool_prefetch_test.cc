@@ -108,6 +108,7 @@ TEST_SUITE("index/pool_prefetch") {
       REQUIRE(ok_b.ok());
       CHECK(*ok_a == *ok_b);
       CHECK(Disjoint(with->TEST_PrefetchedIds(), SortedIds(a, 0, 96)));
+      CHECK(with->TEST_PrefetchHits() >= 96 * static_cast<uint64_t>(round + 1));
       REQUIRE(with->Recover().ok());
       REQUIRE(without->Recover().ok());
       auto late_a = with->Report(Items(a, 96, 128, ra, round));
@@ -132,12 +133,53 @@ TEST_SUITE("index/pool_prefetch") {
     CHECK(*with->Digest() == *without->Digest());
   }
 
+  TEST_CASE("a Report of queries read ahead and others takes the first and reads the rest") {
+    TempDir dir;
+    auto with = OpenPool(dir.Sub("with"), 64);
+    auto without = OpenPool(dir.Sub("without"), 0);
+    for (Pool* pool : {with.get(), without.get()}) {
+      Fill(*pool, 300);
+      // Every query gets statistics first, so that what is read ahead is not all zeros.
+      const std::vector<SampledQuery> all = SampleN(*pool, 300);
+      std::mt19937_64 rng(3);
+      REQUIRE(pool->Report(Items(all, 0, all.size(), rng, 1)).ok());
+      REQUIRE(pool->Reinsert().ok());
+      pool->TEST_WaitPrefetch();
+    }
+    const uint64_t hits_before = with->TEST_PrefetchHits();
+    std::vector<std::vector<SampledQuery>> samples;
+    for (Pool* pool : {with.get(), without.get()}) {
+      std::vector<SampledQuery> mixed = SampleN(*pool, 100);  // read ahead in `with`
+      pool->TEST_WaitPrefetch();
+      const std::vector<SampledQuery> small = SampleN(*pool, 20);  // not read ahead
+      // Interleaved: read-ahead records and read ones alternate in the Report.
+      for (size_t i = 0; i < small.size(); ++i) {
+        mixed.insert(mixed.begin() + static_cast<std::ptrdiff_t>(2 * i + 1), small[i]);
+      }
+      samples.push_back(std::move(mixed));
+    }
+    REQUIRE(SortedIds(samples[0], 0, 120) == SortedIds(samples[1], 0, 120));
+    std::mt19937_64 ra(4), rb(4);
+    auto a = with->Report(Items(samples[0], 0, 120, ra, 2));
+    auto b = without->Report(Items(samples[1], 0, 120, rb, 2));
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(*a == *b);
+    CHECK(with->TEST_PrefetchHits() - hits_before == 100);
+    CHECK(without->TEST_PrefetchHits() == 0);
+    for (const SampledQuery& q : samples[0]) {
+      CHECK(with->Get(q.id)->stats == without->Get(q.id)->stats);
+      CHECK(with->Get(q.id)->stats.reports == 2);
+    }
+  }
+
   TEST_CASE("a Report waits for the read-ahead of its queries, and only of its queries") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), 64);
     Fill(*pool, 200);
     const std::vector<SampledQuery> early = SampleN(*pool, 10);  // below 64: not read ahead
     std::promise<void> entered;
+    std::future<void> reading = entered.get_future();
     std::promise<void> release;
     std::shared_future<void> released = release.get_future().share();
     std::atomic<bool> first{true};
@@ -147,23 +189,70 @@ TEST_SUITE("index/pool_prefetch") {
       released.wait();
     });
     const std::vector<SampledQuery> s = SampleN(*pool, 100);
-    entered.get_future().wait();  // the read-ahead has read, and not kept anything yet
+    // The read-ahead has read, and not kept anything yet.
+    REQUIRE(reading.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
     std::mt19937_64 rng(1);
     const std::vector<ReportItem> items = Items(s, 0, 10, rng, 1);
-    auto blocked = std::async(std::launch::async, [&] { return pool->Report(items); });
-    // Another query's report goes through meanwhile.
     const std::vector<ReportItem> other = Items(early, 0, 1, rng, 1);
-    auto free = std::async(std::launch::async, [&] { return pool->Report(other); });
-    REQUIRE(free.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    std::future<Result<std::vector<ReportOutcome>>> blocked;
+    std::future<Result<std::vector<ReportOutcome>>> free;
+    // Releases the read-ahead before the futures' destructors wait for their Reports, also
+    // when a REQUIRE below fails.
+    struct Releaser {
+      std::promise<void>* release;
+      bool done = false;
+      void operator()() {
+        if (!done) release->set_value();
+        done = true;
+      }
+      ~Releaser() { (*this)(); }
+    } releaser{&release};
+    blocked = std::async(std::launch::async, [&] { return pool->Report(items); });
+    // Another query's report goes through meanwhile.
+    free = std::async(std::launch::async, [&] { return pool->Report(other); });
+    REQUIRE(free.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
     REQUIRE(free.get().ok());
     CHECK(blocked.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
-    release.set_value();
+    releaser();
     auto done = blocked.get();
     REQUIRE(done.ok());
     CHECK(std::count(done->begin(), done->end(), ReportOutcome::kApplied) == 10);
     pool->TEST_WaitPrefetch();
     CHECK(pool->TEST_PrefetchedIds() == SortedIds(s, 10, 100));
     for (const ReportItem& it : items) CHECK(pool->Get(it.id)->stats.reports == 1);
+  }
+
+  TEST_CASE("closing or destroying a pool while a read-ahead reads") {
+    TempDir dir;
+    for (const bool destroy : {false, true}) {
+      CAPTURE(destroy);
+      auto pool = OpenPool(dir.Sub(destroy ? "destroy" : "close"), 64);
+      Fill(*pool, 200);
+      std::promise<void> entered;
+      std::future<void> reading = entered.get_future();
+      std::promise<void> release;
+      std::shared_future<void> released = release.get_future().share();
+      std::atomic<bool> first{true};
+      pool->TEST_SetPrefetchHook([&] {
+        if (!first.exchange(false)) return;
+        entered.set_value();
+        released.wait();
+      });
+      (void)SampleN(*pool, 100);
+      REQUIRE(reading.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+      if (!destroy) {
+        CHECK(pool->Close().ok());  // does not wait for the read-ahead
+        release.set_value();
+        pool->TEST_WaitPrefetch();
+        CHECK(pool->TEST_PrefetchedIds().empty());
+        continue;
+      }
+      // The destructor waits for the read-ahead (which still uses the pool) to end.
+      auto destroyed = std::async(std::launch::async, [&] { pool.reset(); });
+      CHECK(destroyed.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+      release.set_value();
+      destroyed.get();
+    }
   }
 
   TEST_CASE("a rebuild while a read-ahead reads drops what it read") {

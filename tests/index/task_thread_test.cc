@@ -4,7 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 #include <vector>
@@ -14,19 +16,21 @@ namespace heapa::index {
 TEST_SUITE("index/task_thread") {
   TEST_CASE("tasks run in the order posted, on one thread that is not the caller's") {
     TaskThread thread(1000);
-    std::vector<int> order;  // written by the task thread only; read after WaitIdle
-    std::thread::id runner;
+    // Written by the task thread only; read after WaitIdle.
+    std::vector<int> order;
+    std::vector<std::thread::id> runners;
     for (int i = 0; i < 500; ++i) {
-      REQUIRE(thread.Post([&order, &runner, i] {
+      REQUIRE(thread.Post([&order, &runners, i] {
         order.push_back(i);
-        runner = std::this_thread::get_id();
+        runners.push_back(std::this_thread::get_id());
       }));
       if (i % 100 == 0) thread.WaitIdle();
     }
     thread.WaitIdle();
     REQUIRE(order.size() == 500);
     for (int i = 0; i < 500; ++i) CHECK(order[i] == i);
-    CHECK(runner != std::this_thread::get_id());
+    CHECK(runners.front() != std::this_thread::get_id());
+    CHECK(std::count(runners.begin(), runners.end(), runners.front()) == 500);
   }
 
   TEST_CASE("a full queue drops the task, and Stop drops the tasks not started") {
@@ -67,10 +71,34 @@ TEST_SUITE("index/task_thread") {
     thread.Stop();      // again: nothing
   }
 
-  TEST_CASE("a thread never posted to is never started, and stops at once") {
-    TaskThread thread(1);
-    thread.WaitIdle();
-    thread.Stop();
+  TEST_CASE("a thread never posted to is idle and stops; concurrent Stops both return") {
+    TaskThread idle(1);
+    CHECK(idle.Queued() == 0);
+    idle.WaitIdle();
+    idle.Stop();
+    CHECK_FALSE(idle.Post([] {}));
+
+    TaskThread busy(1);
+    std::promise<void> started;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> finished{false};
+    REQUIRE(busy.Post([&] {
+      started.set_value();
+      released.wait();
+      finished = true;
+    }));
+    started.get_future().wait();
+    auto first = std::async(std::launch::async, [&] { busy.Stop(); });
+    auto second = std::async(std::launch::async, [&] { busy.Stop(); });
+    // Neither returns while the running task has not ended (CHECK, not REQUIRE: the task
+    // must be released whatever happens).
+    CHECK(first.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+    CHECK(second.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
+    release.set_value();
+    first.get();
+    second.get();
+    CHECK(finished);
   }
 }
 
