@@ -91,6 +91,7 @@ class Pool final {
   // read-aheads wait at most behind the running one (more are dropped).
   static constexpr size_t kMaxPrefetched = 1 << 15;
   static constexpr size_t kPrefetchQueue = 4;
+  static constexpr int kPrefetchQuietWindows = 20;
 
   // Opens the pool in `dir` and rebuilds its index with a strict scan of every state record.
   // NotFound: no pool there and !create_if_missing. AlreadyExists: error_if_exists.
@@ -424,8 +425,12 @@ class Pool final {
   // `items`: they are about to be in memory, and reading them again would only compete for
   // the cores. REQUIRES: `lock` holds mu_.
   void AwaitPrefetch(std::unique_lock<std::mutex>& lock, std::span<const ReportItem> items);
-  // The read-ahead task: picks the ids still in flight and not held, reads them without mu_,
-  // and keeps those no writer touched meanwhile. REQUIRES: mu_ not held.
+  // Waits (releasing `lock` meanwhile) until no mutation has come for
+  // options_.prefetch_quiet_ms; false when there was no such pause in kPrefetchQuietWindows
+  // windows, or the pool closed. REQUIRES: `lock` holds mu_.
+  bool AwaitQuiet(std::unique_lock<std::mutex>& lock);
+  // The read-ahead task: after AwaitQuiet, picks the ids still in flight and not held, reads
+  // them without mu_, and keeps those no writer touched meanwhile. REQUIRES: mu_ not held.
   void RunPrefetch(const std::vector<uint64_t>& ids);
   // (*stats)[i] = the statistics of ids[i]: taken out of prefetched_ when held there, read
   // otherwise. REQUIRES: mu_ held, and CheckWritable passed since it was taken.
@@ -476,6 +481,7 @@ class Pool final {
   // The ids the running read-ahead reads that no writer has touched since. guarded by mu_.
   std::unordered_set<uint64_t> prefetching_;
   uint64_t prefetch_hits_ = 0;             // guarded by mu_; records TakeStats found held
+  uint64_t mutations_ = 0;                 // guarded by mu_; BeginMutation counts them
   std::condition_variable prefetched_cv_;  // with mu_: prefetching_ was emptied
   std::function<void()> prefetch_hook_;    // guarded by mu_; TEST_SetPrefetchHook
   // Runs RunPrefetch. Declared last, so destroyed first: no task outlives the members.

@@ -82,6 +82,7 @@ Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(std::unique_lock
 
 Result<std::optional<storage::OpResultRecord>> Pool::BeginMutation(
     std::unique_lock<std::mutex>& lock, const RequestKey& rk, storage::OpKind kind) {
+  ++mutations_;  // read-ahead waits for a pause in these (AwaitQuiet)
   const Status writable = CheckWritable();
   if (!store_) return writable;  // closed, or it could not be reopened
   HEAPA_ASSIGN_OR_RETURN(std::optional<storage::OpResultRecord> stored, LoadResult(lock, rk, kind));

@@ -3,7 +3,12 @@
 // their Report, which comes after the rollouts, finds them in memory. Without it a Report of
 // 512 queries reads 512 records at random under the pool's lock: 0.4 ms on a fresh 1M pool,
 // 1.7 ms on one aged by 3,000 steps (README, session 11). With 50 ms between Sample and Report,
-// a step on the aged pool took 8.6-9.0 ms instead of 11.8-12.1 (README, session 12).
+// a step on the aged pool took 8.2-8.3 ms instead of 11.1-11.7 (README, session 12).
+//
+// Back to back (a benchmark's steps, a trainer sampling batch after batch) the read-ahead only
+// took the cores from the requests: Sample(512) made 162-166k queries/s instead of 180-182k,
+// and a step on a fresh pool took 5.5-5.9 ms instead of 5.2-5.4 (three alternated rounds). So
+// it waits for a pause in the pool's mutations (AwaitQuiet), as while rollouts are generated.
 //
 // The read runs without mu_, so a writer may change a record between the read and the fill:
 // every writer of a 'T' record goes through PutStats, which removes the id from prefetching_
@@ -16,6 +21,7 @@
 // dropped everything). A Report takes records only after BeginMutation, whose CheckWritable
 // does that rebuild first.
 #include <algorithm>
+#include <chrono>
 #include <exception>
 
 #include "index/pool.h"
@@ -43,9 +49,23 @@ void Pool::AwaitPrefetch(std::unique_lock<std::mutex>& lock, std::span<const Rep
   while (!prefetching_.empty() && reading()) prefetched_cv_.wait(lock);
 }
 
+bool Pool::AwaitQuiet(std::unique_lock<std::mutex>& lock) {
+  const auto quiet = std::chrono::milliseconds(options_.prefetch_quiet_ms);
+  if (quiet.count() <= 0) return true;
+  for (int window = 0; window < kPrefetchQuietWindows; ++window) {
+    const uint64_t seen = mutations_;
+    // Close and Rebuild notify (ForgetPrefetched): a closing pool does not wait for a window.
+    prefetched_cv_.wait_for(lock, quiet);
+    if (!store_) return false;
+    if (mutations_ == seen) return true;
+  }
+  return false;
+}
+
 void Pool::RunPrefetch(const std::vector<uint64_t>& ids) {
   try {
     std::unique_lock<std::mutex> lock(mu_);
+    if (!AwaitQuiet(lock)) return;
     if (!store_ || !committer_ || !degraded_.ok()) return;
     std::vector<uint64_t> wanted;
     wanted.reserve(ids.size());

@@ -32,6 +32,7 @@ Run Drive(const std::string& dir, uint64_t seed, int steps, int reopen_at,
   options.config = Config(seed);
   options.clock_ms = testing::ClockOf(clock);
   options.prefetch_stats_min = prefetch_min;
+  options.prefetch_quiet_ms = 0;  // at once: racing the operations that follow
   auto opened = Pool::Open(dir, options);
   REQUIRE(opened.ok());
   std::unique_ptr<Pool> pool = std::move(opened).value();
@@ -44,6 +45,7 @@ Run Drive(const std::string& dir, uint64_t seed, int steps, int reopen_at,
       PoolOptions o;
       o.clock_ms = testing::ClockOf(clock);
       o.prefetch_stats_min = prefetch_min;
+      o.prefetch_quiet_ms = 0;
       auto reopened = Pool::Open(dir, o);
       REQUIRE(reopened.ok());
       pool = std::move(reopened).value();

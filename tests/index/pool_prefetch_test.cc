@@ -9,6 +9,7 @@
 #include <future>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "index/pool.h"
@@ -20,13 +21,15 @@ namespace {
 using testing::MakeQuery;
 using testing::TempDir;
 
-std::unique_ptr<Pool> OpenPool(const std::string& dir, size_t prefetch_min) {
+std::unique_ptr<Pool> OpenPool(const std::string& dir, size_t prefetch_min,
+                               int64_t quiet_ms = PoolOptions().prefetch_quiet_ms) {
   PoolOptions o;
   o.create_if_missing = true;
   o.config.max_size = 1000;
   o.config.rng_seed = 7;
   o.resume_interval_ms = 0;
   o.prefetch_stats_min = prefetch_min;
+  o.prefetch_quiet_ms = quiet_ms;
   auto pool = Pool::Open(dir, o);
   INFO(pool.status().ToString());
   REQUIRE(pool.ok());
@@ -170,6 +173,38 @@ TEST_SUITE("index/pool_prefetch") {
     for (const SampledQuery& q : samples[0]) {
       CHECK(with->Get(q.id)->stats == without->Get(q.id)->stats);
       CHECK(with->Get(q.id)->stats.reports == 2);
+    }
+  }
+
+  TEST_CASE("the read-ahead waits for a pause in the mutations, and gives up without one") {
+    TempDir dir;
+    SUBCASE("a Report right after its Sample reads for itself; after a pause it need not") {
+      auto pool = OpenPool(dir.path(), 64, /*quiet_ms=*/300);
+      Fill(*pool, 300);
+      std::mt19937_64 rng(5);
+      const std::vector<SampledQuery> first = SampleN(*pool, 100);
+      REQUIRE(pool->Report(Items(first, 0, 100, rng, 1)).ok());  // well within 300 ms
+      CHECK(pool->TEST_PrefetchHits() == 0);
+      const std::vector<SampledQuery> second = SampleN(*pool, 100);
+      pool->TEST_WaitPrefetch();  // 300 ms without mutations
+      CHECK(pool->TEST_PrefetchedIds() == SortedIds(second, 0, 100));
+      REQUIRE(pool->Report(Items(second, 0, 100, rng, 1)).ok());
+      CHECK(pool->TEST_PrefetchHits() == 100);
+    }
+    SUBCASE("under steady mutations it gives up") {
+      const int64_t quiet_ms = 100;
+      auto pool = OpenPool(dir.path(), 64, quiet_ms);
+      Fill(*pool, 300);
+      (void)SampleN(*pool, 100);
+      // A no-op mutation every millisecond for longer than every window the read-ahead waits.
+      const auto until = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(quiet_ms * (Pool::kPrefetchQuietWindows + 2));
+      while (std::chrono::steady_clock::now() < until) {
+        REQUIRE(pool->Reinsert().ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      pool->TEST_WaitPrefetch();
+      CHECK(pool->TEST_PrefetchedIds().empty());
     }
   }
 
