@@ -39,9 +39,10 @@
 // the operation mutex, so sampling and reports go on while it runs.
 //
 // Each Pool has one background thread (from its first large Sample until it is destroyed):
-// it reads the statistics of the queries a Sample of PoolOptions::prefetch_stats_min or more
-// leased, so that their Report finds them in memory (index/pool_prefetch.cc). A Report of
-// queries whose statistics are being read waits for that read.
+// once mutations pause, it reads the statistics of the queries a Sample of
+// PoolOptions::prefetch_stats_min or more leased, so that their Report finds them in memory
+// (index/pool_prefetch.cc). A Report of queries whose statistics are being read waits for that
+// read.
 #ifndef HEAPA_INDEX_POOL_H_
 #define HEAPA_INDEX_POOL_H_
 
@@ -121,7 +122,8 @@ class Pool final {
   // after the lease is committed, without the pool's lock; if that read fails (Corruption,
   // IOError, or Unavailable when the pool closes meanwhile), the error is returned and the
   // queries go back to the pool as if the lease had expired. The statistics of a sample of
-  // prefetch_stats_min or more are then read ahead, on the pool's background thread.
+  // prefetch_stats_min or more are then read ahead, on the pool's background thread, once
+  // mutations pause for prefetch_quiet_ms.
   Result<std::vector<SampledQuery>> Sample(const SampleRequest& req, const RequestKey& rk = {});
 
   // Records the rollouts of sampled queries, in one batch; outcomes follow the input order.

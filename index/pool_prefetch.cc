@@ -1,6 +1,6 @@
-// Statistics read ahead: once a Sample has its texts (in heapad, while its write still waits
-// for the disk), the 'T' records of its queries are read on a background thread, so that
-// their Report, which comes after the rollouts, finds them in memory. Without it a Report of
+// Statistics read ahead: after a Sample, once the pool's mutations pause (as while a trainer
+// generates its rollouts), the 'T' records of its queries are read on a background thread, so
+// that their Report, which comes after the rollouts, finds them in memory. Without it a Report of
 // 512 queries reads 512 records at random under the pool's lock: 0.4 ms on a fresh 1M pool,
 // 1.7 ms on one aged by 3,000 steps (README, session 11). With 50 ms between Sample and Report,
 // a step on the aged pool took 8.2-8.3 ms instead of 11.1-11.7 (README, session 12).
