@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -70,6 +71,44 @@ std::vector<ReportItem> Items(const std::vector<SampledQuery>& s, size_t from, s
   }
   return items;
 }
+
+// Holds the first read-ahead of a pool between its read and its fill until Open() or the
+// gate's destruction. The hook shares the gate's state, so it may outlive the gate.
+class ReadGate {
+ public:
+  explicit ReadGate(Pool& pool) : state_(std::make_shared<State>()) {
+    reading_ = state_->entered.get_future();
+    state_->released = state_->release.get_future().share();
+    pool.TEST_SetPrefetchHook([state = state_] {
+      if (!state->first.exchange(false)) return;
+      state->entered.set_value();
+      state->released.wait();
+    });
+  }
+  ~ReadGate() { Open(); }
+  ReadGate(const ReadGate&) = delete;
+  ReadGate& operator=(const ReadGate&) = delete;
+
+  // True once the read-ahead has read and waits here (false after a minute without).
+  bool AwaitHeld() {
+    return reading_.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  }
+  void Open() {
+    if (!opened_) state_->release.set_value();
+    opened_ = true;
+  }
+
+ private:
+  struct State {
+    std::promise<void> entered;
+    std::promise<void> release;
+    std::shared_future<void> released;
+    std::atomic<bool> first{true};
+  };
+  std::shared_ptr<State> state_;
+  std::future<void> reading_;
+  bool opened_ = false;
+};
 
 bool Includes(const std::vector<QueryId>& all, const std::vector<QueryId>& some) {
   return std::includes(all.begin(), all.end(), some.begin(), some.end());
@@ -213,42 +252,23 @@ TEST_SUITE("index/pool_prefetch") {
     auto pool = OpenPool(dir.path(), 64);
     Fill(*pool, 200);
     const std::vector<SampledQuery> early = SampleN(*pool, 10);  // below 64: not read ahead
-    std::promise<void> entered;
-    std::future<void> reading = entered.get_future();
-    std::promise<void> release;
-    std::shared_future<void> released = release.get_future().share();
-    std::atomic<bool> first{true};
-    pool->TEST_SetPrefetchHook([&] {
-      if (!first.exchange(false)) return;
-      entered.set_value();
-      released.wait();
-    });
+    // Declared before the gate: the gate opens (destroyed first) before these wait for their
+    // Reports, also when a REQUIRE below fails.
+    std::future<Result<std::vector<ReportOutcome>>> blocked;
+    std::future<Result<std::vector<ReportOutcome>>> free;
+    ReadGate gate(*pool);
     const std::vector<SampledQuery> s = SampleN(*pool, 100);
-    // The read-ahead has read, and not kept anything yet.
-    REQUIRE(reading.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    REQUIRE(gate.AwaitHeld());  // the read-ahead has read, and not kept anything yet
     std::mt19937_64 rng(1);
     const std::vector<ReportItem> items = Items(s, 0, 10, rng, 1);
     const std::vector<ReportItem> other = Items(early, 0, 1, rng, 1);
-    std::future<Result<std::vector<ReportOutcome>>> blocked;
-    std::future<Result<std::vector<ReportOutcome>>> free;
-    // Releases the read-ahead before the futures' destructors wait for their Reports, also
-    // when a REQUIRE below fails.
-    struct Releaser {
-      std::promise<void>* release;
-      bool done = false;
-      void operator()() {
-        if (!done) release->set_value();
-        done = true;
-      }
-      ~Releaser() { (*this)(); }
-    } releaser{&release};
     blocked = std::async(std::launch::async, [&] { return pool->Report(items); });
     // Another query's report goes through meanwhile.
     free = std::async(std::launch::async, [&] { return pool->Report(other); });
     REQUIRE(free.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
     REQUIRE(free.get().ok());
     CHECK(blocked.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
-    releaser();
+    gate.Open();
     auto done = blocked.get();
     REQUIRE(done.ok());
     CHECK(std::count(done->begin(), done->end(), ReportOutcome::kApplied) == 10);
@@ -263,21 +283,12 @@ TEST_SUITE("index/pool_prefetch") {
       CAPTURE(destroy);
       auto pool = OpenPool(dir.Sub(destroy ? "destroy" : "close"), 64);
       Fill(*pool, 200);
-      std::promise<void> entered;
-      std::future<void> reading = entered.get_future();
-      std::promise<void> release;
-      std::shared_future<void> released = release.get_future().share();
-      std::atomic<bool> first{true};
-      pool->TEST_SetPrefetchHook([&] {
-        if (!first.exchange(false)) return;
-        entered.set_value();
-        released.wait();
-      });
+      ReadGate gate(*pool);
       (void)SampleN(*pool, 100);
-      REQUIRE(reading.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+      REQUIRE(gate.AwaitHeld());
       if (!destroy) {
         CHECK(pool->Close().ok());  // does not wait for the read-ahead
-        release.set_value();
+        gate.Open();
         pool->TEST_WaitPrefetch();
         CHECK(pool->TEST_PrefetchedIds().empty());
         continue;
@@ -285,7 +296,7 @@ TEST_SUITE("index/pool_prefetch") {
       // The destructor waits for the read-ahead (which still uses the pool) to end.
       auto destroyed = std::async(std::launch::async, [&] { pool.reset(); });
       CHECK(destroyed.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout);
-      release.set_value();
+      gate.Open();
       destroyed.get();
     }
   }
