@@ -92,6 +92,8 @@ class Pool final {
   // read-aheads wait at most behind the running one (more are dropped).
   static constexpr size_t kMaxPrefetched = 1 << 15;
   static constexpr size_t kPrefetchQueue = 4;
+  // How many windows of PoolOptions::prefetch_quiet_ms a read-ahead waits for a pause in the
+  // pool's mutations before it is skipped.
   static constexpr int kPrefetchQuietWindows = 20;
 
   // Opens the pool in `dir` and rebuilds its index with a strict scan of every state record.
@@ -291,8 +293,6 @@ class Pool final {
   void TEST_WaitPrefetch();
   // The ids whose statistics are held in memory by read-ahead, ascending.
   std::vector<QueryId> TEST_PrefetchedIds() const;
-  // How many statistics records Reports took from read-ahead instead of reading them.
-  uint64_t TEST_PrefetchHits() const;
   // Runs `hook` in every read-ahead between its read and its fill, without the pool's lock.
   void TEST_SetPrefetchHook(std::function<void()> hook);
 
@@ -482,7 +482,8 @@ class Pool final {
   std::unordered_map<uint64_t, storage::StatsRecord> prefetched_;
   // The ids the running read-ahead reads that no writer has touched since. guarded by mu_.
   std::unordered_set<uint64_t> prefetching_;
-  uint64_t prefetch_hits_ = 0;             // guarded by mu_; records TakeStats found held
+  // guarded by mu_: PoolStats::prefetch_hits, prefetch_misses and prefetch_skipped.
+  uint64_t prefetch_hits_ = 0, prefetch_misses_ = 0, prefetch_skipped_ = 0;
   uint64_t mutations_ = 0;                 // guarded by mu_; BeginMutation counts them
   std::condition_variable prefetched_cv_;  // with mu_: prefetching_ was emptied
   std::function<void()> prefetch_hook_;    // guarded by mu_; TEST_SetPrefetchHook

@@ -34,11 +34,14 @@ namespace heapa {
 
 void Pool::PrefetchStats(const std::vector<SampledQuery>& sampled) {
   const size_t min = options_.prefetch_stats_min;
-  if (min == 0 || sampled.empty() || sampled.size() < min) return;
+  if (min == 0 || sampled.size() < min) return;
   std::vector<uint64_t> ids(sampled.size());
   for (size_t i = 0; i < sampled.size(); ++i) ids[i] = sampled[i].id;
   // Dropped when read-aheads pile up: the Report then reads the records itself.
-  (void)prefetcher_.Post([this, ids = std::move(ids)] { RunPrefetch(ids); });
+  if (!prefetcher_.Post([this, ids = std::move(ids)] { RunPrefetch(ids); })) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++prefetch_skipped_;
+  }
 }
 
 void Pool::AwaitPrefetch(std::unique_lock<std::mutex>& lock, std::span<const ReportItem> items) {
@@ -65,7 +68,10 @@ bool Pool::AwaitQuiet(std::unique_lock<std::mutex>& lock) {
 void Pool::RunPrefetch(const std::vector<uint64_t>& ids) {
   try {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!AwaitQuiet(lock)) return;
+    if (!AwaitQuiet(lock)) {
+      if (store_) ++prefetch_skipped_;  // no pause (a closing pool skips nothing worth counting)
+      return;
+    }
     if (!store_ || !committer_ || !degraded_.ok()) return;
     std::vector<uint64_t> wanted;
     wanted.reserve(ids.size());
@@ -110,7 +116,10 @@ void Pool::RunPrefetch(const std::vector<uint64_t>& ids) {
 }
 
 Status Pool::TakeStats(const std::vector<uint64_t>& ids, std::vector<storage::StatsRecord>* stats) {
-  if (prefetched_.empty()) return ReadStatsMany(*committer_, ids, stats);
+  if (prefetched_.empty()) {
+    prefetch_misses_ += ids.size();
+    return ReadStatsMany(*committer_, ids, stats);
+  }
   stats->assign(ids.size(), storage::StatsRecord());
   std::vector<uint64_t> missing;
   std::vector<size_t> missing_at;
@@ -126,6 +135,7 @@ Status Pool::TakeStats(const std::vector<uint64_t>& ids, std::vector<storage::St
     ++prefetch_hits_;
   }
   if (missing.empty()) return Status::OK();
+  prefetch_misses_ += missing.size();
   std::vector<storage::StatsRecord> read;
   HEAPA_RETURN_IF_ERROR(ReadStatsMany(*committer_, missing, &read));
   for (size_t j = 0; j < missing.size(); ++j) (*stats)[missing_at[j]] = std::move(read[j]);
@@ -157,11 +167,6 @@ std::vector<QueryId> Pool::TEST_PrefetchedIds() const {
   for (const auto& held : prefetched_) ids.push_back(held.first);
   std::sort(ids.begin(), ids.end());
   return ids;
-}
-
-uint64_t Pool::TEST_PrefetchHits() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return prefetch_hits_;
 }
 
 void Pool::TEST_SetPrefetchHook(std::function<void()> hook) {

@@ -53,6 +53,10 @@ PoolStats Pool::Stats() const {
     st.commit_batches = c.batches;
     st.commit_max_group = c.max_group;
   }
+  st.prefetch_hits = prefetch_hits_;
+  st.prefetch_misses = prefetch_misses_;
+  st.prefetch_skipped = prefetch_skipped_;
+  st.prefetch_held = prefetched_.size();
   st.index_bytes = ix_->MemoryBytes();
   if (!degraded_.ok()) st.degraded = degraded_.ToString();
   return st;

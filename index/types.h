@@ -139,6 +139,10 @@ struct PoolStats {
   uint64_t expired_leases = 0;  // IN_FLIGHT past their deadline, not yet returned by a Sample
   // Group commit since open: synced writes, the operations they carried, the largest group.
   uint64_t commit_writes = 0, commit_batches = 0, commit_max_group = 0;
+  // Statistics read ahead since open (index/pool_prefetch.cc): the records Reports took from
+  // memory (hits) and read themselves (misses); the read-aheads skipped, because too many
+  // waited or mutations never paused; the records held now.
+  uint64_t prefetch_hits = 0, prefetch_misses = 0, prefetch_skipped = 0, prefetch_held = 0;
 };
 
 }  // namespace heapa

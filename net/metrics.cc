@@ -87,7 +87,8 @@ std::string Metrics::Render(const PoolRegistry& pools) const {
     // Counted after the buckets: a request observed meanwhile cannot make +Inf < a bucket.
     p.Sample("heapa_request_duration_seconds_bucket", verb + ",le=\"+Inf\"",
              static_cast<double>(std::max(total, cumulative)));
-    p.Sample("heapa_request_duration_seconds_sum", verb, static_cast<double>(v.sum_ns.load()) / 1e9);
+    p.Sample("heapa_request_duration_seconds_sum", verb,
+             static_cast<double>(v.sum_ns.load()) / 1e9);
     p.Sample("heapa_request_duration_seconds_count", verb,
              static_cast<double>(std::max(total, cumulative)));
   }
@@ -107,12 +108,11 @@ std::string Metrics::Render(const PoolRegistry& pools) const {
   for (const PoolView& v : views) {
     const PoolStats& s = v.stats;
     const std::pair<const char*, uint64_t> states[] = {
-        {"COLD", s.cold},         {"LOW", s.low},           {"HIGH", s.high},
+        {"COLD", s.cold},           {"LOW", s.low},           {"HIGH", s.high},
         {"IN_FLIGHT", s.in_flight}, {"ARCHIVED", s.archived}, {"PENDING", s.pending},
-        {"REJECTED", s.rejected}, {"EVICTED", s.evicted}};
+        {"REJECTED", s.rejected},   {"EVICTED", s.evicted}};
     for (const auto& [state, n] : states) {
-      p.Sample("heapa_pool_queries", v.label + "," + Label("state", state),
-               static_cast<double>(n));
+      p.Sample("heapa_pool_queries", v.label + "," + Label("state", state), static_cast<double>(n));
     }
   }
   p.Family("heapa_pool_max_size", "gauge", "Capacity of COLD + LOW + HIGH.");
@@ -121,10 +121,10 @@ std::string Metrics::Render(const PoolRegistry& pools) const {
   }
   p.Family("heapa_pool_frontier_reward", "gauge", "The frontier: LOW's maximum, HIGH's minimum.");
   for (const PoolView& v : views) {
-    if (v.stats.low_max) p.Sample("heapa_pool_frontier_reward", v.label + ",side=\"low_max\"",
-                                  *v.stats.low_max);
-    if (v.stats.high_min) p.Sample("heapa_pool_frontier_reward", v.label + ",side=\"high_min\"",
-                                   *v.stats.high_min);
+    if (v.stats.low_max)
+      p.Sample("heapa_pool_frontier_reward", v.label + ",side=\"low_max\"", *v.stats.low_max);
+    if (v.stats.high_min)
+      p.Sample("heapa_pool_frontier_reward", v.label + ",side=\"high_min\"", *v.stats.high_min);
   }
   p.Family("heapa_pool_reward", "histogram", "Rewards of the scored queries in LOW and HIGH.");
   for (const PoolView& v : views) {
@@ -173,6 +173,16 @@ std::string Metrics::Render(const PoolRegistry& pools) const {
           [](const PoolStats& s) { return s.commit_batches; });
   gauge("heapa_pool_commit_max_group", "The most operations one synced write carried.",
         [](const PoolStats& s) { return s.commit_max_group; });
+  counter("heapa_pool_prefetch_hits_total",
+          "Statistics records Reports took from read-ahead instead of reading them.",
+          [](const PoolStats& s) { return s.prefetch_hits; });
+  counter("heapa_pool_prefetch_misses_total", "Statistics records Reports read themselves.",
+          [](const PoolStats& s) { return s.prefetch_misses; });
+  counter("heapa_pool_prefetch_skipped_total",
+          "Read-aheads skipped: too many waiting, or no pause in the mutations.",
+          [](const PoolStats& s) { return s.prefetch_skipped; });
+  gauge("heapa_pool_prefetch_held", "Statistics records held by read-ahead.",
+        [](const PoolStats& s) { return s.prefetch_held; });
   gauge("heapa_pool_index_bytes", "Memory of the in-memory index.",
         [](const PoolStats& s) { return s.index_bytes; });
   gauge("heapa_pool_degraded", "1 when a failed write turned the pool read-only.",

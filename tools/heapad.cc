@@ -62,22 +62,45 @@ int Main(int argc, char** argv) {
   app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one");
   app.add_option("--auth-token-file", token_file,
                  "file holding the shared secret clients must send (required off loopback)");
-  app.add_option("--max-frame-bytes", so.max_frame_bytes, "largest request frame");
-  app.add_option("--max-connections", so.max_connections, "open connections");
-  app.add_option("--idle-timeout-ms", so.idle_timeout_ms, "close a connection idle this long");
-  app.add_option("--frame-timeout-ms", so.frame_timeout_ms, "time to receive a started frame");
+  app.add_option("--max-frame-bytes", so.max_frame_bytes, "largest request frame")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-connections", so.max_connections, "open connections")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--idle-timeout-ms", so.idle_timeout_ms, "close a connection idle this long")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--frame-timeout-ms", so.frame_timeout_ms, "time to receive a started frame")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-pending-requests", so.max_pending_requests,
-                 "requests read ahead per connection");
-  app.add_option("--max-output-bytes", so.max_output_bytes, "unsent responses per connection");
-  app.add_option("--workers", so.worker_threads, "threads executing requests");
-  app.add_option("--max-batch", po.max_batch, "queries per insert, sample or report");
+                 "requests read ahead per connection")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-output-bytes", so.max_output_bytes, "unsent responses per connection")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--workers", so.worker_threads, "threads executing requests")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--max-batch", po.max_batch, "queries per insert, sample or report")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--resume-interval-ms", po.resume_interval_ms,
-                 "after a failed write, how often a mutation may try to resume the store");
+                 "after a failed write, how often a mutation may try to resume the store")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--prefetch-stats-min", po.prefetch_stats_min,
+                 "read ahead the statistics of a Sample of at least this many queries, so that "
+                 "their Report finds them in memory (0: never)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--prefetch-quiet-ms", po.prefetch_quiet_ms,
+                 "start a read-ahead once a pool's mutations pause this long (0: at once)")
+      ->check(CLI::Range(int64_t{0}, int64_t{60'000}))
+      ->capture_default_str();
   app.add_flag("--no-sync", no_sync, "do not fdatasync writes (benchmarks only: unsafe)");
   std::string metrics_listen;
   app.add_option("--metrics", metrics_listen,
                  "serve Prometheus metrics over HTTP at HOST:PORT (GET /metrics)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; a bad flag or value is a usage error, like the checks below.
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
 
   if (!ParseListen(listen, &so.host, &so.port)) {
     std::cerr << "heapad: --listen wants HOST:PORT, got '" << listen << "'\n";

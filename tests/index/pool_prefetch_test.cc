@@ -150,7 +150,7 @@ TEST_SUITE("index/pool_prefetch") {
       REQUIRE(ok_b.ok());
       CHECK(*ok_a == *ok_b);
       CHECK(Disjoint(with->TEST_PrefetchedIds(), SortedIds(a, 0, 96)));
-      CHECK(with->TEST_PrefetchHits() >= 96 * static_cast<uint64_t>(round + 1));
+      CHECK(with->Stats().prefetch_hits >= 96 * static_cast<uint64_t>(round + 1));
       REQUIRE(with->Recover().ok());
       REQUIRE(without->Recover().ok());
       auto late_a = with->Report(Items(a, 96, 128, ra, round));
@@ -188,7 +188,7 @@ TEST_SUITE("index/pool_prefetch") {
       REQUIRE(pool->Reinsert().ok());
       pool->TEST_WaitPrefetch();
     }
-    const uint64_t hits_before = with->TEST_PrefetchHits();
+    const PoolStats before = with->Stats();
     std::vector<std::vector<SampledQuery>> samples;
     for (Pool* pool : {with.get(), without.get()}) {
       std::vector<SampledQuery> mixed = SampleN(*pool, 100);  // read ahead in `with`
@@ -207,8 +207,13 @@ TEST_SUITE("index/pool_prefetch") {
     REQUIRE(a.ok());
     REQUIRE(b.ok());
     CHECK(*a == *b);
-    CHECK(with->TEST_PrefetchHits() - hits_before == 100);
-    CHECK(without->TEST_PrefetchHits() == 0);
+    // 100 records taken from memory, 20 read; the pool without read-ahead read all 120.
+    const PoolStats after = with->Stats();
+    CHECK(after.prefetch_hits - before.prefetch_hits == 100);
+    CHECK(after.prefetch_misses - before.prefetch_misses == 20);
+    CHECK(after.prefetch_held == 0);
+    CHECK(without->Stats().prefetch_hits == 0);
+    CHECK(without->Stats().prefetch_misses == 300 + 120);
     for (const SampledQuery& q : samples[0]) {
       CHECK(with->Get(q.id)->stats == without->Get(q.id)->stats);
       CHECK(with->Get(q.id)->stats.reports == 2);
@@ -223,12 +228,18 @@ TEST_SUITE("index/pool_prefetch") {
       std::mt19937_64 rng(5);
       const std::vector<SampledQuery> first = SampleN(*pool, 100);
       REQUIRE(pool->Report(Items(first, 0, 100, rng, 1)).ok());  // well within 300 ms
-      CHECK(pool->TEST_PrefetchHits() == 0);
+      CHECK(pool->Stats().prefetch_hits == 0);
+      CHECK(pool->Stats().prefetch_misses == 100);
       const std::vector<SampledQuery> second = SampleN(*pool, 100);
       pool->TEST_WaitPrefetch();  // 300 ms without mutations
       CHECK(pool->TEST_PrefetchedIds() == SortedIds(second, 0, 100));
+      CHECK(pool->Stats().prefetch_held == 100);
       REQUIRE(pool->Report(Items(second, 0, 100, rng, 1)).ok());
-      CHECK(pool->TEST_PrefetchHits() == 100);
+      CHECK(pool->Stats().prefetch_hits == 100);
+      CHECK(pool->Stats().prefetch_misses == 100);
+      CHECK(pool->Stats().prefetch_held == 0);
+      // The first read-ahead found its queries reported (nothing to read), not skipped.
+      CHECK(pool->Stats().prefetch_skipped == 0);
     }
     SUBCASE("under steady mutations it gives up") {
       const int64_t quiet_ms = 100;
@@ -244,6 +255,7 @@ TEST_SUITE("index/pool_prefetch") {
       }
       pool->TEST_WaitPrefetch();
       CHECK(pool->TEST_PrefetchedIds().empty());
+      CHECK(pool->Stats().prefetch_skipped == 1);
     }
   }
 

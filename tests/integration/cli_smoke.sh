@@ -30,6 +30,8 @@ j refresh math >/dev/null
 h recover math
 h reinsert math
 [ "$(j stats math | field '["pooled"]')" -ge 3 ] || fail stats
+[ "$(j stats math | field '["prefetch"]["misses"]')" -ge 1 ] || fail "stats: read-ahead counters"
+[ "$(j stats math | field '["commit"]["writes"]')" -ge 1 ] || fail "stats: group commit counters"
 h checkpoint math t1
 before=$(j digest math | field '["digest"]')
 h insert math --prompt "4+4?"

@@ -83,15 +83,16 @@ TEST_SUITE("net/metrics") {
     auto c = net::Client::Connect(o);
     REQUIRE(c.ok());
     HEAPA_REQUIRE_OK((*c)->CreatePool("m", PoolConfig{}));
-    REQUIRE((*c)->Insert("m", std::vector<NewQuery>{testing::MakeQuery(1, 0.5),
-                                                    testing::MakeQuery(2, -0.5),
-                                                    testing::MakeQuery(3)})
-                .ok());
+    REQUIRE(
+        (*c)->Insert("m", std::vector<NewQuery>{testing::MakeQuery(1, 0.5),
+                                                testing::MakeQuery(2, -0.5), testing::MakeQuery(3)})
+            .ok());
     SampleRequest req;
     req.count = 2;
     auto s = (*c)->Sample("m", req);
     REQUIRE(s.ok());
-    REQUIRE((*c)->Report("m", std::vector<ReportItem>{{(*s)[0].id, (*s)[0].lease, {1, 1}, 1}}).ok());
+    REQUIRE(
+        (*c)->Report("m", std::vector<ReportItem>{{(*s)[0].id, (*s)[0].lease, {1, 1}, 1}}).ok());
     CHECK((*c)->Get("m", 999).status().code() == Status::Code::kNotFound);
 
     const std::string response = Http(d.metrics_port(), "GET", "/metrics");
@@ -108,6 +109,10 @@ TEST_SUITE("net/metrics") {
     CHECK(Value(page, R"(heapa_pool_reports_total{pool="m"})") == 1);
     CHECK(Value(page, R"(heapa_pool_degraded{pool="m"})") == 0);
     CHECK(Value(page, R"(heapa_pool_commit_operations_total{pool="m"})") >= 3);
+    // A Sample of 2 is below the read-ahead's minimum: the Report read its one record.
+    CHECK(Value(page, R"(heapa_pool_prefetch_misses_total{pool="m"})") == 1);
+    CHECK(Value(page, R"(heapa_pool_prefetch_hits_total{pool="m"})") == 0);
+    CHECK(Value(page, R"(heapa_pool_prefetch_held{pool="m"})") == 0);
     CHECK(Value(page, R"(heapa_pool_reward_count{pool="m"})") >= 0);
 
     // The official parser (python3-prometheus-client) reads the page too.
@@ -116,7 +121,8 @@ TEST_SUITE("net/metrics") {
     const std::string cmd =
         "/usr/bin/python3 -c 'import sys; from prometheus_client.parser import "
         "text_string_to_metric_families as p; n = sum(1 for _ in p(open(sys.argv[1]).read())); "
-        "sys.exit(0 if n > 10 else 1)' " + file;
+        "sys.exit(0 if n > 10 else 1)' " +
+        file;
     CHECK(std::system(cmd.c_str()) == 0);
 
     REQUIRE((*c)->Insert("m", std::vector<NewQuery>{testing::MakeQuery(4)}).ok());

@@ -313,7 +313,16 @@ Json StatsJson(const PoolStats& s) {
                 {"total_reports", c.total_reports},
                 {"total_reinserted", c.total_reinserted},
                 {"total_expired", c.total_expired},
-                {"total_evicted", c.total_evicted}}}};
+                {"total_evicted", c.total_evicted}}},
+              {"commit",
+               {{"writes", s.commit_writes},
+                {"operations", s.commit_batches},
+                {"max_group", s.commit_max_group}}},
+              {"prefetch",
+               {{"hits", s.prefetch_hits},
+                {"misses", s.prefetch_misses},
+                {"skipped", s.prefetch_skipped},
+                {"held", s.prefetch_held}}}};
 }
 
 Json CheckpointsJson(const std::vector<storage::CheckpointInfo>& checkpoints) {
