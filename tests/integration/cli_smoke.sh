@@ -46,6 +46,11 @@ h drop copy
 set +e
 h get math 99999 2>/dev/null; [ $? -eq 3 ] || fail "unknown id should exit 3"
 h stats nosuchpool 2>/dev/null; [ $? -eq 3 ] || fail "unknown pool should exit 3"
+# A negative number for an unsigned argument is a usage error (CLI11 alone wraps it around).
+h create neg --max-size -5 2>/dev/null; [ $? -eq 2 ] || fail "--max-size -5 should exit 2"
+h get math -1 2>/dev/null; [ $? -eq 2 ] || fail "id -1 should exit 2"
+h report math "$id" -7 1 2>/dev/null; [ $? -eq 2 ] || fail "lease -7 should exit 2"
+h child math --parent -2 --prompt x 2>/dev/null; [ $? -eq 2 ] || fail "--parent -2 should exit 2"
 "$heapa" --port 1 --timeout-ms 500 pools 2>/dev/null; [ $? -eq 5 ] || fail "no daemon should exit 5"
 set -e
 kill -TERM "$pid"

@@ -69,6 +69,20 @@ inline CLI::Validator AtLeast(int64_t min) {
       "");
 }
 
+// Accepts a decimal number that fits in 64 bits unsigned: an id, a lease, a size or a seed.
+// CLI11 alone reads -1 into an unsigned variable as 2^64 - 1.
+inline CLI::Validator Unsigned() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        uint64_t v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        if (ec == std::errc() && ptr == end) return "";
+        return fmt::format("{} is not an unsigned integer", text);
+      },
+      "");
+}
+
 // The positional POOL argument every pool verb starts with.
 inline CLI::Option* AddPoolArg(CLI::App* sub, std::string* pool) {
   return sub->add_option("pool", *pool, "Pool name")->required();

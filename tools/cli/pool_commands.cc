@@ -46,7 +46,9 @@ void AddCreate(CLI::App& app, Registry* registry) {
   CLI::App* sub = app.add_subcommand("create", "Create a pool");
   AddPoolArg(sub, &a->pool);
   PoolConfig& c = a->config;
-  sub->add_option("--max-size", c.max_size, "Capacity of COLD + LOW + HIGH")->capture_default_str();
+  sub->add_option("--max-size", c.max_size, "Capacity of COLD + LOW + HIGH")
+      ->capture_default_str()
+      ->check(Unsigned());
   sub->add_option("--low-fraction", c.low_fraction, "Share of scored queries kept in LOW")
       ->capture_default_str();
   sub->add_option("--sampling", a->sampling, "medium (default) or mixed")
@@ -55,8 +57,11 @@ void AddCreate(CLI::App& app, Registry* registry) {
       ->check(CLI::IsMember(EvictionNames()));
   sub->add_option("--reinsert-below", c.reinsert_below,
                   "Reinsert the archive when fewer are pooled (0: fewer than the batch)")
-      ->capture_default_str();
-  sub->add_option("--seed", c.rng_seed, "Seed of the pool's RNG")->capture_default_str();
+      ->capture_default_str()
+      ->check(Unsigned());
+  sub->add_option("--seed", c.rng_seed, "Seed of the pool's RNG")
+      ->capture_default_str()
+      ->check(Unsigned());
   sub->add_option("--lease-ms", c.default_lease_ms, "Default lease of a sample")
       ->capture_default_str()
       ->check(AtLeast(1));

@@ -122,7 +122,9 @@ void AddChild(CLI::App& app, Registry* registry) {
   NewChild& c = a->child;
   CLI::App* sub = app.add_subcommand("child", "Insert an augmented child of existing queries");
   AddPoolArg(sub, &a->pool);
-  sub->add_option("--parent", c.parents, "A parent id (repeat for several)")->required();
+  sub->add_option("--parent", c.parents, "A parent id (repeat for several)")
+      ->required()
+      ->check(Unsigned());
   sub->add_option("--prompt", c.prompt, "The child's prompt")->required();
   sub->add_option("--answer", c.answer, "Ground truth");
   sub->add_option("--source", c.source, "Dataset tag");
@@ -151,7 +153,7 @@ void AddValidate(CLI::App& app, Registry* registry) {
   auto a = std::make_shared<ValidateArgs>();
   CLI::App* sub = app.add_subcommand("validate", "Accept or reject a pending child");
   AddPoolArg(sub, &a->pool);
-  sub->add_option("id", a->id, "Query id")->required();
+  sub->add_option("id", a->id, "Query id")->required()->check(Unsigned());
   CLI::Option_group* decision = sub->add_option_group("decision", "The verdict (one of)");
   decision->add_flag("--accept", a->accept, "Admit the child into the pool");
   decision->add_flag("--reject", a->reject, "Reject the child for good");
@@ -194,8 +196,8 @@ void AddReport(CLI::App& app, Registry* registry) {
   auto a = std::make_shared<ReportArgs>();
   CLI::App* sub = app.add_subcommand("report", "Report the rollout rewards of a sampled query");
   AddPoolArg(sub, &a->pool);
-  sub->add_option("id", a->item.id, "Query id")->required();
-  sub->add_option("lease", a->item.lease, "Lease id from sample")->required();
+  sub->add_option("id", a->item.id, "Query id")->required()->check(Unsigned());
+  sub->add_option("lease", a->item.lease, "Lease id from sample")->required()->check(Unsigned());
   sub->add_option("rewards", a->item.rewards, "One reward per rollout")->required();
   sub->add_option("--step", a->item.step, "The trainer's step")->capture_default_str();
   registry->Add(sub, [a](net::Client& client) -> Result<Output> {
@@ -230,7 +232,7 @@ void AddGetAndLineage(CLI::App& app, Registry* registry) {
   auto get = std::make_shared<QueryArgs>();
   CLI::App* sub = app.add_subcommand("get", "Show one query: record, state and statistics");
   AddPoolArg(sub, &get->pool);
-  sub->add_option("id", get->id, "Query id")->required();
+  sub->add_option("id", get->id, "Query id")->required()->check(Unsigned());
   registry->Add(sub, [get](net::Client& client) -> Result<Output> {
     HEAPA_ASSIGN_OR_RETURN(QueryInfo info, client.Get(get->pool, get->id));
     return Output{QueryInfoJson(info), ""};
@@ -239,9 +241,10 @@ void AddGetAndLineage(CLI::App& app, Registry* registry) {
   auto lineage = std::make_shared<QueryArgs>();
   sub = app.add_subcommand("lineage", "Show a query's parents, children, ancestors, descendants");
   AddPoolArg(sub, &lineage->pool);
-  sub->add_option("id", lineage->id, "Query id")->required();
+  sub->add_option("id", lineage->id, "Query id")->required()->check(Unsigned());
   sub->add_option("--depth", lineage->depth, "Levels of ancestors and descendants")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(Unsigned());
   registry->Add(sub, [lineage](net::Client& client) -> Result<Output> {
     HEAPA_ASSIGN_OR_RETURN(LineageView view,
                            client.Lineage(lineage->pool, lineage->id, lineage->depth));
