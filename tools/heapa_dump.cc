@@ -30,10 +30,11 @@
 #include "storage/store.h"
 #include "tools/dump/lineage.h"
 #include "tools/dump/open_pool.h"
+#include "tools/dump/plot.h"
 #include "tools/dump/progress.h"
 #include "tools/dump/queries.h"
-#include "tools/dump/plot.h"
 #include "tools/dump/summary.h"
+#include "tools/flag_checks.h"
 
 namespace heapa::dump {
 namespace {
@@ -94,14 +95,17 @@ int Run(int argc, char** argv) {
   queries->add_option("--origin", f.origin, "seed or augmented")
       ->check(CLI::IsMember({"seed", "augmented"}));
   queries->add_option("--source", f.source, "Only this data source");
-  queries->add_option("--ids", f.ids, "Only these ids (comma-separated)")->delimiter(',');
+  queries->add_option("--ids", f.ids, "Only these ids (comma-separated)")
+      ->delimiter(',')
+      ->check(Unsigned());
   queries->add_flag("--no-content", f.no_content, "Leave out prompt, answer, meta and tokens");
   CLI::App* lineage = app.add_subcommand("lineage", "The lineage graph as DOT or JSON");
   lineage->add_option("--format", f.format, "dot or json")
       ->check(CLI::IsMember({"dot", "json"}))
       ->capture_default_str();
-  lineage->add_option("--root", f.root, "Only this query and its descendants");
-  lineage->add_option("--depth", f.depth, "With --root: at most this many levels below it");
+  lineage->add_option("--root", f.root, "Only this query and its descendants")->check(Unsigned());
+  lineage->add_option("--depth", f.depth, "With --root: at most this many levels below it")
+      ->check(Unsigned());
   CLI::App* summary = app.add_subcommand("summary", "Partitions, counters, reward histogram");
   summary->add_option("--bins", f.bins, "Histogram bins")->check(CLI::Range(1, 1000));
   summary->add_option("--min", f.lo, "Histogram range start (default: the smallest reward)");

@@ -20,6 +20,7 @@
 #include "net/server.h"
 #include "net/service.h"
 #include "storage/failpoint.h"
+#include "tools/flag_checks.h"
 
 namespace heapa {
 namespace {
@@ -63,30 +64,29 @@ int Main(int argc, char** argv) {
   app.add_option("--auth-token-file", token_file,
                  "file holding the shared secret clients must send (required off loopback)");
   app.add_option("--max-frame-bytes", so.max_frame_bytes, "largest request frame")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--max-connections", so.max_connections, "open connections")
-      ->check(CLI::NonNegativeNumber);
+      ->check(Unsigned());
+  app.add_option("--max-connections", so.max_connections, "open connections")->check(Unsigned());
   app.add_option("--idle-timeout-ms", so.idle_timeout_ms, "close a connection idle this long")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   app.add_option("--frame-timeout-ms", so.frame_timeout_ms, "time to receive a started frame")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   app.add_option("--max-pending-requests", so.max_pending_requests,
                  "requests read ahead per connection")
-      ->check(CLI::NonNegativeNumber);
+      ->check(Unsigned());
   app.add_option("--max-output-bytes", so.max_output_bytes, "unsent responses per connection")
-      ->check(CLI::NonNegativeNumber);
+      ->check(Unsigned());
   app.add_option("--workers", so.worker_threads, "threads executing requests")
       ->check(CLI::Range(1, 1024));
   app.add_option("--max-batch", po.max_batch, "queries per insert, sample or report")
-      ->check(CLI::NonNegativeNumber);
+      ->check(Unsigned());
   app.add_option("--resume-interval-ms", po.resume_interval_ms,
                  "after a failed write, how often a mutation may try to resume the store")
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   app.add_option("--prefetch-stats-min", po.prefetch_stats_min,
                  "read ahead the statistics of a Sample of at least this many queries, so that "
                  "their Report finds them in memory (0: never)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(Unsigned());
   app.add_option("--prefetch-quiet-ms", po.prefetch_quiet_ms,
                  "start a read-ahead once a pool's mutations pause this long (0: at once)")
       ->check(CLI::Range(int64_t{0}, int64_t{60'000}))

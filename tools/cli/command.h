@@ -20,6 +20,7 @@
 #include "net/client.h"
 #include "storage/result.h"
 #include "tools/cli/format.h"
+#include "tools/flag_checks.h"
 
 namespace heapa::cli {
 
@@ -55,33 +56,6 @@ void AddQueryCommands(CLI::App& app, Registry* registry);
 void AddStateCommands(CLI::App& app, Registry* registry);
 // import, export (tools/cli/data_commands.cc).
 void AddDataCommands(CLI::App& app, Registry* registry);
-
-// Accepts an integer >= min; the message names the bound (CLI11's ranges print 2^1024).
-inline CLI::Validator AtLeast(int64_t min) {
-  return CLI::Validator(
-      [min](const std::string& text) -> std::string {
-        int64_t v = 0;
-        const char* end = text.data() + text.size();
-        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-        if (ec == std::errc() && ptr == end && v >= min) return "";
-        return fmt::format("{} is not an integer >= {}", text, min);
-      },
-      "");
-}
-
-// Accepts a decimal number that fits in 64 bits unsigned: an id, a lease, a size or a seed.
-// CLI11 alone reads -1 into an unsigned variable as 2^64 - 1.
-inline CLI::Validator Unsigned() {
-  return CLI::Validator(
-      [](const std::string& text) -> std::string {
-        uint64_t v = 0;
-        const char* end = text.data() + text.size();
-        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-        if (ec == std::errc() && ptr == end) return "";
-        return fmt::format("{} is not an unsigned integer", text);
-      },
-      "");
-}
 
 // The positional POOL argument every pool verb starts with.
 inline CLI::Option* AddPoolArg(CLI::App* sub, std::string* pool) {

@@ -1,0 +1,45 @@
+// CLI11 validators for numeric flags, shared by heapad and the tools. CLI11 alone reads -5
+// into an unsigned variable as 2^64 - 5, and its ranges print their bounds as 2^1024.
+#ifndef HEAPA_TOOLS_FLAG_CHECKS_H_
+#define HEAPA_TOOLS_FLAG_CHECKS_H_
+
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+namespace heapa {
+
+// Accepts an integer >= min; the message names the bound (CLI11's ranges print 2^1024).
+inline CLI::Validator AtLeast(int64_t min) {
+  return CLI::Validator(
+      [min](const std::string& text) -> std::string {
+        int64_t v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        if (ec == std::errc() && ptr == end && v >= min) return "";
+        return fmt::format("{} is not an integer >= {}", text, min);
+      },
+      "");
+}
+
+// Accepts a decimal number that fits in 64 bits unsigned: an id, a lease, a size or a seed.
+// CLI11 alone reads -1 into an unsigned variable as 2^64 - 1.
+inline CLI::Validator Unsigned() {
+  return CLI::Validator(
+      [](const std::string& text) -> std::string {
+        uint64_t v = 0;
+        const char* end = text.data() + text.size();
+        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        if (ec == std::errc() && ptr == end) return "";
+        return fmt::format("{} is not an unsigned integer", text);
+      },
+      "");
+}
+
+}  // namespace heapa
+
+#endif  // HEAPA_TOOLS_FLAG_CHECKS_H_
