@@ -11,7 +11,7 @@
 
 namespace heapa::storage {
 
-bool CanUpgradeFormat(uint32_t version) { return version == 2; }
+bool CanUpgradeFormat(uint32_t version) { return version == 2 || version == 3; }
 
 Status EnsureCurrentFormat(Store* store, const std::string& what) {
   std::string value;
@@ -35,6 +35,14 @@ Status UpgradeFormat(Store* store, uint32_t version) {
     return Status::FailedPrecondition("no upgrade from pool format " + std::to_string(version));
   }
   std::string value;
+  if (version == 3) {
+    // Format 4 reads every record of format 3 as it is.
+    Batch batch;
+    EncodeFormat(kFormatVersion, &value);
+    batch.Put(MetaKey("format"), value);
+    return store->Write(&batch).WithContext("upgrade to pool format " +
+                                            std::to_string(kFormatVersion));
+  }
   HEAPA_RETURN_IF_ERROR(store->Get(MetaKey("counters"), &value));
   CountersRecord counters;
   HEAPA_RETURN_IF_ERROR(AtKey(DecodeCounters(value, &counters), MetaKey("counters")));

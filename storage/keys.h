@@ -8,7 +8,8 @@
 //   'C' first_id(8)       StateChunk: the states of kStateChunkIds ids from first_id
 //   'J' seq(8)            StateJournal: the states one batch changed (state_log.h)
 //   'S' id(8)             format 2 only: one StateRecord per id (read by format_upgrade.h)
-//   'T' id(8)             StatsRecord: running reward statistics (rewritten on report)
+//   'T' id(8)             StatsRecord: running reward statistics (rewritten on report;
+//                         packed from format 4, a FlatBuffer before)
 //   'H' hash(16)          dedup index: XXH3-128 of (prompt, answer) -> id
 //   'E' parent(8) child(8) lineage edge -> the child's policy difficulty
 //   'R' client(8) request(8) the stored result of a client's request (exactly-once retries)
@@ -37,8 +38,9 @@ namespace heapa::storage {
 
 // Version of the key layout and record encodings together. Stored under MetaKey("format").
 // 2: the "queries" column family. 3: states in chunks and journals ('C', 'J') instead of
-// one 'S' record per id.
-inline constexpr uint32_t kFormatVersion = 3;
+// one 'S' record per id. 4: statistics written packed (stats_record.cc); the FlatBuffer ones
+// of formats 2 and 3 are still read, so the upgrade from 3 only writes the new version.
+inline constexpr uint32_t kFormatVersion = 4;
 
 // The column family of the 'Q' records (see above).
 inline constexpr char kQueriesColumnFamily[] = "queries";

@@ -20,7 +20,8 @@ namespace heapa::storage::envelope {
 enum class Kind : char {
   kQuery = 'q',
   kState = 's',
-  kStats = 't',
+  kStats = 't',        // a FlatBuffer; written up to format 3, still read
+  kStatsPacked = 'u',  // varints and fixed doubles, from format 4 (stats_record.cc)
   kConfig = 'c',
   kCounters = 'n',
   kFormat = 'f',

@@ -1,4 +1,4 @@
-// The FlatBuffer records: query, state, stats, config, counters.
+// The FlatBuffer records: query, state, config, counters (stats: stats_record.cc).
 #include "storage/records.h"
 
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
@@ -152,62 +152,6 @@ Status DecodeState(std::string_view value, StateRecord* rec) {
   rec->lease = st->lease();
   rec->lease_deadline_ms = st->lease_deadline_ms();
   return ValidateState(*rec);
-}
-
-void EncodeStats(const StatsRecord& rec, std::string* out) {
-  flatbuffers::FlatBufferBuilder fbb(256);
-  auto leases = fbb.CreateVector(rec.recent_leases);
-  fb::StatsBuilder b(fbb);
-  b.add_recent_leases(leases);
-  b.add_reports(rec.reports);
-  b.add_rollouts(rec.rollouts);
-  b.add_mean(rec.mean);
-  b.add_m2(rec.m2);
-  b.add_min(rec.min);
-  b.add_max(rec.max);
-  b.add_zero_variance_streak(rec.zero_variance_streak);
-  b.add_last_step(rec.last_step);
-  b.add_last_report_lease(rec.last_report_lease);
-  b.add_last_group_mean(rec.last_group_mean);
-  b.add_has_est_reward(rec.has_est_reward);
-  b.add_est_reward(rec.est_reward);
-  fbb.Finish(b.Finish());
-  SealBuilder(Kind::kStats, fbb, out);
-}
-
-Status DecodeStats(std::string_view value, StatsRecord* rec) {
-  const fb::Stats* st = nullptr;
-  AlignedPayload scratch;
-  Status s = OpenTable(Kind::kStats, value, &scratch, &st);
-  if (!s.ok()) return s;
-  rec->reports = st->reports();
-  rec->rollouts = st->rollouts();
-  rec->mean = st->mean();
-  rec->m2 = st->m2();
-  rec->min = st->min();
-  rec->max = st->max();
-  rec->zero_variance_streak = st->zero_variance_streak();
-  rec->last_step = st->last_step();
-  rec->last_report_lease = st->last_report_lease();
-  rec->last_group_mean = st->last_group_mean();
-  rec->has_est_reward = st->has_est_reward();
-  rec->est_reward = st->est_reward();
-  if (st->recent_leases() && st->recent_leases()->size() > kRecentLeases) {
-    return Status::Corruption("stats remember more than " + std::to_string(kRecentLeases) +
-                              " leases");
-  }
-  if (!CopyVector(st->recent_leases(), &rec->recent_leases)) {
-    return Status::Corruption("misaligned recent leases");
-  }
-  if (!Finite(rec->est_reward)) {  // also without has_est_reward, as for the state's reward
-    return Status::Corruption("stats hold a non-finite est_reward");
-  }
-  if (!Finite(rec->mean) || !Finite(rec->m2) || rec->m2 < 0 || !Finite(rec->min) ||
-      !Finite(rec->max) || !Finite(rec->last_group_mean)) {
-    return Status::Corruption("stats hold a non-finite or negative moment");
-  }
-  if (rec->reports > rec->rollouts) return Status::Corruption("stats: more reports than rollouts");
-  return Status::OK();
 }
 
 void EncodeConfig(const ConfigRecord& rec, std::string* out) {

@@ -239,6 +239,8 @@ void RecordSeeds() {
   s.recent_leases = {1, 4};
   EncodeStats(s, &v);
   both("stats_full", 2, v);
+  EncodeStatsFormat3(s, &v);  // formats 2 and 3 wrote these; format 4 still reads them
+  both("stats_format3", 2, v);
   ConfigRecord c;
   EncodeConfig(c, &v);
   both("config_default", 3, v);

@@ -11,7 +11,7 @@
 #include "storage/pool_locator.h"
 #include "storage/records.h"
 #include "storage/state_log.h"
-#include "tests/testutil/format2.h"
+#include "tests/testutil/old_formats.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 

@@ -6,13 +6,14 @@
 #include <vector>
 
 #include "index/pool.h"
+#include "index/pool_check.h"
 #include "storage/batch.h"
 #include "storage/keys.h"
 #include "storage/pool_dir.h"
 #include "storage/records.h"
 #include "storage/state_log.h"
 #include "storage/store.h"
-#include "tests/testutil/format2.h"
+#include "tests/testutil/old_formats.h"
 #include "tests/testutil/random_ops.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
@@ -153,7 +154,7 @@ TEST_SUITE("index/pool_reopen") {
         }
         HEAPA_REQUIRE_OK(opened.status());
         CHECK((*opened)->TEST_Snapshot() == expected);
-        // The upgraded pool goes on in format 3, and what it does next survives a reopen.
+        // The upgraded pool goes on in format 4, and what it does next survives a reopen.
         SampleRequest req;
         req.count = 100;
         HEAPA_REQUIRE_OK((*opened)->Sample(req).status());
@@ -161,6 +162,91 @@ TEST_SUITE("index/pool_reopen") {
         HEAPA_REQUIRE_OK((*opened)->Close());
       }
     }
+  }
+
+  TEST_CASE("a pool of format 3 is upgraded by its version; its statistics are read as they are") {
+    const uint64_t seed = testing::TestSeed("pool format 3 upgrade");
+    std::mt19937_64 rng(seed);
+    testing::TempDir dir;
+    PoolConfig config;
+    config.rng_seed = seed;
+    config.max_size = 2000;
+    Pool::Snapshot before;
+    std::vector<QueryInfo> infos;
+    Hash128 digest;
+    {
+      auto pool = testing::OpenPool(dir.path(), config);
+      std::vector<NewQuery> qs;
+      for (int i = 0; i < 1000; ++i) qs.push_back(testing::MakeQuery(i));
+      HEAPA_REQUIRE_OK(pool->Insert(qs).status());
+      // Three rounds of sample and report: most queries get statistics, some several leases.
+      for (int round = 0; round < 3; ++round) {
+        SampleRequest req;
+        req.count = 400;
+        auto s = pool->Sample(req);
+        HEAPA_REQUIRE_OK(s.status());
+        std::vector<ReportItem> items;
+        for (const SampledQuery& q : *s) {
+          items.push_back({q.id, q.lease, {static_cast<double>(rng() % 3) / 2, 1.0}, round});
+        }
+        HEAPA_REQUIRE_OK(pool->Report(items).status());
+        HEAPA_REQUIRE_OK(pool->Reinsert().status());
+      }
+      before = pool->TEST_Snapshot();
+      for (QueryId id = 1; id <= 1000; ++id) infos.push_back(*pool->Get(id));
+      digest = *pool->Digest();
+      HEAPA_REQUIRE_OK(pool->Close());
+    }
+    {
+      auto store = testing::OpenRawStore(dir.path());
+      CHECK(testing::RewriteAsFormat3(*store) > 500);
+    }
+    {
+      auto pool = Pool::Open(dir.path(), PoolOptions{});
+      HEAPA_REQUIRE_OK(pool.status());
+      CHECK((*pool)->TEST_Snapshot() == before);
+      for (QueryId id = 1; id <= 1000; ++id) CHECK((*pool)->Get(id)->stats == infos[id - 1].stats);
+      CHECK(*(*pool)->Digest() == digest);
+      HEAPA_REQUIRE_OK((*pool)->VerifyIndex());
+      // A report rewrites its queries' statistics packed, on top of what format 3 wrote.
+      SampleRequest req;
+      req.count = 100;
+      auto s = (*pool)->Sample(req);
+      HEAPA_REQUIRE_OK(s.status());
+      std::vector<ReportItem> items;
+      for (const SampledQuery& q : *s) items.push_back({q.id, q.lease, {1.0}, 9});
+      HEAPA_REQUIRE_OK((*pool)->Report(items).status());
+      for (const SampledQuery& q : *s) {
+        CHECK((*pool)->Get(q.id)->stats.reports == infos[q.id - 1].stats.reports + 1);
+      }
+      before = (*pool)->TEST_Snapshot();
+      HEAPA_REQUIRE_OK((*pool)->Close());
+    }
+    auto store = testing::OpenRawStore(dir.path());
+    std::string value;
+    HEAPA_REQUIRE_OK(store->Get(storage::MetaKey("format"), &value));
+    uint32_t version = 0;
+    HEAPA_REQUIRE_OK(storage::DecodeFormat(value, &version));
+    CHECK(version == 4);
+    // Both encodings are there now, and every record reads.
+    int packed = 0, flatbuffer = 0;
+    HEAPA_REQUIRE_OK(store->Scan(storage::FamilyPrefix(storage::KeyFamily::kStats),
+                                 [&](std::string_view, std::string_view v) {
+                                   packed += v[0] == 'u';
+                                   flatbuffer += v[0] == 't';
+                                   return Status::OK();
+                                 }));
+    CHECK(packed == 100);
+    CHECK(flatbuffer > 400);
+    // heapa-check reads both encodings and finds nothing wrong.
+    auto report = index::CheckPool(*store);
+    HEAPA_REQUIRE_OK(report.status());
+    CHECK(report->clean());
+    CHECK(report->stats == static_cast<uint64_t>(packed + flatbuffer));
+    store.reset();
+    auto reopened = Pool::Open(dir.path(), PoolOptions{});
+    HEAPA_REQUIRE_OK(reopened.status());
+    CHECK((*reopened)->TEST_Snapshot() == before);
   }
 
   TEST_CASE("a pool of an unknown storage format is refused with the way out, and left") {
@@ -181,7 +267,7 @@ TEST_SUITE("index/pool_reopen") {
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto opened = Pool::Open(dir.path(), PoolOptions{});
       CHECK(opened.status().code() == Status::Code::kFailedPrecondition);
-      CHECK(opened.status().message().find("format version 99; this build reads 3") !=
+      CHECK(opened.status().message().find("format version 99; this build reads 4") !=
             std::string::npos);
       CHECK(opened.status().message().find("export it") != std::string::npos);
     }
@@ -234,7 +320,7 @@ TEST_SUITE("index/pool_reopen") {
     CHECK(restored.low == at_checkpoint.low);
     CHECK(restored.high == at_checkpoint.high);
     CHECK(restored.in_flight == at_checkpoint.in_flight);
-    // It is a format-3 pool now: it serves, and a reopen gives the same index.
+    // It is a format-4 pool now: it serves, and a reopen gives the same index.
     HEAPA_REQUIRE_OK(pool->Sample(req).status());
     restored = pool->TEST_Snapshot();
     HEAPA_REQUIRE_OK(pool->Close());

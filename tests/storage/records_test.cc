@@ -150,6 +150,79 @@ TEST_SUITE("storage/records") {
                        });
   }
 
+  TEST_CASE("statistics: packed (format 4) at their extremes, and read from format 3") {
+    StatsRecord extreme{.reports = ~uint64_t{0},
+                        .rollouts = ~uint64_t{0},
+                        .mean = -0.0,
+                        .m2 = DBL_MAX,
+                        .min = -DBL_MAX,
+                        .max = std::numeric_limits<double>::denorm_min(),
+                        .zero_variance_streak = ~uint32_t{0},
+                        .last_step = INT64_MIN,
+                        .last_report_lease = ~uint64_t{0},
+                        .last_group_mean = -1,
+                        .has_est_reward = false,
+                        .est_reward = 0.25,
+                        .recent_leases = {}};
+    for (size_t i = 0; i < kRecentLeases; ++i) extreme.recent_leases.push_back(~uint64_t{0} - i);
+    for (const StatsRecord& rec : {extreme, SampleStats(), StatsRecord{}}) {
+      StatsRecord back;
+      HEAPA_REQUIRE_OK(DecodeStats(Encoded(rec), &back));
+      CHECK(back == rec);
+      CHECK(std::signbit(back.mean) == std::signbit(rec.mean));
+      HEAPA_REQUIRE_OK(DecodeStats(EncodedFormat3(rec), &back));
+      CHECK(back == rec);
+    }
+    extreme.last_step = INT64_MAX;
+    CheckRoundTrip(extreme);
+    // Packed: the kind 'u', and well under the FlatBuffer's size.
+    CHECK(Encoded(SampleStats())[0] == 'u');
+    CHECK(EncodedFormat3(SampleStats())[0] == 't');
+    CHECK(Encoded(SampleStats()).size() < 80);
+    CHECK(EncodedFormat3(SampleStats()).size() > 140);
+  }
+
+  TEST_CASE("packed statistics with bad flags, lengths or varints are Corruption") {
+    const std::string good(PayloadOf(Encoded(SampleStats())));
+    const auto decode = [](const std::string& payload) {
+      StatsRecord rec;
+      return DecodeStats(Reseal('u', payload), &rec);
+    };
+    HEAPA_REQUIRE_OK(decode(good));
+    std::string p = good;
+    p[0] = 1;  // an undefined flag
+    CheckCorruption(decode(p));
+    // The payload is: flags, 2 one-byte varints, 6 doubles, has_est_reward at 51.
+    p = good;
+    REQUIRE(p[51] == 1);
+    p[51] = 2;
+    CheckCorruption(decode(p));
+    CheckCorruption(decode(good + '\0'));
+    CheckCorruption(decode(good.substr(0, good.size() - 1)));
+    // 17 leases.
+    StatsRecord many = SampleStats();
+    many.recent_leases.assign(kRecentLeases + 1, 3);
+    std::string value;
+    EncodeStats(many, &value);
+    CheckCorruption(DecodeStats(value, &many));
+    // An 11-byte varint, and a 10-byte one beyond 64 bits, for `reports`.
+    for (const std::string& varint :
+         {std::string(10, '\x80') + '\x01', std::string(9, '\xff') + '\x02'}) {
+      p = good;
+      p.replace(1, 1, varint);
+      CheckCorruption(decode(p));
+    }
+    // The largest 10-byte varint is 2^64 - 1: reports = rollouts = ~0 decodes.
+    p = good;
+    p.replace(1, 2, std::string(9, '\xff') + '\x01' + std::string(9, '\xff') + '\x01');
+    HEAPA_REQUIRE_OK(decode(p));
+    // A zero-variance streak beyond 32 bits (at 52: the varint after has_est_reward).
+    p = good;
+    REQUIRE(p[52] == 1);
+    p.replace(52, 1, "\x80\x80\x80\x80\x10");  // 2^32
+    CheckCorruption(decode(p));
+  }
+
   TEST_CASE("a config out of range is Corruption") {
     CheckMutationsRejected<ConfigRecord>(
         SampleConfig(),

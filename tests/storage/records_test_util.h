@@ -146,6 +146,13 @@ inline OpResultRecord SampleOpResult() {
           .rewards = {0.5, 0}};
 }
 
+// The FlatBuffer statistics of formats 2 and 3, which format 4 still reads.
+inline std::string EncodedFormat3(const StatsRecord& rec) {
+  std::string v;
+  EncodeStatsFormat3(rec, &v);
+  return v;
+}
+
 struct Codec {
   const char* name;
   std::string sample;  // a valid encoding
@@ -159,6 +166,7 @@ inline std::vector<Codec> AllCodecs() {
       {"state chunk", Encoded(SampleChunk()), &DecodeAs<StateChunkRecord>},
       {"state journal", Encoded(SampleJournal()), &DecodeAs<StateJournalRecord>},
       {"stats", Encoded(SampleStats()), &DecodeAs<StatsRecord>},
+      {"stats (format 3)", EncodedFormat3(SampleStats()), &DecodeAs<StatsRecord>},
       {"config", Encoded(SampleConfig()), &DecodeAs<ConfigRecord>},
       {"counters", Encoded(SampleCounters()), &DecodeAs<CountersRecord>},
       {"op result", Encoded(SampleOpResult()), &DecodeAs<OpResultRecord>},

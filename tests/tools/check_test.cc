@@ -10,7 +10,7 @@
 #include <string>
 
 #include "index/pool.h"
-#include "tests/testutil/format2.h"
+#include "tests/testutil/old_formats.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 

@@ -1,4 +1,4 @@
-#include "tests/testutil/format2.h"
+#include "tests/testutil/old_formats.h"
 
 #include <doctest/doctest.h>
 
@@ -12,7 +12,27 @@
 
 namespace heapa::testing {
 
+uint64_t RewriteAsFormat3(storage::Store& store) {
+  storage::Batch batch;
+  std::string value;
+  uint64_t rewritten = 0;
+  HEAPA_REQUIRE_OK(store.Scan(storage::FamilyPrefix(storage::KeyFamily::kStats),
+                              [&](std::string_view key, std::string_view v) {
+                                storage::StatsRecord stats;
+                                HEAPA_RETURN_IF_ERROR(storage::DecodeStats(v, &stats));
+                                storage::EncodeStatsFormat3(stats, &value);
+                                batch.Put(key, value);
+                                ++rewritten;
+                                return Status::OK();
+                              }));
+  storage::EncodeFormat(3, &value);
+  batch.Put(storage::MetaKey("format"), value);
+  HEAPA_REQUIRE_OK(store.Write(&batch));
+  return rewritten;
+}
+
 void RewriteAsFormat2(storage::Store& store, std::optional<uint64_t> skip) {
+  RewriteAsFormat3(store);
   std::string value;
   HEAPA_REQUIRE_OK(store.Get(storage::MetaKey("counters"), &value));
   storage::CountersRecord counters;
