@@ -38,6 +38,36 @@ std::string Finish(Builder& b, uint64_t request_id, const Reply& r) {
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 
+// The requests that read, copy or delete a whole pool (ServiceOptions::max_admin_requests).
+bool IsAdminVerb(fb::RequestBody verb) {
+  switch (verb) {
+    case fb::RequestBody::Digest:
+    case fb::RequestBody::VerifyIndex:
+    case fb::RequestBody::Refresh:
+    case fb::RequestBody::Checkpoint:
+    case fb::RequestBody::Restore:
+    case fb::RequestBody::Fork:
+    case fb::RequestBody::PoolDrop:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Gives an admin slot back when it goes out of scope (nothing when given null).
+class SlotRelease {
+ public:
+  explicit SlotRelease(std::atomic<size_t>* running) : running_(running) {}
+  ~SlotRelease() {
+    if (running_ != nullptr) --*running_;
+  }
+  SlotRelease(const SlotRelease&) = delete;
+  SlotRelease& operator=(const SlotRelease&) = delete;
+
+ private:
+  std::atomic<size_t>* running_;
+};
+
 Reply Fail(fb::Code code, std::string msg) {
   Reply r;
   r.status = Status::InvalidArgument(msg);
@@ -267,6 +297,14 @@ std::string Service::Handle(SessionState* session, std::string_view body, bool* 
   return Complete(std::move(pending));
 }
 
+bool Service::TakeAdminSlot() {
+  size_t running = admin_running_.load();
+  do {
+    if (running >= options_.max_admin_requests) return false;
+  } while (!admin_running_.compare_exchange_weak(running, running + 1));
+  return true;
+}
+
 void Service::Respond(SessionState* session, std::string_view body, Pending::State* state) {
   Builder& b = state->builder;
   uint64_t rid = 0;
@@ -313,6 +351,16 @@ void Service::Respond(SessionState* session, std::string_view body, Pending::Sta
     return done(Body(fb::ResponseBody::HelloReply, reply));
   }
   const std::string pool_name = req->pool() ? req->pool()->str() : "";
+  const bool admin = IsAdminVerb(req->body_type());
+  if (admin && !TakeAdminSlot()) {
+    return done(Reply{Status::ResourceExhausted(
+        std::to_string(options_.max_admin_requests) +
+        " whole-pool requests (digest, verify, refresh, checkpoint, restore, fork, drop) are "
+        "running; retry later")});
+  }
+  // The slot is given back once this request has executed (its durability wait is not counted).
+  const SlotRelease slot(admin ? &admin_running_ : nullptr);
+  if (admin && options_.TEST_admin_hook) options_.TEST_admin_hook();
   switch (req->body_type()) {
     case fb::RequestBody::Hello:
       return done(Fail(fb::Code::BAD_REQUEST, "Hello was already received"));

@@ -14,6 +14,8 @@
 #ifndef HEAPA_NET_SERVICE_H_
 #define HEAPA_NET_SERVICE_H_
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -30,6 +32,13 @@ struct ServiceOptions {
   std::string auth_token;  // empty: no authentication
   std::string server_version = "heapa 0.1.0";
   Metrics* metrics = nullptr;  // when set, every request is counted and timed there
+  // The requests that read, copy or delete a whole pool (Digest, VerifyIndex, Refresh,
+  // Checkpoint, Restore, Fork, PoolDrop) running at once, over all pools and clients. More are
+  // refused with RESOURCE_EXHAUSTED (a definite rejection: retry later), so that they never
+  // hold every worker while training requests wait. At least 1.
+  size_t max_admin_requests = 2;
+  // Tests: runs inside each admitted admin request, before it executes.
+  std::function<void()> TEST_admin_hook;
 };
 
 // Per-connection protocol state.
@@ -91,8 +100,12 @@ class Service {
   // Begin() without the metrics: fills *state (verb 0: not a valid request).
   void Respond(SessionState* session, std::string_view body, Pending::State* state);
 
+  // Takes one of options_.max_admin_requests slots; false when all are taken.
+  bool TakeAdminSlot();
+
   PoolRegistry* pools_;
   const ServiceOptions options_;
+  std::atomic<size_t> admin_running_{0};  // admin requests holding a slot
 };
 
 }  // namespace heapa::net

@@ -59,6 +59,7 @@ int Main(int argc, char** argv) {
   bool no_sync = false;
   net::ServerOptions so;
   PoolOptions po;
+  net::ServiceOptions service_options;
   app.add_option("--data-dir", data_dir, "directory of the pools (created if missing)");
   app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one");
   app.add_option("--auth-token-file", token_file,
@@ -91,6 +92,11 @@ int Main(int argc, char** argv) {
                  "start a read-ahead once a pool's mutations pause this long (0: at once)")
       ->check(CLI::Range(int64_t{0}, int64_t{60'000}))
       ->capture_default_str();
+  app.add_option("--max-admin-requests", service_options.max_admin_requests,
+                 "whole-pool requests (digest, verify, refresh, checkpoint, restore, fork, drop) "
+                 "running at once; more are refused")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_flag("--no-sync", no_sync, "do not fdatasync writes (benchmarks only: unsafe)");
   std::string metrics_listen;
   app.add_option("--metrics", metrics_listen,
@@ -106,7 +112,6 @@ int Main(int argc, char** argv) {
     std::cerr << "heapad: --listen wants HOST:PORT, got '" << listen << "'\n";
     return kExitUsage;
   }
-  net::ServiceOptions service_options;
   if (!token_file.empty()) {
     std::ifstream in(token_file);
     std::stringstream ss;

@@ -499,6 +499,7 @@ TEST_SUITE("net/heapad") {
               1);
       }
       CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--workers", "0"}) == 1);
+      CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--max-admin-requests", "0"}) == 1);
       CHECK(RunHeapad({"--no-such-flag"}) == 1);
       CHECK(RunHeapad({"--help"}) == 0);
     }

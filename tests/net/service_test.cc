@@ -4,8 +4,10 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cstring>
 #include <functional>
+#include <future>
 #include <random>
 
 #include "protocol_generated.h"
@@ -47,12 +49,14 @@ std::string InsertRequest(uint64_t rid, const std::string& prompt) {
 }
 
 struct Fixture {
-  Fixture(const std::string& token = "") {
+  explicit Fixture(const std::string& token = "",
+                   const std::function<void(ServiceOptions&)>& tune = {}) {
     auto reg = PoolRegistry::Open(dir.path(), PoolOptions{});
     REQUIRE(reg.ok());
     registry = std::move(reg).value();
     ServiceOptions o;
     o.auth_token = token;
+    if (tune) tune(o);
     service = std::make_unique<Service>(registry.get(), o);
   }
   Parsed Call(const std::string& body, bool* close) {
@@ -172,6 +176,78 @@ TEST_SUITE("net/service") {
       CHECK(f.Call(Finish(b, 6, "", fb::RequestBody::PoolCreate, c.Union()), &close).r->code() ==
             fb::Code::INVALID_ARGUMENT);
     }
+  }
+
+  TEST_CASE("whole-pool requests beyond max_admin_requests are refused; others go on") {
+    std::promise<void> entered;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<int> admitted{0};
+    Fixture f("", [&](ServiceOptions& o) {
+      o.max_admin_requests = 1;
+      o.TEST_admin_hook = [&] {
+        if (admitted++ > 0) return;
+        entered.set_value();
+        released.wait();  // the first one holds the only slot until the test lets it go
+      };
+    });
+    f.GreetAndCreatePool();
+    bool close = false;
+    REQUIRE(f.Call(InsertRequest(2, "1+1?"), &close).r->code() == fb::Code::OK);
+    const auto request = [](uint64_t rid, fb::RequestBody type) {
+      flatbuffers::FlatBufferBuilder b;
+      flatbuffers::Offset<void> body;
+      switch (type) {
+        case fb::RequestBody::Digest:
+          body = fb::CreateDigest(b).Union();
+          break;
+        case fb::RequestBody::VerifyIndex:
+          body = fb::CreateVerifyIndex(b).Union();
+          break;
+        case fb::RequestBody::Checkpoint:
+          body = fb::CreateCheckpoint(b, b.CreateString("t")).Union();
+          break;
+        case fb::RequestBody::Fork:
+          body = fb::CreateFork(b, b.CreateString("copy")).Union();
+          break;
+        case fb::RequestBody::PoolDrop:
+          body = fb::CreatePoolDrop(b, b.CreateString("p")).Union();
+          break;
+        case fb::RequestBody::Refresh:
+          body = fb::CreateRefresh(b).Union();
+          break;
+        default:
+          body = fb::CreateGet(b, 1).Union();
+          break;
+      }
+      return Finish(b, rid, "p", type, body);
+    };
+    // Another client's Digest takes the slot and is held there.
+    SessionState other;
+    REQUIRE(Parsed(f.service->Handle(&other, Hello(1, "", 10), &close)).r->code() == fb::Code::OK);
+    auto held = std::async(std::launch::async, [&] {
+      bool c = false;
+      return f.service->Handle(&other, request(3, fb::RequestBody::Digest), &c);
+    });
+    entered.get_future().wait();
+    uint64_t rid = 10;
+    for (fb::RequestBody verb :
+         {fb::RequestBody::Digest, fb::RequestBody::VerifyIndex, fb::RequestBody::Checkpoint,
+          fb::RequestBody::Fork, fb::RequestBody::PoolDrop, fb::RequestBody::Refresh}) {
+      CAPTURE(static_cast<int>(verb));
+      Parsed p = f.Call(request(rid++, verb), &close);
+      CHECK(p.r->code() == fb::Code::RESOURCE_EXHAUSTED);
+      CHECK(p.r->message()->str().find("retry later") != std::string::npos);
+    }
+    // The training requests are not held back.
+    CHECK(f.Call(request(rid++, fb::RequestBody::Get), &close).r->code() == fb::Code::OK);
+    CHECK(f.Call(InsertRequest(rid++, "2+2?"), &close).r->code() == fb::Code::OK);
+    release.set_value();
+    CHECK(Parsed(held.get()).r->code() == fb::Code::OK);
+    // The slot is free again: a refused request goes through on its retry.
+    CHECK(f.Call(request(rid++, fb::RequestBody::Digest), &close).r->code() == fb::Code::OK);
+    CHECK(f.Call(request(rid++, fb::RequestBody::Checkpoint), &close).r->code() == fb::Code::OK);
+    CHECK(admitted.load() == 3);
   }
 
   TEST_CASE("pipelined requests apply in order at Begin and share one fsync at Complete") {
