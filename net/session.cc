@@ -128,8 +128,17 @@ void Session::Read() {
 }
 
 void Session::Dispatch() {
+  // While a worker applies, nothing starts; it clears applying_ when done and, if this ran
+  // meanwhile, posts Dispatch again. dispatch_wanted_ is set before applying_ is read, and
+  // the worker reads it after clearing applying_ (both sequentially consistent), so at least
+  // one of the two sees the other: a request never waits for an event that does not come. A
+  // request sent only after its predecessor was answered (one outstanding request per client)
+  // then costs no wake-up of this thread for the worker's "applied".
+  dispatch_wanted_.store(true);
+  if (applying_.load()) return;
+  dispatch_wanted_.store(false);
   if (frame_error_ && stop_applying_) frame_error_.reset();  // closing already: no answer
-  if (frame_error_ && requests_.empty() && !applying_) {
+  if (frame_error_ && requests_.empty()) {
     // Every request before the bad frame is begun: its error takes the next slot.
     replies_.emplace_back(Reply{std::move(*frame_error_), /*close=*/true});
     frame_error_.reset();
@@ -137,7 +146,7 @@ void Session::Dispatch() {
     SendReady();
     return;
   }
-  if (applying_ || stop_applying_ || requests_.empty() || closed_ ||
+  if (stop_applying_ || requests_.empty() || closed_ ||
       completing_ >= options_.max_pipelined_writes) {
     return;
   }
@@ -171,20 +180,25 @@ void Session::Dispatch() {
     }
     const size_t begun = applied.size();
     const size_t skipped = batch.size() - begun;
-    // Posted before any answer can be: the I/O thread learns that the batch is applied first,
-    // and this worker may then lead group writes for a while without holding the session back.
-    asio::post(self->socket_.get_executor(), [self, close, skipped] {
-      self->applying_ = false;
-      if (close) {
+    // Done before any answer can be posted: the I/O thread sees the batch applied first, and
+    // this worker may then lead group writes for a while without holding the session back.
+    if (close) {
+      asio::post(self->socket_.get_executor(), [self, skipped] {
         self->stop_applying_ = true;
         // The requests after the closing one were never begun: their slots (the last ones)
         // go, and the connection closes after the closing answer.
         self->completing_ -= skipped;
         self->replies_.resize(self->replies_.size() - skipped);
+        self->applying_.store(false);
+        self->Dispatch();
+        self->WriteNext();  // a draining session whose answers all went out closes now
+      });
+    } else {
+      self->applying_.store(false);
+      if (self->dispatch_wanted_.exchange(false)) {
+        asio::post(self->socket_.get_executor(), [self] { self->Dispatch(); });
       }
-      self->Dispatch();
-      self->WriteNext();  // a draining session whose answers all went out closes now
-    });
+    }
     for (size_t i = 0; i < begun; ++i) {
       const uint64_t slot = first_slot + i;
       const bool closes = applied[i].close();

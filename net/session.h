@@ -7,6 +7,7 @@
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 #include <boost/asio.hpp>
 // clang-format on
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -69,8 +70,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // begun; reading has stopped.
   std::optional<std::string> frame_error_;
   std::deque<std::string> requests_;  // read, not yet begun
-  bool applying_ = false;             // a worker is applying requests of this session
-  bool stop_applying_ = false;        // a response closes the connection: begin no more
+  // A worker is applying requests of this session. Set by the I/O thread, cleared by the
+  // worker once it has begun them (Dispatch says how the two meet).
+  std::atomic<bool> applying_{false};
+  // Dispatch found applying_ set: the worker that clears it posts Dispatch again.
+  std::atomic<bool> dispatch_wanted_{false};
+  bool stop_applying_ = false;  // a response closes the connection: begin no more
   // One slot per begun request, in order: its response once complete. The front slot is
   // request number first_slot_.
   struct Reply {
