@@ -45,7 +45,9 @@ Result<Hash128> Pool::Digest() const {
         HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeStats(v, &t), key));
         t.last_report_lease = 0;
         t.recent_leases.clear();
-        storage::EncodeStats(t, &value);
+        // The FlatBuffer of formats 2 and 3, not the stored packed form: a pool's digest does
+        // not change when a newer build stores its records differently.
+        storage::EncodeStatsFormat3(t, &value);
         d.Add(value);
         return Status::OK();
       }));

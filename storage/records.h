@@ -181,7 +181,8 @@ void EncodeState(const StateRecord& rec, std::string* out);
 void EncodeStateChunk(const StateChunkRecord& rec, std::string* out);
 void EncodeStateJournal(const StateJournalRecord& rec, std::string* out);
 // Packed (format 4, stats_record.cc). DecodeStats reads this and the FlatBuffer table that
-// formats 2 and 3 wrote, which EncodeStatsFormat3 writes for tests of older pools.
+// formats 2 and 3 wrote, which EncodeStatsFormat3 writes: the canonical form Pool::Digest
+// hashes (digests stay those of older builds), and the input of tests of older pools.
 void EncodeStats(const StatsRecord& rec, std::string* out);
 void EncodeStatsFormat3(const StatsRecord& rec, std::string* out);
 void EncodeConfig(const ConfigRecord& rec, std::string* out);

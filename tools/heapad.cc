@@ -65,21 +65,21 @@ int Main(int argc, char** argv) {
   app.add_option("--auth-token-file", token_file,
                  "file holding the shared secret clients must send (required off loopback)");
   app.add_option("--max-frame-bytes", so.max_frame_bytes, "largest request frame")
-      ->check(Unsigned());
-  app.add_option("--max-connections", so.max_connections, "open connections")->check(Unsigned());
+      ->check(AtLeast(1));
+  app.add_option("--max-connections", so.max_connections, "open connections")->check(AtLeast(1));
   app.add_option("--idle-timeout-ms", so.idle_timeout_ms, "close a connection idle this long")
-      ->check(AtLeast(0));
+      ->check(AtLeast(1));
   app.add_option("--frame-timeout-ms", so.frame_timeout_ms, "time to receive a started frame")
-      ->check(AtLeast(0));
+      ->check(AtLeast(1));
   app.add_option("--max-pending-requests", so.max_pending_requests,
                  "requests read ahead per connection")
-      ->check(Unsigned());
+      ->check(AtLeast(1));
   app.add_option("--max-output-bytes", so.max_output_bytes, "unsent responses per connection")
-      ->check(Unsigned());
+      ->check(AtLeast(1));
   app.add_option("--workers", so.worker_threads, "threads executing requests")
       ->check(CLI::Range(1, 1024));
   app.add_option("--max-batch", po.max_batch, "queries per insert, sample or report")
-      ->check(Unsigned());
+      ->check(AtLeast(1));
   app.add_option("--resume-interval-ms", po.resume_interval_ms,
                  "after a failed write, how often a mutation may try to resume the store")
       ->check(AtLeast(0));

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <future>
@@ -180,8 +181,17 @@ TEST_SUITE("net/service") {
 
   TEST_CASE("whole-pool requests beyond max_admin_requests are refused; others go on") {
     std::promise<void> entered;
-    std::promise<void> release;
-    std::shared_future<void> released = release.get_future().share();
+    // Opened once, by the test or at the latest on the way out of it (also after a failed
+    // REQUIRE), before `held` waits for its thread and before the fixture goes.
+    struct Gate {
+      std::promise<void> promise;
+      bool opened = false;
+      void Open() {
+        if (!opened) promise.set_value();
+        opened = true;
+      }
+    } gate;
+    std::shared_future<void> released = gate.promise.get_future().share();
     std::atomic<int> admitted{0};
     Fixture f("", [&](ServiceOptions& o) {
       o.max_admin_requests = 1;
@@ -216,6 +226,9 @@ TEST_SUITE("net/service") {
         case fb::RequestBody::Refresh:
           body = fb::CreateRefresh(b).Union();
           break;
+        case fb::RequestBody::Restore:
+          body = fb::CreateRestore(b, b.CreateString("t")).Union();
+          break;
         default:
           body = fb::CreateGet(b, 1).Union();
           break;
@@ -225,15 +238,20 @@ TEST_SUITE("net/service") {
     // Another client's Digest takes the slot and is held there.
     SessionState other;
     REQUIRE(Parsed(f.service->Handle(&other, Hello(1, "", 10), &close)).r->code() == fb::Code::OK);
-    auto held = std::async(std::launch::async, [&] {
+    std::future<std::string> held = std::async(std::launch::async, [&] {
       bool c = false;
       return f.service->Handle(&other, request(3, fb::RequestBody::Digest), &c);
     });
-    entered.get_future().wait();
+    struct OpenOnExit {
+      Gate* gate;
+      ~OpenOnExit() { gate->Open(); }
+    } open_on_exit{&gate};
+    REQUIRE(entered.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
     uint64_t rid = 10;
     for (fb::RequestBody verb :
          {fb::RequestBody::Digest, fb::RequestBody::VerifyIndex, fb::RequestBody::Checkpoint,
-          fb::RequestBody::Fork, fb::RequestBody::PoolDrop, fb::RequestBody::Refresh}) {
+          fb::RequestBody::Fork, fb::RequestBody::PoolDrop, fb::RequestBody::Refresh,
+          fb::RequestBody::Restore}) {
       CAPTURE(static_cast<int>(verb));
       Parsed p = f.Call(request(rid++, verb), &close);
       CHECK(p.r->code() == fb::Code::RESOURCE_EXHAUSTED);
@@ -242,7 +260,7 @@ TEST_SUITE("net/service") {
     // The training requests are not held back.
     CHECK(f.Call(request(rid++, fb::RequestBody::Get), &close).r->code() == fb::Code::OK);
     CHECK(f.Call(InsertRequest(rid++, "2+2?"), &close).r->code() == fb::Code::OK);
-    release.set_value();
+    gate.Open();
     CHECK(Parsed(held.get()).r->code() == fb::Code::OK);
     // The slot is free again: a refused request goes through on its retry.
     CHECK(f.Call(request(rid++, fb::RequestBody::Digest), &close).r->code() == fb::Code::OK);
