@@ -44,12 +44,17 @@ inline uint64_t GetFixed64(const char* p) {
   return v;
 }
 
+// Ends a value written in place as kind | payload: appends the XXH3-64 of both.
+inline void AppendChecksum(std::string* out) {
+  PutFixed64(out, XXH3_64bits(out->data(), out->size()));
+}
+
 inline void Seal(Kind kind, const void* payload, size_t size, std::string* out) {
   out->clear();
   out->reserve(1 + size + kChecksumBytes);
   out->push_back(static_cast<char>(kind));
   out->append(static_cast<const char*>(payload), size);
-  PutFixed64(out, XXH3_64bits(out->data(), out->size()));
+  AppendChecksum(out);
 }
 
 inline void SealBuilder(Kind kind, const flatbuffers::FlatBufferBuilder& fbb, std::string* out) {

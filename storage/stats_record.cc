@@ -173,7 +173,7 @@ Status DecodeFlatBuffer(std::string_view value, StatsRecord* rec) {
 }  // namespace
 
 void EncodeStats(const StatsRecord& rec, std::string* out) {
-  std::string& p = *out;  // the payload, then sealed in place
+  std::string& p = *out;  // kind | payload, then its checksum (the envelope, built in place)
   p.clear();
   p.reserve(1 + kMaxPackedBytes + envelope::kChecksumBytes);
   p.push_back(static_cast<char>(Kind::kStatsPacked));
@@ -192,7 +192,7 @@ void EncodeStats(const StatsRecord& rec, std::string* out) {
   PutVarint(rec.last_report_lease, &p);
   PutVarint(rec.recent_leases.size(), &p);
   for (uint64_t lease : rec.recent_leases) PutVarint(lease, &p);
-  envelope::PutFixed64(&p, XXH3_64bits(p.data(), p.size()));
+  envelope::AppendChecksum(&p);
 }
 
 void EncodeStatsFormat3(const StatsRecord& rec, std::string* out) {
