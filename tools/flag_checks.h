@@ -13,14 +13,20 @@
 
 namespace heapa {
 
+// True when `text` is exactly one decimal number that fits in T (sign only where T has one).
+template <typename T>
+bool ParsesAs(const std::string& text, T* v) {
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, *v);
+  return ec == std::errc() && ptr == end;
+}
+
 // Accepts an integer >= min; the message names the bound (CLI11's ranges print 2^1024).
 inline CLI::Validator AtLeast(int64_t min) {
   return CLI::Validator(
       [min](const std::string& text) -> std::string {
         int64_t v = 0;
-        const char* end = text.data() + text.size();
-        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-        if (ec == std::errc() && ptr == end && v >= min) return "";
+        if (ParsesAs(text, &v) && v >= min) return "";
         return fmt::format("{} is not an integer >= {}", text, min);
       },
       "");
@@ -32,9 +38,7 @@ inline CLI::Validator Unsigned() {
   return CLI::Validator(
       [](const std::string& text) -> std::string {
         uint64_t v = 0;
-        const char* end = text.data() + text.size();
-        const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-        if (ec == std::errc() && ptr == end) return "";
+        if (ParsesAs(text, &v)) return "";
         return fmt::format("{} is not an unsigned integer", text);
       },
       "");

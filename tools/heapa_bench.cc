@@ -30,6 +30,7 @@
 #include "tools/bench/process.h"
 #include "tools/bench/target.h"
 #include "tools/bench/workloads.h"
+#include "tools/flag_checks.h"
 
 namespace heapa::bench {
 namespace {
@@ -203,7 +204,7 @@ int Main(int argc, char** argv) {
   app.add_option("--prefetch-stats-min", f.prefetch_stats_min,
                  "heapa targets: read ahead the statistics of a Sample of this many queries or "
                  "more (0: never; default: the pool's)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(Unsigned());
   app.add_option("--prefetch-quiet-ms", f.prefetch_quiet_ms,
                  "heapa targets: start a read-ahead after this long without mutations "
                  "(default: the pool's)")
