@@ -6,11 +6,9 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -35,30 +33,6 @@ using testing::ConnectTo;
 using testing::HelloBody;
 using testing::Raw;
 using testing::StatsBody;
-
-// Runs heapad with `args` until it exits by itself; its exit code (-1 if it did not exit).
-int RunHeapad(const std::vector<std::string>& args) {
-  std::vector<char*> argv = {const_cast<char*>(HEAPA_HEAPAD_PATH)};
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    ::execv(HEAPA_HEAPAD_PATH, argv.data());
-    ::_exit(127);
-  }
-  // One that does not exit (it accepted a bad flag) is killed after a minute.
-  int status = 0;
-  for (int waited_ms = 0; ::waitpid(pid, &status, WNOHANG) == 0; waited_ms += 10) {
-    if (waited_ms >= 60'000) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 }  // namespace
 
@@ -469,80 +443,6 @@ TEST_SUITE("net/heapad") {
     Raw third(d.port());
     CHECK(third.ReadCode() == net::fb::Code::TOO_MANY_CONNECTIONS);
     CHECK(c1->ListPools().ok());
-  }
-
-  TEST_CASE("heapad refuses to start on a corrupt pool with exit code 3") {
-    TempDir dir;
-    {
-      Daemon d(dir.Sub("data"));
-      auto c = ConnectTo(d);
-      HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
-      REQUIRE(c->Insert("p", std::vector<NewQuery>{MakeQuery(1)}).ok());
-      CHECK(d.Stop() == 0);
-    }
-    std::ofstream(dir.Sub("data/pools/p/LIVE"), std::ios::trunc) << "db-999999\n";
-    CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0"}) == 3);
-  }
-
-  TEST_CASE("the statistics read-ahead: its flags, and its counters in Stats") {
-    TempDir dir;
-    SUBCASE("bad values are usage errors (exit code 1)") {
-      for (const char* bad : {"-1", "60001", "x"}) {
-        CAPTURE(bad);
-        CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0",
-                         "--prefetch-quiet-ms", bad}) == 1);
-      }
-      // Unsigned flags: CLI11 alone would take -3 as a huge number.
-      for (const char* flag : {"--prefetch-stats-min", "--max-batch", "--max-connections"}) {
-        CAPTURE(flag);
-        CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0", flag, "-3"}) ==
-              1);
-      }
-      CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--workers", "0"}) == 1);
-      CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--max-admin-requests", "0"}) == 1);
-      // 0 would leave connections unread for good, or refuse everything.
-      for (const char* flag :
-           {"--max-pending-requests", "--max-output-bytes", "--max-frame-bytes",
-            "--max-connections", "--max-batch", "--idle-timeout-ms", "--frame-timeout-ms"}) {
-        CAPTURE(flag);
-        CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0", flag, "0"}) ==
-              1);
-      }
-      CHECK(RunHeapad({"--no-such-flag"}) == 1);
-      CHECK(RunHeapad({"--help"}) == 0);
-    }
-    for (const bool on : {true, false}) {
-      CAPTURE(on);
-      // With a minimum of 2 and no pause, a Sample of 3 is read ahead at once.
-      Daemon d(dir.Sub(on ? "on" : "off"),
-               {"--prefetch-stats-min", on ? "2" : "0", "--prefetch-quiet-ms", "0"});
-      auto c = ConnectTo(d);
-      HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
-      REQUIRE(c->Insert("p", std::vector<NewQuery>{MakeQuery(1), MakeQuery(2), MakeQuery(3),
-                                                   MakeQuery(4)})
-                  .ok());
-      SampleRequest req;
-      req.count = 3;
-      auto s = c->Sample("p", req);
-      REQUIRE(s.ok());
-      REQUIRE(s->size() == 3);
-      if (on) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-        while (c->Stats("p")->prefetch_held < 3 && std::chrono::steady_clock::now() < until) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-      }
-      std::vector<ReportItem> items;
-      for (const SampledQuery& q : *s) items.push_back({q.id, q.lease, {1.0, 0.0}, 1});
-      REQUIRE(c->Report("p", items).ok());
-      auto st = c->Stats("p");
-      REQUIRE(st.ok());
-      CHECK(st->prefetch_hits == (on ? 3 : 0));
-      CHECK(st->prefetch_misses == (on ? 0 : 3));
-      CHECK(st->prefetch_skipped == 0);
-      CHECK(st->prefetch_held == 0);
-      CHECK(d.Stop() == 0);
-    }
   }
 }
 
