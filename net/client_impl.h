@@ -73,10 +73,19 @@ class Client::Impl {
   Status SendFrame(const std::string& request, Clock::time_point deadline);
   Status ReadResponse(Clock::time_point deadline, ResponseBuffer* out);
   Status SendAll(const std::string& bytes, Clock::time_point deadline);
+  // Fills dst with the next `size` bytes of the connection: first those already read ahead
+  // into input_, then from the socket. Small reads go through input_, which takes whatever
+  // has arrived (up to kInputBytes): a burst of pipelined responses costs a few recv calls,
+  // not two per response.
   Status RecvAll(void* dst, size_t size, Clock::time_point deadline);
+
+  static constexpr size_t kInputBytes = 64 * 1024;
 
   ClientOptions options_;
   int fd_ = -1;
+  std::string input_;  // read ahead: input_[input_begin_, input_end_) not yet consumed
+  size_t input_begin_ = 0;
+  size_t input_end_ = 0;
   uint64_t next_request_id_ = 1;
   std::map<std::string, uint64_t> durable_;  // highest durable_seq seen per pool
 };
