@@ -203,13 +203,7 @@ void Session::Dispatch() {
       const uint64_t slot = first_slot + i;
       const bool closes = applied[i].close();
       auto respond = [self, slot, closes, work](std::string response) {
-        asio::post(self->socket_.get_executor(),
-                   [self, slot, closes, response = std::move(response)]() mutable {
-                     --self->completing_;
-                     self->replies_[slot - self->first_slot_] = Reply{std::move(response), closes};
-                     self->SendReady();
-                     self->Dispatch();
-                   });
+        self->HandBack(slot, std::move(response), closes);
       };
       auto offload = [self](std::function<void()> task) {
         asio::post(*self->workers_, std::move(task));
@@ -218,6 +212,31 @@ void Session::Dispatch() {
                                           std::move(offload));
     }
   });
+}
+
+void Session::HandBack(uint64_t slot, std::string body, bool close) {
+  {
+    std::lock_guard<std::mutex> lock(handed_back_mu_);
+    handed_back_.emplace_back(slot, Reply{std::move(body), close});
+    if (handed_back_posted_) return;  // the pending TakeHandedBack takes this one too
+    handed_back_posted_ = true;
+  }
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->TakeHandedBack(); });
+}
+
+void Session::TakeHandedBack() {
+  std::vector<std::pair<uint64_t, Reply>> taken;
+  {
+    std::lock_guard<std::mutex> lock(handed_back_mu_);
+    taken.swap(handed_back_);
+    handed_back_posted_ = false;
+  }
+  for (auto& [slot, reply] : taken) {
+    --completing_;
+    replies_[slot - first_slot_] = std::move(reply);
+  }
+  SendReady();
+  Dispatch();
 }
 
 void Session::SendReady() {

@@ -11,8 +11,10 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "net/server.h"
 #include "net/service.h"
@@ -40,6 +42,12 @@ class Session : public std::enable_shared_from_this<Session> {
   bool ParseFrames();
   void ArmTimer(int64_t ms);
   void Dispatch();
+  // A worker's thread hands back the response of request number `slot`. Responses handed
+  // back while the I/O thread has not yet taken the earlier ones join them: a group write
+  // that completes many requests of this session costs it one wake-up, not one per request.
+  void HandBack(uint64_t slot, std::string body, bool close);
+  // On the I/O thread: takes every response handed back into its slot, then sends.
+  void TakeHandedBack();
   // Queues the responses that are complete, in request order.
   void SendReady();
   // A request is being applied or awaits its fsync.
@@ -83,6 +91,11 @@ class Session : public std::enable_shared_from_this<Session> {
     bool close = false;
   };
   std::deque<std::optional<Reply>> replies_;
+  // Responses handed back by workers and not yet taken (TakeHandedBack is posted once for
+  // all of them: handed_back_posted_).
+  std::mutex handed_back_mu_;
+  std::vector<std::pair<uint64_t, Reply>> handed_back_;
+  bool handed_back_posted_ = false;
   uint64_t first_slot_ = 0;
   size_t completing_ = 0;           // requests handed to a worker and not answered yet
   std::deque<std::string> output_;  // framed responses not yet written
