@@ -54,7 +54,10 @@ bool Checker::ReadMeta() {
     Status s = storage::DecodeFormat(value, &version);
     if (!s.ok()) {
       Problem("M/format", std::string(s.message()));
+    } else if (storage::ReadsFormatAsIs(version)) {
+      report_->format_version = version;
     } else if (storage::CanUpgradeFormat(version)) {
+      report_->format_version = version;
       report_->upgrade_from = version;  // a verdict of its own, not a problem
       upgradable = true;
     } else if (version != storage::kFormatVersion) {

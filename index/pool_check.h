@@ -62,8 +62,12 @@ struct CheckReport {
   bool scan_complete = false;  // false: an iterator error stopped the scan
   uint64_t problem_count = 0;  // all problems, kept or not
   std::vector<CheckProblem> problems;
+  // The pool's format version (0: its format record is missing or unreadable).
+  uint32_t format_version = 0;
   // Non-zero: the pool is of this older format version, which this build upgrades when it
-  // opens the pool. Only the meta records were checked (the rest is what the upgrade changes).
+  // opens the pool, rewriting records. Only the meta records were checked (the rest is what
+  // the upgrade changes). Zero for an older format this build reads as it is
+  // (storage::ReadsFormatAsIs): that one is checked in full.
   uint32_t upgrade_from = 0;
   // Everything was checked and no problem found (never for a pool that needs the upgrade).
   bool clean() const { return problem_count == 0 && upgrade_from == 0; }

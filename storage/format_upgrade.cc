@@ -13,6 +13,8 @@ namespace heapa::storage {
 
 bool CanUpgradeFormat(uint32_t version) { return version == 2 || version == 3; }
 
+bool ReadsFormatAsIs(uint32_t version) { return version == 3 || version == kFormatVersion; }
+
 Status EnsureCurrentFormat(Store* store, const std::string& what) {
   std::string value;
   Status s = store->Get(MetaKey("format"), &value);

@@ -19,6 +19,10 @@ namespace heapa::storage {
 // True when UpgradeFormat can bring a pool of format `version` to kFormatVersion.
 bool CanUpgradeFormat(uint32_t version);
 
+// True when this build reads every record of a pool of format `version` as it is (its upgrade
+// writes only the new version record): such a pool can be checked before it is upgraded.
+bool ReadsFormatAsIs(uint32_t version);
+
 // Reads the pool format of `store` and upgrades it when it is older (UpgradeFormat). OK when
 // the store is (now) of kFormatVersion; Corruption without a format record; FailedPrecondition
 // for a format this build neither reads nor upgrades, with the way out in the message. `what`

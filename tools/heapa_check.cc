@@ -11,6 +11,8 @@
 // or RocksDB refusing a corrupt database); 4 no pool there or the files cannot be read;
 // 5 a pool of an older format, which this build upgrades when it opens it (checked only
 // after that); 2 usage; 1 anything else. With several verdicts, the first of 3, 4, 5 wins.
+// A pool of an older format this build reads as it is (format 3: its upgrade only writes
+// the new version) is checked in full, and its verdict says so.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
@@ -68,6 +70,7 @@ cli::Json VerdictJson(const PoolVerdict& v) {
     problems.push_back({{"key", p.key}, {"what", p.what}});
   }
   j["clean"] = r.clean();
+  j["format_version"] = r.format_version;
   j["needs_upgrade"] = r.upgrade_from != 0;
   if (r.upgrade_from != 0) j["upgrade"] = UpgradeAdvice(r.upgrade_from);
   j["keys"] = r.keys;
@@ -102,6 +105,11 @@ std::string VerdictText(const PoolVerdict& v) {
   }
   if (r.upgrade_from != 0)
     out += fmt::format("  and it needs upgrade: {}\n", UpgradeAdvice(r.upgrade_from));
+  if (r.upgrade_from == 0 && r.format_version != 0 && r.format_version < storage::kFormatVersion) {
+    out += fmt::format(
+        "  format version {}: this build reads it as it is, and marks it {} when it opens it\n",
+        r.format_version, storage::kFormatVersion);
+  }
   return out;
 }
 
