@@ -6,12 +6,20 @@
 // clang-format on
 #include <chrono>
 #include <list>
+#include <thread>
 
 #include "net/session.h"
 
 namespace heapa::net {
 namespace asio = boost::asio;
 using boost::system::error_code;
+
+namespace {
+size_t WorkerCount(int configured) {
+  if (configured > 0) return static_cast<size_t>(configured);
+  return std::max<size_t>(2, std::thread::hardware_concurrency());
+}
+}  // namespace
 
 class Server::Impl {
  public:
@@ -20,7 +28,8 @@ class Server::Impl {
         options_(options),
         acceptor_(io_),
         signals_(io_),
-        workers_(static_cast<size_t>(std::max(1, options.worker_threads))) {}
+        workers_(WorkerCount(options.worker_threads)),
+        admin_workers_(static_cast<size_t>(std::max(1, options.admin_threads))) {}
 
   Status Start() {
     error_code ec;
@@ -51,6 +60,7 @@ class Server::Impl {
   void Run() {
     io_.run();
     workers_.join();
+    admin_workers_.join();
   }
 
   void Stop() {
@@ -73,8 +83,9 @@ class Server::Impl {
         return;
       }
       auto it = sessions_.insert(sessions_.end(), nullptr);
-      auto session = std::make_shared<Session>(std::move(socket), service_, options_, &workers_,
-                                               [this, it] { sessions_.erase(it); });
+      auto session =
+          std::make_shared<Session>(std::move(socket), service_, options_, &workers_,
+                                    &admin_workers_, [this, it] { sessions_.erase(it); });
       *it = session;
       if (sessions_.size() > options_.max_connections) {
         session->Reject(ProtocolError::kTooManyConnections,
@@ -105,6 +116,7 @@ class Server::Impl {
   asio::signal_set signals_;
   asio::steady_timer accept_retry_{io_};
   asio::thread_pool workers_;
+  asio::thread_pool admin_workers_;
   std::list<std::shared_ptr<Session>> sessions_;  // I/O thread only
   uint16_t port_ = 0;
   bool stopping_ = false;

@@ -1,6 +1,6 @@
 // net::Server: heapad's TCP front end (Boost.Asio). One I/O thread runs every socket; requests
 // execute on a pool of worker threads (a pool operation may wait for the pool's lock, or write
-// a group commit for everyone). A connection's
+// a group commit for everyone), whole-pool requests on threads of their own. A connection's
 // requests apply one at a time, in the order sent, but a mutation's wait for its fsync does
 // not hold back the next one: pipelined mutations of one connection share fsyncs (group
 // commit, index/pool.h). Responses go back in request order, each only once durable.
@@ -39,12 +39,16 @@ struct ServerOptions {
   // Requests of one connection applied and waiting for their fsync at once.
   size_t max_pipelined_writes = 16;
   size_t max_output_bytes = 64u << 20;
-  // Threads executing requests. A request does not hold its thread while it waits for its
-  // fsync (the group write hands the response back), so these apply requests, write groups
-  // and run the long operations (checkpoint, restore, digest, a retry waiting for the write
-  // of its original): enough that a few long ones leave others running. More threads than
-  // cores contend for the pools' locks.
-  int worker_threads = 8;
+  // Threads executing requests; 0: one per core, at least 2. A request does not hold its
+  // thread while it waits for its fsync (the group write hands the response back), so these
+  // apply requests and write groups; more threads than cores only contend for the pools'
+  // locks and cost context switches. They may still wait on a pool's lock, on reads, or for
+  // the write of a retried request's original.
+  int worker_threads = 0;
+  // Threads running the whole-pool requests (digest, verify, refresh, checkpoint, restore,
+  // fork, drop), so that those never hold the workers of short requests. As many as
+  // ServiceOptions::max_admin_requests lets run at once.
+  int admin_threads = 2;
 };
 
 class Server {

@@ -235,7 +235,8 @@ struct Service::Pending::State {
   std::shared_ptr<Pool> pool;
   std::unique_ptr<Pool::DeferredDurability> deferred;
   bool close = false;
-  int verb = 0;  // the request kind (0: not a valid request)
+  bool needs_admin_thread = false;  // a whole-pool request, not begun (Begin)
+  int verb = 0;                     // the request kind (0: not a valid request)
   std::chrono::steady_clock::time_point start;
 };
 
@@ -244,11 +245,13 @@ Service::Pending::~Pending() = default;
 Service::Pending::Pending(Pending&&) noexcept = default;
 Service::Pending& Service::Pending::operator=(Pending&&) noexcept = default;
 bool Service::Pending::close() const { return state_->close; }
+bool Service::Pending::needs_admin_thread() const { return state_->needs_admin_thread; }
 
-Service::Pending Service::Begin(SessionState* session, std::string_view body) {
+Service::Pending Service::Begin(SessionState* session, std::string_view body,
+                                AdminMode admin_mode) {
   Pending pending;
   if (options_.metrics != nullptr) pending.state_->start = std::chrono::steady_clock::now();
-  Respond(session, body, pending.state_.get());
+  Respond(session, body, admin_mode, pending.state_.get());
   return pending;
 }
 
@@ -305,7 +308,10 @@ bool Service::TakeAdminSlot() {
   return true;
 }
 
-void Service::Respond(SessionState* session, std::string_view body, Pending::State* state) {
+void Service::Respond(SessionState* session, std::string_view body, AdminMode admin_mode,
+                      Pending::State* state) {
+  // An admitted request's slot is given back however this ends.
+  const SlotRelease admitted_slot(admin_mode == AdminMode::kAdmitted ? &admin_running_ : nullptr);
   Builder& b = state->builder;
   uint64_t rid = 0;
   auto done = [&](const Reply& reply) { state->response = Finish(b, rid, reply); };
@@ -352,14 +358,19 @@ void Service::Respond(SessionState* session, std::string_view body, Pending::Sta
   }
   const std::string pool_name = req->pool() ? req->pool()->str() : "";
   const bool admin = IsAdminVerb(req->body_type());
-  if (admin && !TakeAdminSlot()) {
+  const bool take_slot = admin && admin_mode != AdminMode::kAdmitted;
+  if (take_slot && !TakeAdminSlot()) {
     return done(Reply{Status::ResourceExhausted(
         std::to_string(options_.max_admin_requests) +
         " whole-pool requests (digest, verify, refresh, checkpoint, restore, fork, drop) are "
         "running; retry later")});
   }
+  if (take_slot && admin_mode == AdminMode::kDefer) {
+    state->needs_admin_thread = true;  // the slot stays taken for the kAdmitted Begin
+    return;
+  }
   // The slot is given back once this request has executed (its durability wait is not counted).
-  const SlotRelease slot(admin ? &admin_running_ : nullptr);
+  const SlotRelease slot(take_slot ? &admin_running_ : nullptr);
   if (admin && options_.TEST_admin_hook) options_.TEST_admin_hook();
   switch (req->body_type()) {
     case fb::RequestBody::Hello:

@@ -64,6 +64,8 @@ class Service {
     Pending& operator=(Pending&&) noexcept;
     // True when the connection must be closed after the response (a failed handshake).
     bool close() const;
+    // True when Begin(kDefer) took a slot for a whole-pool request and did not run it.
+    bool needs_admin_thread() const;
 
    private:
     friend class Service;
@@ -71,8 +73,18 @@ class Service {
     std::unique_ptr<State> state_;
   };
 
+  // Where Begin() runs a whole-pool request (ServiceOptions::max_admin_requests), so that a
+  // server can keep the threads of short requests free of long ones:
+  //   kRunHere   takes a slot (or refuses the request when none is free) and runs it;
+  //   kDefer     takes a slot (or refuses) but does not run it: the Pending says
+  //              needs_admin_thread(), and the caller must Begin the same body again, with
+  //              kAdmitted, on a thread of its choice;
+  //   kAdmitted  runs a request whose slot kDefer took, and gives the slot back.
+  enum class AdminMode { kRunHere, kDefer, kAdmitted };
+
   // Verifies and applies one frame body. A mutation's batch is queued, not yet durable.
-  Pending Begin(SessionState* session, std::string_view body);
+  Pending Begin(SessionState* session, std::string_view body,
+                AdminMode admin_mode = AdminMode::kRunHere);
   // Waits until the request's changes are durable and returns the response body: its result,
   // or UnknownOutcome when the write failed. Counted in the metrics from Begin() on.
   std::string Complete(Pending pending);
@@ -98,7 +110,8 @@ class Service {
   // for the reply); counts it in the metrics.
   std::string Conclude(Pending pending, uint64_t durable_seq);
   // Begin() without the metrics: fills *state (verb 0: not a valid request).
-  void Respond(SessionState* session, std::string_view body, Pending::State* state);
+  void Respond(SessionState* session, std::string_view body, AdminMode admin_mode,
+               Pending::State* state);
 
   // Takes one of options_.max_admin_requests slots; false when all are taken.
   bool TakeAdminSlot();

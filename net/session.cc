@@ -11,12 +11,14 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 Session::Session(asio::ip::tcp::socket socket, Service* service, const ServerOptions& options,
-                 asio::thread_pool* workers, std::function<void()> on_close)
+                 asio::thread_pool* workers, asio::thread_pool* admin_workers,
+                 std::function<void()> on_close)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       service_(service),
       options_(options),
       workers_(workers),
+      admin_workers_(admin_workers),
       on_close_(std::move(on_close)) {}
 
 namespace {
@@ -170,48 +172,72 @@ void Session::Dispatch() {
   auto work = std::make_shared<WorkGuard>(asio::make_work_guard(socket_.get_executor()));
   asio::post(*workers_, [self = shared_from_this(), batch = std::move(batch), first_slot,
                          work = std::move(work)]() mutable {
-    // All of them are applied before any waits for durability, so that they share a write.
-    std::vector<Service::Pending> applied;
-    applied.reserve(batch.size());
-    bool close = false;
-    while (applied.size() < batch.size() && !close) {
-      applied.push_back(self->service_->Begin(&self->state_, batch[applied.size()]));
-      close = applied.back().close();  // a failed handshake: nothing after it is applied
-    }
-    const size_t begun = applied.size();
-    const size_t skipped = batch.size() - begun;
-    // Done before any answer can be posted: the I/O thread sees the batch applied first, and
-    // this worker may then lead group writes for a while without holding the session back.
-    if (close) {
-      asio::post(self->socket_.get_executor(), [self, skipped] {
-        self->stop_applying_ = true;
-        // The requests after the closing one were never begun: their slots (the last ones)
-        // go, and the connection closes after the closing answer.
-        self->completing_ -= skipped;
-        self->replies_.resize(self->replies_.size() - skipped);
-        self->applying_.store(false);
-        self->Dispatch();
-        self->WriteNext();  // a draining session whose answers all went out closes now
-      });
-    } else {
-      self->applying_.store(false);
-      if (self->dispatch_wanted_.exchange(false)) {
-        asio::post(self->socket_.get_executor(), [self] { self->Dispatch(); });
-      }
-    }
-    for (size_t i = 0; i < begun; ++i) {
-      const uint64_t slot = first_slot + i;
-      const bool closes = applied[i].close();
-      auto respond = [self, slot, closes, work](std::string response) {
-        self->HandBack(slot, std::move(response), closes);
-      };
-      auto offload = [self](std::function<void()> task) {
-        asio::post(*self->workers_, std::move(task));
-      };
-      self->service_->CompleteWhenDurable(std::move(applied[i]), std::move(respond),
-                                          std::move(offload));
-    }
+    self->Apply(std::move(batch), 0, first_slot, std::move(work), /*on_admin_thread=*/false);
   });
+}
+
+void Session::Apply(std::vector<std::string> batch, size_t from, uint64_t first_slot,
+                    std::shared_ptr<WorkGuard> work, bool on_admin_thread) {
+  // All of them are applied before any waits for durability, so that they share a write.
+  std::vector<Service::Pending> applied;
+  applied.reserve(batch.size() - from);
+  size_t next = from;  // the first request not begun
+  bool close = false;
+  while (next < batch.size() && !close) {
+    // On an admin thread, the first request is the whole-pool one a worker took a slot for.
+    const bool admitted = on_admin_thread && next == from;
+    Service::Pending pending =
+        service_->Begin(&state_, batch[next],
+                        admitted ? Service::AdminMode::kAdmitted : Service::AdminMode::kDefer);
+    if (pending.needs_admin_thread()) {
+      if (!on_admin_thread) break;  // it goes on an admin thread, its slot taken
+      pending = service_->Begin(&state_, batch[next], Service::AdminMode::kAdmitted);
+    }
+    close = pending.close();  // a failed handshake: nothing after it is applied
+    applied.push_back(std::move(pending));
+    ++next;
+  }
+  if (next < batch.size() && !close) {
+    // A whole-pool request, admitted (its slot taken) but not run: it and the rest of the
+    // batch go on on an admin thread, in order; applying_ stays set until they are begun
+    // there. A request refused for want of a slot was answered like any other.
+    asio::post(*admin_workers_, [self = shared_from_this(), batch = std::move(batch), next,
+                                 first_slot, work]() mutable {
+      self->Apply(std::move(batch), next, first_slot, std::move(work),
+                  /*on_admin_thread=*/true);
+    });
+  } else if (close) {
+    // Done before any answer can be posted: the I/O thread sees the batch applied first, and
+    // this thread may then lead group writes for a while without holding the session back.
+    const size_t skipped = batch.size() - next;
+    asio::post(socket_.get_executor(), [self = shared_from_this(), skipped] {
+      self->stop_applying_ = true;
+      // The requests after the closing one were never begun: their slots (the last ones)
+      // go, and the connection closes after the closing answer.
+      self->completing_ -= skipped;
+      self->replies_.resize(self->replies_.size() - skipped);
+      self->applying_.store(false);
+      self->Dispatch();
+      self->WriteNext();  // a draining session whose answers all went out closes now
+    });
+  } else {
+    applying_.store(false);
+    if (dispatch_wanted_.exchange(false)) {
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->Dispatch(); });
+    }
+  }
+  auto self = shared_from_this();
+  for (size_t i = 0; i < applied.size(); ++i) {
+    const uint64_t slot = first_slot + from + i;
+    const bool closes = applied[i].close();
+    auto respond = [self, slot, closes, work](std::string response) {
+      self->HandBack(slot, std::move(response), closes);
+    };
+    auto offload = [self](std::function<void()> task) {
+      asio::post(*self->workers_, std::move(task));
+    };
+    service_->CompleteWhenDurable(std::move(applied[i]), std::move(respond), std::move(offload));
+  }
 }
 
 void Session::HandBack(uint64_t slot, std::string body, bool close) {

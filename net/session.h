@@ -23,8 +23,10 @@ namespace heapa::net {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // Short requests run on `workers`, whole-pool ones on `admin_workers`.
   Session(boost::asio::ip::tcp::socket socket, Service* service, const ServerOptions& options,
-          boost::asio::thread_pool* workers, std::function<void()> on_close);
+          boost::asio::thread_pool* workers, boost::asio::thread_pool* admin_workers,
+          std::function<void()> on_close);
 
   // Starts reading requests.
   void Start();
@@ -42,6 +44,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool ParseFrames();
   void ArmTimer(int64_t ms);
   void Dispatch();
+  using WorkGuard = boost::asio::executor_work_guard<boost::asio::any_io_executor>;
+  // On a worker: begins batch[from..] in order (batch[0] is request number first_slot),
+  // lets the I/O thread dispatch again, then completes the requests it began. At an admitted
+  // whole-pool request it stops and posts the rest of the batch to an admin thread, where
+  // Apply (on_admin_thread) runs that request first and goes on the same way.
+  void Apply(std::vector<std::string> batch, size_t from, uint64_t first_slot,
+             std::shared_ptr<WorkGuard> work, bool on_admin_thread);
   // A worker's thread hands back the response of request number `slot`. Responses handed
   // back while the I/O thread has not yet taken the earlier ones join them: a group write
   // that completes many requests of this session costs it one wake-up, not one per request.
@@ -57,13 +66,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close();
   bool ReadingPaused() const;
 
-  using WorkGuard = boost::asio::executor_work_guard<boost::asio::any_io_executor>;
-
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   Service* service_;
   const ServerOptions& options_;
   boost::asio::thread_pool* workers_;
+  boost::asio::thread_pool* admin_workers_;
   std::function<void()> on_close_;
 
   SessionState state_;

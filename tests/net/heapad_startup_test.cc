@@ -78,7 +78,8 @@ TEST_SUITE("net/heapad") {
         CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0", flag, "-3"}) ==
               1);
       }
-      CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--workers", "0"}) == 1);
+      CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--workers", "-1"}) == 1);
+      CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--workers", "1025"}) == 1);
       CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--max-admin-requests", "0"}) == 1);
       // 0 would leave connections unread for good, or refuse everything.
       for (const char* flag :

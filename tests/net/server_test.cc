@@ -1,0 +1,123 @@
+// net::Server in this process (so that a whole-pool request can be held inside it): its
+// threads, and what a held request may and may not hold back.
+#include "net/server.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "net/client.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa::net {
+namespace {
+
+// A gate the test opens once.
+struct Gate {
+  std::promise<void> promise;
+  std::shared_future<void> opened = promise.get_future().share();
+  bool open = false;
+  void Open() {
+    if (!open) promise.set_value();
+    open = true;
+  }
+};
+
+// A server on 127.0.0.1 (ephemeral port) over pools in a temporary directory, run on a
+// thread of its own until the fixture goes.
+struct RunningServer {
+  RunningServer(ServerOptions so, ServiceOptions service_options) {
+    auto reg = PoolRegistry::Open(dir.path(), PoolOptions{});
+    REQUIRE(reg.ok());
+    registry = std::move(reg).value();
+    service = std::make_unique<Service>(registry.get(), std::move(service_options));
+    so.host = "127.0.0.1";
+    so.port = 0;
+    server = std::make_unique<Server>(service.get(), so);
+    HEAPA_REQUIRE_OK(server->Start());
+    thread = std::thread([this] { server->Run(); });
+  }
+  ~RunningServer() {
+    server->Stop();
+    thread.join();
+  }
+  std::unique_ptr<Client> Connect() {
+    ClientOptions o;
+    o.port = server->port();
+    o.timeout_ms = 20'000;
+    o.max_attempts = 1;  // a request held back fails the test instead of being resent
+    auto c = Client::Connect(o);
+    REQUIRE(c.ok());
+    return std::move(c).value();
+  }
+
+  testing::TempDir dir;
+  std::unique_ptr<PoolRegistry> registry;
+  std::unique_ptr<Service> service;
+  std::unique_ptr<Server> server;
+  std::thread thread;
+};
+
+TEST_SUITE("net/server") {
+  TEST_CASE("a held whole-pool request does not hold the only worker; its connection goes on") {
+    Gate gate;
+    std::promise<void> entered;
+    std::atomic<int> admitted{0};
+    ServiceOptions service_options;
+    service_options.max_admin_requests = 1;
+    service_options.TEST_admin_hook = [&] {
+      if (admitted++ > 0) return;
+      entered.set_value();
+      gate.opened.wait();  // the first one is held until the test lets it go
+    };
+    ServerOptions so;
+    so.worker_threads = 1;  // the held Digest must not be running on it
+    so.admin_threads = 1;
+    RunningServer s(so, std::move(service_options));
+
+    auto a = s.Connect();
+    HEAPA_REQUIRE_OK(a->CreatePool("p", PoolConfig{}));
+    REQUIRE(a->Insert("p", std::vector<NewQuery>{testing::MakeQuery(1)}).ok());
+    std::future<Result<Hash128>> held =
+        std::async(std::launch::async, [&] { return a->Digest("p"); });
+    // Declared after the server and the future: a failed check opens the gate first, so that
+    // neither waits for it on the way out.
+    struct OpenOnExit {
+      Gate* gate;
+      ~OpenOnExit() { gate->Open(); }
+    } open_on_exit{&gate};
+    REQUIRE(entered.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+
+    // Another client's training requests go through the one worker meanwhile.
+    auto b = s.Connect();
+    REQUIRE(b->Insert("p", std::vector<NewQuery>{testing::MakeQuery(2)}).ok());
+    SampleRequest req;
+    req.count = 2;
+    auto leased = b->Sample("p", req);
+    REQUIRE(leased.ok());
+    REQUIRE(leased->size() == 2);
+    for (const SampledQuery& q : *leased) {
+      auto outcomes = b->Report("p", std::vector{ReportItem{q.id, q.lease, {1.0}, 1}});
+      REQUIRE(outcomes.ok());
+      CHECK(*outcomes == std::vector{ReportOutcome::kApplied});
+    }
+    // A second whole-pool request finds the slot taken, at once.
+    CHECK(b->Digest("p").status().code() == Status::Code::kResourceExhausted);
+    auto stats = b->Stats("p");
+    REQUIRE(stats.ok());
+    CHECK(stats->counters.total_reports == 2);
+
+    gate.Open();
+    HEAPA_REQUIRE_OK(held.get().status());
+    // a's connection goes on after its held request.
+    REQUIRE(a->Insert("p", std::vector<NewQuery>{testing::MakeQuery(3)}).ok());
+  }
+}
+
+}  // namespace
+}  // namespace heapa::net
