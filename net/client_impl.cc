@@ -70,11 +70,17 @@ Status Client::Impl::Connect(ServerInfo* info) {
       fb::CreateHello(b, kProtocolVersion, options_.client_id, b.CreateString(options_.auth_token),
                       b.CreateString(options_.client_name));
   ResponseBuffer reply;
-  HEAPA_RETURN_IF_ERROR(
-      Exchange(Finish(b, 0, "", fb::RequestBody::Hello, hello.Union()), deadline, &reply));
-  HEAPA_RETURN_IF_ERROR(FromWire(reply.response->code(), Message(reply)));
+  Status said = Exchange(Finish(b, 0, "", fb::RequestBody::Hello, hello.Union()), deadline, &reply);
+  if (said.ok()) said = FromWire(reply.response->code(), Message(reply));
+  if (said.ok() && reply.response->body_as_HelloReply() == nullptr) {
+    said = Status::Internal("Hello answered without a HelloReply");
+  }
+  if (!said.ok()) {
+    // Not connected: a late HelloReply must never be read as the answer to a request.
+    Disconnect();
+    return said;
+  }
   const fb::HelloReply* h = reply.response->body_as_HelloReply();
-  if (!h) return Status::Internal("Hello answered without a HelloReply");
   info->protocol_version = h->protocol_version();
   info->server_version = h->server_version() ? h->server_version()->str() : "";
   info->durable_seqs.clear();

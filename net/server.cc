@@ -4,6 +4,7 @@
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 #include <boost/asio.hpp>
 // clang-format on
+#include <algorithm>
 #include <chrono>
 #include <list>
 #include <thread>
@@ -17,7 +18,9 @@ using boost::system::error_code;
 namespace {
 size_t WorkerCount(int configured) {
   if (configured > 0) return static_cast<size_t>(configured);
-  return std::max<size_t>(2, std::thread::hardware_concurrency());
+  // More would only contend for a pool's lock (hardware_concurrency counts the host's cores,
+  // not a container's share of them).
+  return std::clamp<size_t>(std::thread::hardware_concurrency(), 2, 16);
 }
 }  // namespace
 
@@ -29,7 +32,7 @@ class Server::Impl {
         acceptor_(io_),
         signals_(io_),
         workers_(WorkerCount(options.worker_threads)),
-        admin_workers_(static_cast<size_t>(std::max(1, options.admin_threads))) {}
+        admin_workers_(std::max<size_t>(1, service->max_admin_requests())) {}
 
   Status Start() {
     error_code ec;

@@ -39,16 +39,15 @@ struct ServerOptions {
   // Requests of one connection applied and waiting for their fsync at once.
   size_t max_pipelined_writes = 16;
   size_t max_output_bytes = 64u << 20;
-  // Threads executing requests; 0: one per core, at least 2. A request does not hold its
-  // thread while it waits for its fsync (the group write hands the response back), so these
+  // Threads executing requests; 0: one per core, at least 2 and at most 16. A request does not hold
+  // its thread while it waits for its fsync (the group write hands the response back), so these
   // apply requests and write groups; more threads than cores only contend for the pools'
   // locks and cost context switches. They may still wait on a pool's lock, on reads, or for
   // the write of a retried request's original.
+  // Whole-pool requests (digest, verify, refresh, checkpoint, restore, fork, drop) run on
+  // threads of their own, as many as ServiceOptions::max_admin_requests lets run at once, so
+  // that they never hold these.
   int worker_threads = 0;
-  // Threads running the whole-pool requests (digest, verify, refresh, checkpoint, restore,
-  // fork, drop), so that those never hold the workers of short requests. As many as
-  // ServiceOptions::max_admin_requests lets run at once.
-  int admin_threads = 2;
 };
 
 class Server {

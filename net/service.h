@@ -80,6 +80,8 @@ class Service {
   //              needs_admin_thread(), and the caller must Begin the same body again, with
   //              kAdmitted, on a thread of its choice;
   //   kAdmitted  runs a request whose slot kDefer took, and gives the slot back.
+  //              REQUIRES: a kDefer Begin of this body said needs_admin_thread() (else the
+  //              slot count goes wrong).
   enum class AdminMode { kRunHere, kDefer, kAdmitted };
 
   // Verifies and applies one frame body. A mutation's batch is queued, not yet durable.
@@ -97,6 +99,9 @@ class Service {
   using RespondFn = std::function<void(std::string response)>;
   using OffloadFn = std::function<void(std::function<void()> task)>;
   void CompleteWhenDurable(Pending pending, RespondFn respond, OffloadFn offload);
+
+  // Whole-pool requests that may run at once (ServiceOptions::max_admin_requests).
+  size_t max_admin_requests() const { return options_.max_admin_requests; }
 
   // Begin() and Complete() in one: handles one frame body and returns the response body.
   // Sets *close when the connection must be closed after the response is sent.

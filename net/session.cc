@@ -172,39 +172,33 @@ void Session::Dispatch() {
   auto work = std::make_shared<WorkGuard>(asio::make_work_guard(socket_.get_executor()));
   asio::post(*workers_, [self = shared_from_this(), batch = std::move(batch), first_slot,
                          work = std::move(work)]() mutable {
-    self->Apply(std::move(batch), 0, first_slot, std::move(work), /*on_admin_thread=*/false);
+    self->Apply(std::move(batch), 0, first_slot, std::move(work), std::nullopt);
   });
 }
 
 void Session::Apply(std::vector<std::string> batch, size_t from, uint64_t first_slot,
-                    std::shared_ptr<WorkGuard> work, bool on_admin_thread) {
+                    std::shared_ptr<WorkGuard> work, std::optional<Service::Pending> admitted) {
   // All of them are applied before any waits for durability, so that they share a write.
   std::vector<Service::Pending> applied;
-  applied.reserve(batch.size() - from);
+  applied.reserve(batch.size() - from + 1);
+  const size_t first_begun = admitted ? from - 1 : from;
+  if (admitted) applied.push_back(std::move(*admitted));
   size_t next = from;  // the first request not begun
   bool close = false;
   while (next < batch.size() && !close) {
-    // On an admin thread, the first request is the whole-pool one a worker took a slot for.
-    const bool admitted = on_admin_thread && next == from;
-    Service::Pending pending =
-        service_->Begin(&state_, batch[next],
-                        admitted ? Service::AdminMode::kAdmitted : Service::AdminMode::kDefer);
-    if (pending.needs_admin_thread()) {
-      if (!on_admin_thread) break;  // it goes on an admin thread, its slot taken
-      pending = service_->Begin(&state_, batch[next], Service::AdminMode::kAdmitted);
-    }
-    close = pending.close();  // a failed handshake: nothing after it is applied
+    Service::Pending pending = service_->Begin(&state_, batch[next], Service::AdminMode::kDefer);
+    if (pending.needs_admin_thread()) break;  // admitted: it runs on an admin thread
+    close = pending.close();                  // a failed handshake: nothing after it is applied
     applied.push_back(std::move(pending));
     ++next;
   }
   if (next < batch.size() && !close) {
-    // A whole-pool request, admitted (its slot taken) but not run: it and the rest of the
-    // batch go on on an admin thread, in order; applying_ stays set until they are begun
-    // there. A request refused for want of a slot was answered like any other.
+    // A whole-pool request, admitted (its slot taken) but not run: it runs on an admin thread,
+    // then the rest of the batch comes back to a worker, in order; applying_ stays set until
+    // they are begun. (A request refused for want of a slot was answered like any other.)
     asio::post(*admin_workers_, [self = shared_from_this(), batch = std::move(batch), next,
                                  first_slot, work]() mutable {
-      self->Apply(std::move(batch), next, first_slot, std::move(work),
-                  /*on_admin_thread=*/true);
+      self->RunAdmitted(std::move(batch), next, first_slot, std::move(work));
     });
   } else if (close) {
     // Done before any answer can be posted: the I/O thread sees the batch applied first, and
@@ -228,7 +222,7 @@ void Session::Apply(std::vector<std::string> batch, size_t from, uint64_t first_
   }
   auto self = shared_from_this();
   for (size_t i = 0; i < applied.size(); ++i) {
-    const uint64_t slot = first_slot + from + i;
+    const uint64_t slot = first_slot + first_begun + i;
     const bool closes = applied[i].close();
     auto respond = [self, slot, closes, work](std::string response) {
       self->HandBack(slot, std::move(response), closes);
@@ -238,6 +232,18 @@ void Session::Apply(std::vector<std::string> batch, size_t from, uint64_t first_
     };
     service_->CompleteWhenDurable(std::move(applied[i]), std::move(respond), std::move(offload));
   }
+}
+
+void Session::RunAdmitted(std::vector<std::string> batch, size_t index, uint64_t first_slot,
+                          std::shared_ptr<WorkGuard> work) {
+  Service::Pending pending = service_->Begin(&state_, batch[index], Service::AdminMode::kAdmitted);
+  // Its completion (which may write group commits) and the rest of the batch go back to a
+  // worker: admin threads run whole-pool requests only, so an admitted one never waits for
+  // a thread while holding its slot.
+  asio::post(*workers_, [self = shared_from_this(), batch = std::move(batch), index, first_slot,
+                         work = std::move(work), pending = std::move(pending)]() mutable {
+    self->Apply(std::move(batch), index + 1, first_slot, std::move(work), std::move(pending));
+  });
 }
 
 void Session::HandBack(uint64_t slot, std::string body, bool close) {

@@ -46,11 +46,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void Dispatch();
   using WorkGuard = boost::asio::executor_work_guard<boost::asio::any_io_executor>;
   // On a worker: begins batch[from..] in order (batch[0] is request number first_slot),
-  // lets the I/O thread dispatch again, then completes the requests it began. At an admitted
-  // whole-pool request it stops and posts the rest of the batch to an admin thread, where
-  // Apply (on_admin_thread) runs that request first and goes on the same way.
+  // lets the I/O thread dispatch again, then completes the requests it began, and
+  // `admitted`: request from - 1, begun by RunAdmitted. At an admitted whole-pool request it
+  // stops and posts RunAdmitted instead, which comes back here for the rest.
   void Apply(std::vector<std::string> batch, size_t from, uint64_t first_slot,
-             std::shared_ptr<WorkGuard> work, bool on_admin_thread);
+             std::shared_ptr<WorkGuard> work, std::optional<Service::Pending> admitted);
+  // On an admin thread: begins the whole-pool request batch[index], whose slot a worker took.
+  void RunAdmitted(std::vector<std::string> batch, size_t index, uint64_t first_slot,
+                   std::shared_ptr<WorkGuard> work);
   // A worker's thread hands back the response of request number `slot`. Responses handed
   // back while the I/O thread has not yet taken the earlier ones join them: a group write
   // that completes many requests of this session costs it one wake-up, not one per request.

@@ -77,7 +77,7 @@ int Main(int argc, char** argv) {
   app.add_option("--max-output-bytes", so.max_output_bytes, "unsent responses per connection")
       ->check(AtLeast(1));
   app.add_option("--workers", so.worker_threads,
-                 "threads executing requests (0: one per core, at least 2)")
+                 "threads executing requests (0: one per core, at least 2 and at most 16)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
   app.add_option("--max-batch", po.max_batch, "queries per insert, sample or report")
@@ -110,8 +110,6 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
   }
 
-  // One thread per whole-pool request allowed to run: they never wait for a thread.
-  so.admin_threads = static_cast<int>(service_options.max_admin_requests);
   if (!ParseListen(listen, &so.host, &so.port)) {
     std::cerr << "heapad: --listen wants HOST:PORT, got '" << listen << "'\n";
     return kExitUsage;

@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "net/client.h"
+#include "net/frame.h"
+#include "protocol_generated.h"
+#include "tests/testutil/raw_conn.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa::net {
@@ -76,8 +79,7 @@ TEST_SUITE("net/server") {
       gate.opened.wait();  // the first one is held until the test lets it go
     };
     ServerOptions so;
-    so.worker_threads = 1;  // the held Digest must not be running on it
-    so.admin_threads = 1;
+    so.worker_threads = 1;  // the held Digest must not be running on it (one admin thread)
     RunningServer s(so, std::move(service_options));
 
     auto a = s.Connect();
@@ -114,8 +116,62 @@ TEST_SUITE("net/server") {
 
     gate.Open();
     HEAPA_REQUIRE_OK(held.get().status());
-    // a's connection goes on after its held request.
+    // a's connection goes on after its held request, and the slot was given back.
     REQUIRE(a->Insert("p", std::vector<NewQuery>{testing::MakeQuery(3)}).ok());
+    HEAPA_REQUIRE_OK(a->Digest("p").status());
+    HEAPA_REQUIRE_OK(b->Digest("p").status());
+  }
+
+  TEST_CASE("whole-pool requests pipelined between others are answered in order") {
+    ServiceOptions service_options;
+    service_options.max_admin_requests = 1;  // the second Digest needs the first one's slot
+    ServerOptions so;
+    so.worker_threads = 1;
+    RunningServer s(so, std::move(service_options));
+    HEAPA_REQUIRE_OK(s.Connect()->CreatePool("p", PoolConfig{}));
+    const auto request = [](uint64_t rid, fb::RequestBody type, const std::string& prompt) {
+      flatbuffers::FlatBufferBuilder b;
+      flatbuffers::Offset<void> body;
+      if (type == fb::RequestBody::Insert) {
+        const auto q = fb::CreateQuery(b, b.CreateString(prompt), b.CreateString("a"));
+        body = fb::CreateInsert(b, b.CreateVector(std::vector{q})).Union();
+      } else if (type == fb::RequestBody::Digest) {
+        body = fb::CreateDigest(b).Union();
+      } else {
+        body = fb::CreatePoolStats(b).Union();
+      }
+      b.Finish(fb::CreateRequest(b, rid, b.CreateString("p"), type, body));
+      return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+    };
+    testing::Raw raw(s.server->port());
+    raw.SendFrame(testing::HelloBody(kProtocolVersion));
+    const std::vector<std::pair<fb::RequestBody, fb::ResponseBody>> sent = {
+        {fb::RequestBody::Insert, fb::ResponseBody::InsertReply},
+        {fb::RequestBody::Digest, fb::ResponseBody::DigestReply},
+        {fb::RequestBody::Insert, fb::ResponseBody::InsertReply},
+        {fb::RequestBody::Digest, fb::ResponseBody::DigestReply},
+        {fb::RequestBody::Digest, fb::ResponseBody::DigestReply},
+        {fb::RequestBody::PoolStats, fb::ResponseBody::PoolStatsReply},
+    };
+    std::string frames;  // all in one write: the daemon reads them as one batch
+    for (size_t i = 0; i < sent.size(); ++i) {
+      AppendFrame(request(i + 1, sent[i].first, "q" + std::to_string(i)), &frames);
+    }
+    raw.Send(frames);
+    const auto hello = raw.ReadResponse();
+    REQUIRE(hello.has_value());
+    CHECK(hello->code == fb::Code::OK);
+    for (size_t i = 0; i < sent.size(); ++i) {
+      CAPTURE(i);
+      const auto r = raw.ReadResponse();
+      REQUIRE(r.has_value());
+      CHECK(r->request_id == i + 1);
+      CHECK(r->code == fb::Code::OK);
+      CHECK(r->body_type == sent[i].second);
+    }
+    auto stats = s.Connect()->Stats("p");
+    REQUIRE(stats.ok());
+    CHECK(stats->counters.total_added == 2);
   }
 }
 

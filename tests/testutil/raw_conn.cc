@@ -52,13 +52,20 @@ void Raw::SendFrame(const std::string& body) {
 }
 
 std::optional<net::fb::Code> Raw::ReadCode() {
+  const std::optional<Response> r = ReadResponse();
+  if (!r) return std::nullopt;
+  return r->code;
+}
+
+std::optional<Raw::Response> Raw::ReadResponse() {
   unsigned char h[4];
   if (!ReadAll(h, 4)) return std::nullopt;
   std::vector<uint64_t> body(net::DecodeFrameLength(h) / 8 + 1);
   if (!ReadAll(body.data(), net::DecodeFrameLength(h))) return std::nullopt;
   flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(body.data()), net::DecodeFrameLength(h));
   REQUIRE(v.VerifyBuffer<net::fb::Response>(nullptr));
-  return flatbuffers::GetRoot<net::fb::Response>(body.data())->code();
+  const auto* r = flatbuffers::GetRoot<net::fb::Response>(body.data());
+  return Response{r->request_id(), r->code(), r->body_type()};
 }
 
 bool Raw::Closed() {

@@ -30,6 +30,13 @@ class Raw {
   void SendFrame(const std::string& body);
   // The next response's code, or nullopt when the connection closed (or 5 s passed).
   std::optional<net::fb::Code> ReadCode();
+  // The next response's request id, code and body type, likewise.
+  struct Response {
+    uint64_t request_id = 0;
+    net::fb::Code code = net::fb::Code::OK;
+    net::fb::ResponseBody body_type = net::fb::ResponseBody::NONE;
+  };
+  std::optional<Response> ReadResponse();
   // True when the daemon closed the connection within 5 s.
   bool Closed();
   // Closes with a TCP reset instead of a FIN.
