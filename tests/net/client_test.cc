@@ -37,6 +37,10 @@ struct Script {
   // On the first connection only: closes it after this many report responses and half of
   // the next one (never when 0).
   size_t break_after = 0;
+  // On the first connection only: the response to this report (counted from 1) names another
+  // request, and the ones after it follow in the same segment (never when 0). The client
+  // must drop the connection with everything it read ahead of it.
+  size_t wrong_id_at = 0;
 };
 
 // A one-client TCP server on 127.0.0.1 that answers Hello and Report requests (every item
@@ -107,12 +111,14 @@ class ScriptedServer {
         if (in.size() - pos - kFrameHeaderBytes < length) break;
         const auto* req = flatbuffers::GetRoot<fb::Request>(in.data() + pos + kFrameHeaderBytes);
         pos += kFrameHeaderBytes + length;
-        const std::string response = Answer(*req);
         if (req->body_type() == fb::RequestBody::Report) {
           std::lock_guard<std::mutex> lock(mu_);
           ++seen_[req->request_id()];
           ++reports;
         }
+        const bool wrong = first && req->body_type() == fb::RequestBody::Report &&
+                           script_.wrong_id_at > 0 && reports == script_.wrong_id_at;
+        const std::string response = Answer(*req, wrong ? 1000 : 0);
         AppendFrame(response, &out);
         if (first && script_.break_after > 0 && reports == script_.break_after + 1 &&
             cut == std::string::npos) {
@@ -126,7 +132,8 @@ class ScriptedServer {
     }
   }
 
-  std::string Answer(const fb::Request& req) {
+  // The response to `req`, naming request id + `id_shift`.
+  std::string Answer(const fb::Request& req, uint64_t id_shift) {
     flatbuffers::FlatBufferBuilder b(256);
     flatbuffers::Offset<void> body;
     fb::ResponseBody type = fb::ResponseBody::NONE;
@@ -142,7 +149,7 @@ class ScriptedServer {
     const bool big = script_.big_message > 0 && req.request_id() % 5 == 0;
     const auto message = b.CreateString(big ? std::string(script_.big_message, 'm') : "");
     fb::ResponseBuilder rb(b);
-    rb.add_request_id(req.request_id());
+    rb.add_request_id(req.request_id() + id_shift);
     rb.add_code(fb::Code::OK);
     rb.add_message(message);
     rb.add_body_type(type);
@@ -201,8 +208,9 @@ void RunReports(const Script& script, size_t count, int expected_connections) {
     CHECK(times <= 2);
     if (times == 2) ++twice;
   }
-  if (script.break_after == 0) CHECK(twice == 0);
-  if (script.break_after > 0) CHECK(twice > 0);
+  const bool broken = script.break_after > 0 || script.wrong_id_at > 0;
+  if (!broken) CHECK(twice == 0);
+  if (broken) CHECK(twice > 0);
   CHECK(server.connections() == expected_connections);
 }
 
@@ -224,6 +232,12 @@ TEST_SUITE("net/client") {
     // sent: the client must not read the stale half-answer as the start of the next one.
     RunReports(Script{.max_piece = 0, .break_after = 10}, 100, 2);
     RunReports(Script{.max_piece = 3, .break_after = 3}, 50, 2);
+  }
+
+  TEST_CASE("a response naming another request drops the connection and what was read ahead") {
+    // 28 more responses are already in the read-ahead buffer then: none of them may answer
+    // the Hello or the requests resent on the next connection.
+    RunReports(Script{.max_piece = 0, .wrong_id_at = 4}, 100, 2);
   }
 }
 
