@@ -52,15 +52,15 @@ bool Checker::ReadMeta() {
   if (read("format")) {
     uint32_t version = 0;
     Status s = storage::DecodeFormat(value, &version);
+    if (s.ok()) report_->format_version = version;
     if (!s.ok()) {
       Problem("M/format", std::string(s.message()));
     } else if (storage::ReadsFormatAsIs(version)) {
-      report_->format_version = version;
+      // Checked in full below.
     } else if (storage::CanUpgradeFormat(version)) {
-      report_->format_version = version;
       report_->upgrade_from = version;  // a verdict of its own, not a problem
       upgradable = true;
-    } else if (version != storage::kFormatVersion) {
+    } else {
       Problem("M/format", "format version " + std::to_string(version) + "; this build reads " +
                               std::to_string(storage::kFormatVersion));
     }

@@ -62,7 +62,7 @@ struct CheckReport {
   bool scan_complete = false;  // false: an iterator error stopped the scan
   uint64_t problem_count = 0;  // all problems, kept or not
   std::vector<CheckProblem> problems;
-  // The pool's format version (0: its format record is missing or unreadable).
+  // The version its format record names (0: the record is missing or does not decode).
   uint32_t format_version = 0;
   // Non-zero: the pool is of this older format version, which this build upgrades when it
   // opens the pool, rewriting records. Only the meta records were checked (the rest is what

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "index/pool_check.h"
+#include "storage/format_upgrade.h"
 #include "storage/pool_locator.h"
 #include "storage/store.h"
 #include "tools/cli/format.h"
@@ -44,6 +45,18 @@ std::string UpgradeAdvice(uint32_t from) {
       "format version {}, written by an older heapa; this build upgrades it to {} when it opens "
       "the pool (start heapad on it once, or open it with the library), then check it again",
       from, storage::kFormatVersion);
+}
+
+// For an older format this build reads as it is: what opening the pool will do to it.
+std::string FormatNote(const index::CheckReport& r) {
+  if (r.upgrade_from != 0 || r.format_version == 0 || r.format_version >= storage::kFormatVersion ||
+      !storage::ReadsFormatAsIs(r.format_version)) {
+    return "";
+  }
+  return fmt::format(
+      "format version {}: this build reads it as it is, and marks it {} (for good) when it "
+      "opens it",
+      r.format_version, storage::kFormatVersion);
 }
 
 struct PoolVerdict {
@@ -71,6 +84,7 @@ cli::Json VerdictJson(const PoolVerdict& v) {
   }
   j["clean"] = r.clean();
   j["format_version"] = r.format_version;
+  if (const std::string note = FormatNote(r); !note.empty()) j["format_note"] = note;
   j["needs_upgrade"] = r.upgrade_from != 0;
   if (r.upgrade_from != 0) j["upgrade"] = UpgradeAdvice(r.upgrade_from);
   j["keys"] = r.keys;
@@ -105,11 +119,7 @@ std::string VerdictText(const PoolVerdict& v) {
   }
   if (r.upgrade_from != 0)
     out += fmt::format("  and it needs upgrade: {}\n", UpgradeAdvice(r.upgrade_from));
-  if (r.upgrade_from == 0 && r.format_version != 0 && r.format_version < storage::kFormatVersion) {
-    out += fmt::format(
-        "  format version {}: this build reads it as it is, and marks it {} when it opens it\n",
-        r.format_version, storage::kFormatVersion);
-  }
+  if (const std::string note = FormatNote(r); !note.empty()) out += "  " + note + "\n";
   return out;
 }
 

@@ -59,6 +59,8 @@ TEST_SUITE("tools/heapa-check") {
     INFO(run.output);
     CHECK(run.exit_code == 0);
     CHECK(run.output.find("\"format_version\":3") != std::string::npos);
+    CHECK(run.output.find("\"format_note\":\"format version 3: this build reads it as it is") !=
+          std::string::npos);
     CHECK(run.output.find("\"needs_upgrade\":false") != std::string::npos);
     CHECK(run.output.find("\"clean\":true") != std::string::npos);
   }
