@@ -359,6 +359,14 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
   const std::string pool_name = req->pool() ? req->pool()->str() : "";
   const bool admin = IsAdminVerb(req->body_type());
   const bool take_slot = admin && admin_mode != AdminMode::kAdmitted;
+  // A request on a pool that does not exist is answered so, not refused for want of a slot.
+  if (take_slot) {
+    const flatbuffers::String* dropped =
+        req->body_type() == fb::RequestBody::PoolDrop ? req->body_as_PoolDrop()->name() : nullptr;
+    const std::string target =
+        req->body_type() == fb::RequestBody::PoolDrop ? (dropped ? dropped->str() : "") : pool_name;
+    if (auto found = pools_->Find(target); !found.ok()) return done(Reply{found.status()});
+  }
   if (take_slot && !TakeAdminSlot()) {
     return done(Reply{Status::ResourceExhausted(
         std::to_string(options_.max_admin_requests) +

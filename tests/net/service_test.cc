@@ -257,6 +257,19 @@ TEST_SUITE("net/service") {
       CHECK(p.r->code() == fb::Code::RESOURCE_EXHAUSTED);
       CHECK(p.r->message()->str().find("retry later") != std::string::npos);
     }
+    // A whole-pool request on a pool that does not exist is answered so, not refused.
+    {
+      flatbuffers::FlatBufferBuilder b;
+      const auto digest = fb::CreateDigest(b).Union();
+      Parsed p = f.Call(Finish(b, rid++, "nope", fb::RequestBody::Digest, digest), &close);
+      CHECK(p.r->code() == fb::Code::NOT_FOUND);
+    }
+    {
+      flatbuffers::FlatBufferBuilder b;
+      const auto drop = fb::CreatePoolDrop(b, b.CreateString("nope")).Union();
+      Parsed p = f.Call(Finish(b, rid++, "", fb::RequestBody::PoolDrop, drop), &close);
+      CHECK(p.r->code() == fb::Code::NOT_FOUND);
+    }
     // The training requests are not held back.
     CHECK(f.Call(request(rid++, fb::RequestBody::Get), &close).r->code() == fb::Code::OK);
     CHECK(f.Call(InsertRequest(rid++, "2+2?"), &close).r->code() == fb::Code::OK);
