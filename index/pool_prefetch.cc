@@ -72,7 +72,11 @@ void Pool::RunPrefetch(const std::vector<uint64_t>& ids) {
       if (store_) ++prefetch_skipped_;  // no pause (a closing pool skips nothing worth counting)
       return;
     }
-    if (!store_ || !committer_ || !degraded_.ok()) return;
+    if (!store_ || !committer_) return;  // closing
+    if (!degraded_.ok()) {
+      ++prefetch_skipped_;  // read-only until rebuilt: the Report will fail or read itself
+      return;
+    }
     std::vector<uint64_t> wanted;
     wanted.reserve(ids.size());
     for (uint64_t id : ids) {
