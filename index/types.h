@@ -134,8 +134,8 @@ struct PoolStats {
   std::optional<double> low_max;   // the frontier from below
   std::optional<double> high_min;  // the frontier from above
   storage::CountersRecord counters;
-  uint64_t index_bytes = 0;  // memory held by the in-memory index
-  std::string degraded;      // empty when writable; else why the pool is read-only
+  uint64_t index_bytes = 0;     // memory held by the in-memory index
+  std::string degraded;         // empty when writable; else why the pool is read-only
   uint64_t expired_leases = 0;  // IN_FLIGHT past their deadline, not yet returned by a Sample
   // Group commit since open: synced writes, the operations they carried, the largest group.
   uint64_t commit_writes = 0, commit_batches = 0, commit_max_group = 0;

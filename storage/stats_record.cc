@@ -53,7 +53,8 @@ uint64_t ZigZag(int64_t v) {
 int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 // Reads the packed payload front to back; any read past its end, or a varint longer than 64
-// bits, sets ok() false for good (reads then give zeros).
+// bits or longer than it needs to be (PutVarint writes every value one way only), sets ok()
+// false for good (reads then give zeros).
 class Reader {
  public:
   explicit Reader(std::string_view in) : in_(in) {}
@@ -71,7 +72,7 @@ class Reader {
       // The tenth byte holds bit 63 only.
       if (shift == 63 && b > 1) return Fail();
       v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return v;
+      if ((b & 0x80) == 0) return b == 0 && shift > 0 ? Fail() : v;  // 0x80 0x00: over-long
     }
     return Fail();
   }

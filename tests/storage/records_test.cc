@@ -212,6 +212,18 @@ TEST_SUITE("storage/records") {
       p.replace(1, 1, varint);
       CheckCorruption(decode(p));
     }
+    // An over-long varint (a last byte of 0): every value has one encoding. reports = 130 is
+    // 0x82 0x01; 0x82 0x00 (2 in two bytes) keeps the length, so only that rule refuses it.
+    {
+      StatsRecord r = SampleStats();
+      r.reports = 130;
+      r.rollouts = 130 * 16;
+      std::string overlong(PayloadOf(Encoded(r)));
+      REQUIRE(overlong.substr(1, 2) == "\x82\x01");
+      HEAPA_REQUIRE_OK(decode(overlong));
+      overlong[2] = '\0';
+      CheckCorruption(decode(overlong));
+    }
     // The largest 10-byte varint is 2^64 - 1: reports = rollouts = ~0 decodes.
     p = good;
     p.replace(1, 2, std::string(9, '\xff') + '\x01' + std::string(9, '\xff') + '\x01');
