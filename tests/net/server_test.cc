@@ -20,17 +20,6 @@
 namespace heapa::net {
 namespace {
 
-// A gate the test opens once.
-struct Gate {
-  std::promise<void> promise;
-  std::shared_future<void> opened = promise.get_future().share();
-  bool open = false;
-  void Open() {
-    if (!open) promise.set_value();
-    open = true;
-  }
-};
-
 // A server on 127.0.0.1 (ephemeral port) over pools in a temporary directory, run on a
 // thread of its own until the fixture goes.
 struct RunningServer {
@@ -68,7 +57,7 @@ struct RunningServer {
 
 TEST_SUITE("net/server") {
   TEST_CASE("a held whole-pool request does not hold the only worker; its connection goes on") {
-    Gate gate;
+    testing::Gate gate;
     std::promise<void> entered;
     std::atomic<int> admitted{0};
     ServiceOptions service_options;
@@ -76,7 +65,7 @@ TEST_SUITE("net/server") {
     service_options.TEST_admin_hook = [&] {
       if (admitted++ > 0) return;
       entered.set_value();
-      gate.opened.wait();  // the first one is held until the test lets it go
+      gate.Wait();  // the first one is held until the test lets it go
     };
     ServerOptions so;
     so.worker_threads = 1;  // the held Digest must not be running on it (one admin thread)
@@ -89,10 +78,7 @@ TEST_SUITE("net/server") {
         std::async(std::launch::async, [&] { return a->Digest("p"); });
     // Declared after the server and the future: a failed check opens the gate first, so that
     // neither waits for it on the way out.
-    struct OpenOnExit {
-      Gate* gate;
-      ~OpenOnExit() { gate->Open(); }
-    } open_on_exit{&gate};
+    const testing::OpenOnExit open_on_exit(&gate);
     REQUIRE(entered.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
 
     // Another client's training requests go through the one worker meanwhile.

@@ -183,22 +183,14 @@ TEST_SUITE("net/service") {
     std::promise<void> entered;
     // Opened once, by the test or at the latest on the way out of it (also after a failed
     // REQUIRE), before `held` waits for its thread and before the fixture goes.
-    struct Gate {
-      std::promise<void> promise;
-      bool opened = false;
-      void Open() {
-        if (!opened) promise.set_value();
-        opened = true;
-      }
-    } gate;
-    std::shared_future<void> released = gate.promise.get_future().share();
+    testing::Gate gate;
     std::atomic<int> admitted{0};
     Fixture f("", [&](ServiceOptions& o) {
       o.max_admin_requests = 1;
       o.TEST_admin_hook = [&] {
         if (admitted++ > 0) return;
         entered.set_value();
-        released.wait();  // the first one holds the only slot until the test lets it go
+        gate.Wait();  // the first one holds the only slot until the test lets it go
       };
     });
     f.GreetAndCreatePool();
@@ -242,10 +234,7 @@ TEST_SUITE("net/service") {
       bool c = false;
       return f.service->Handle(&other, request(3, fb::RequestBody::Digest), &c);
     });
-    struct OpenOnExit {
-      Gate* gate;
-      ~OpenOnExit() { gate->Open(); }
-    } open_on_exit{&gate};
+    const testing::OpenOnExit open_on_exit(&gate);
     REQUIRE(entered.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
     uint64_t rid = 10;
     for (fb::RequestBody verb :

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,36 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A gate that threads of a test Wait() at until the test Opens it; Open() again does nothing.
+// Open and destroy it on the test's thread.
+class Gate {
+ public:
+  void Open() {
+    if (!open_) promise_.set_value();
+    open_ = true;
+  }
+  void Wait() const { opened_.wait(); }
+
+ private:
+  std::promise<void> promise_;
+  std::shared_future<void> opened_ = promise_.get_future().share();
+  bool open_ = false;
+};
+
+// Opens `gate` when it goes out of scope. Declared after whatever waits for a thread held at
+// the gate (a future, a server), it lets that thread go first when a failed REQUIRE leaves the
+// test, instead of waiting for ever.
+class OpenOnExit {
+ public:
+  explicit OpenOnExit(Gate* gate) : gate_(gate) {}
+  ~OpenOnExit() { gate_->Open(); }
+  OpenOnExit(const OpenOnExit&) = delete;
+  OpenOnExit& operator=(const OpenOnExit&) = delete;
+
+ private:
+  Gate* gate_;
 };
 
 // The seed of a randomized test: $HEAPA_TEST_SEED when set, else a fresh one. Printed
