@@ -361,10 +361,10 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
   const bool take_slot = admin && admin_mode != AdminMode::kAdmitted;
   // A request on a pool that does not exist is answered so, not refused for want of a slot.
   if (take_slot) {
-    const flatbuffers::String* dropped =
-        req->body_type() == fb::RequestBody::PoolDrop ? req->body_as_PoolDrop()->name() : nullptr;
-    const std::string target =
-        req->body_type() == fb::RequestBody::PoolDrop ? (dropped ? dropped->str() : "") : pool_name;
+    std::string target = pool_name;  // PoolDrop names its pool in its body
+    if (const fb::PoolDrop* drop = req->body_as_PoolDrop(); drop != nullptr) {
+      target = drop->name() ? drop->name()->str() : "";
+    }
     if (auto found = pools_->Find(target); !found.ok()) return done(Reply{found.status()});
   }
   if (take_slot && !TakeAdminSlot()) {

@@ -49,8 +49,7 @@ std::string UpgradeAdvice(uint32_t from) {
 
 // For an older format this build reads as it is: what opening the pool will do to it.
 std::string FormatNote(const index::CheckReport& r) {
-  if (r.upgrade_from != 0 || r.format_version == 0 || r.format_version >= storage::kFormatVersion ||
-      !storage::ReadsFormatAsIs(r.format_version)) {
+  if (r.format_version >= storage::kFormatVersion || !storage::ReadsFormatAsIs(r.format_version)) {
     return "";
   }
   return fmt::format(
