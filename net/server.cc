@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 // clang-format on
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <list>
 #include <thread>
@@ -71,6 +72,7 @@ class Server::Impl {
   }
 
   uint16_t port() const { return port_; }
+  uint64_t direct_replies() const { return direct_replies_.load(std::memory_order_relaxed); }
 
  private:
   void Accept() {
@@ -86,9 +88,9 @@ class Server::Impl {
         return;
       }
       auto it = sessions_.insert(sessions_.end(), nullptr);
-      auto session =
-          std::make_shared<Session>(std::move(socket), service_, options_, &workers_,
-                                    &admin_workers_, [this, it] { sessions_.erase(it); });
+      auto session = std::make_shared<Session>(std::move(socket), service_, options_, &workers_,
+                                               &admin_workers_, &direct_replies_,
+                                               [this, it] { sessions_.erase(it); });
       *it = session;
       if (sessions_.size() > options_.max_connections) {
         session->Reject(ProtocolError::kTooManyConnections,
@@ -123,6 +125,7 @@ class Server::Impl {
   std::list<std::shared_ptr<Session>> sessions_;  // I/O thread only
   uint16_t port_ = 0;
   bool stopping_ = false;
+  std::atomic<uint64_t> direct_replies_{0};
 };
 
 Server::Server(Service* service, const ServerOptions& options)
@@ -130,6 +133,7 @@ Server::Server(Service* service, const ServerOptions& options)
 Server::~Server() = default;
 Status Server::Start() { return impl_->Start(); }
 uint16_t Server::port() const { return impl_->port(); }
+uint64_t Server::direct_replies() const { return impl_->direct_replies(); }
 void Server::HandleSignals() { impl_->HandleSignals(); }
 void Server::Run() { impl_->Run(); }
 void Server::Stop() { impl_->Stop(); }

@@ -3,7 +3,9 @@
 // a group commit for everyone), whole-pool requests on threads of their own. A connection's
 // requests apply one at a time, in the order sent, but a mutation's wait for its fsync does
 // not hold back the next one: pipelined mutations of one connection share fsyncs (group
-// commit, index/pool.h). Responses go back in request order, each only once durable.
+// commit, index/pool.h). Responses go back in request order, each only once durable; the
+// response to a connection's only outstanding request is sent by the worker whose group write
+// made it durable, without a hand-off to the I/O thread (one wake-up less per request).
 //
 // Limits, each with its own error or action: max_frame_bytes (checked on the 4-byte header,
 // before any allocation: FRAME_TOO_LARGE, then close), max_connections (TOO_MANY_CONNECTIONS,
@@ -14,7 +16,8 @@
 // Stop() (also on SIGINT/SIGTERM when HandleSignals() was called): stop accepting, stop
 // reading, finish the requests already read, send their responses, close. Run() returns then.
 //
-// Thread safety: Stop() may be called from any thread; everything else from one thread.
+// Thread safety: Stop() and direct_replies() may be called from any thread; everything else
+// from one thread.
 #ifndef HEAPA_NET_SERVER_H_
 #define HEAPA_NET_SERVER_H_
 
@@ -48,6 +51,9 @@ struct ServerOptions {
   // threads of their own, as many as ServiceOptions::max_admin_requests lets run at once, so
   // that they never hold these.
   int worker_threads = 0;
+  // Most bytes of a response that the worker completing a lone request sends itself (the rest
+  // goes through the I/O thread). For tests of that hand-over.
+  size_t TEST_max_direct_send_bytes = SIZE_MAX;
 };
 
 class Server {
@@ -61,6 +67,9 @@ class Server {
   Status Start();
   // The bound port (after Start).
   uint16_t port() const;
+  // Responses sent by the worker whose write made them durable, without a hand-off to the
+  // I/O thread (a lone request's, see session.h). May be called from any thread.
+  uint64_t direct_replies() const;
   // Stops on SIGINT and SIGTERM.
   void HandleSignals();
   // Serves until Stop(); returns when every connection is closed.

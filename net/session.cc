@@ -1,10 +1,14 @@
 #include "net/session.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
 #include "net/frame.h"
+#include "storage/check.h"
 
 namespace heapa::net {
 namespace asio = boost::asio;
@@ -12,14 +16,15 @@ using boost::system::error_code;
 
 Session::Session(asio::ip::tcp::socket socket, Service* service, const ServerOptions& options,
                  asio::thread_pool* workers, asio::thread_pool* admin_workers,
-                 std::function<void()> on_close)
+                 std::atomic<uint64_t>* direct_replies, std::function<void()> on_close)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       service_(service),
       options_(options),
       workers_(workers),
       admin_workers_(admin_workers),
-      on_close_(std::move(on_close)) {}
+      on_close_(std::move(on_close)),
+      direct_replies_(direct_replies) {}
 
 namespace {
 constexpr size_t kReadChunk = 64 * 1024;  // most bytes asked of one read (between large frames)
@@ -30,6 +35,7 @@ void Session::Start() {
   error_code ec;
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);  // small replies go out at once
   input_.resize(read_size_);
+  fd_ = socket_.native_handle();
   Read();
 }
 
@@ -38,6 +44,7 @@ void Session::Reject(ProtocolError error, const std::string& message) {
 }
 
 void Session::Drain() {
+  Reclaim();
   draining_ = true;
   error_code ec;
   timer_.cancel(ec);
@@ -136,6 +143,7 @@ void Session::Dispatch() {
   // one of the two sees the other: a request never waits for an event that does not come. A
   // request sent only after its predecessor was answered (one outstanding request per client)
   // then costs no wake-up of this thread for the worker's "applied".
+  Reclaim();
   dispatch_wanted_.store(true);
   if (applying_.load()) return;
   dispatch_wanted_.store(false);
@@ -169,6 +177,14 @@ void Session::Dispatch() {
   const uint64_t first_slot = first_slot_ + replies_.size();
   replies_.resize(replies_.size() + n);
   completing_ += n;
+  if (replies_.size() == 1 && requests_.empty() && output_.empty() && !writing_ && !draining_ &&
+      !close_after_write_ && !frame_error_ && !ReadingPaused()) {
+    // A lone request, nothing waits behind it, and reading goes on: its response may go out
+    // from the worker that makes it durable, with no hand-off to this thread (which learns of
+    // it when it next reads, or does anything else with the session: Reclaim).
+    std::lock_guard<std::mutex> lock(handed_back_mu_);
+    lent_slot_ = first_slot;
+  }
   auto work = std::make_shared<WorkGuard>(asio::make_work_guard(socket_.get_executor()));
   asio::post(*workers_, [self = shared_from_this(), batch = std::move(batch), first_slot,
                          work = std::move(work)]() mutable {
@@ -246,17 +262,65 @@ void Session::RunAdmitted(std::vector<std::string> batch, size_t index, uint64_t
   });
 }
 
+namespace {
+// Sends what the socket takes at once of `frame`, at most `limit` bytes, without blocking;
+// returns how many bytes went. Errors send nothing: the I/O thread's write meets them again.
+size_t SendSome(int fd, std::string_view frame, size_t limit) {
+  const size_t n = std::min(frame.size(), limit);
+  for (;;) {
+    const ssize_t sent = ::send(fd, frame.data(), n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent >= 0) return static_cast<size_t>(sent);
+    if (errno != EINTR) return 0;
+  }
+}
+}  // namespace
+
 void Session::HandBack(uint64_t slot, std::string body, bool close) {
   {
     std::lock_guard<std::mutex> lock(handed_back_mu_);
-    handed_back_.emplace_back(slot, Reply{std::move(body), close});
+    Reply reply{std::move(body), close};
+    if (lent_slot_ == slot) {
+      // Sent under the lock: Reclaim, and so Close, cannot take the slot back (and close the
+      // descriptor) meanwhile.
+      lent_slot_.reset();
+      std::string frame;
+      frame.reserve(kFrameHeaderBytes + reply.body.size());
+      AppendFrame(reply.body, &frame);
+      const size_t sent =
+          reply.close ? 0 : SendSome(fd_, frame, options_.TEST_max_direct_send_bytes);
+      if (sent == frame.size()) {
+        sent_directly_ = slot;
+        direct_replies_->fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      frame.erase(0, sent);
+      reply = Reply{std::move(frame), close, /*framed=*/true};
+    }
+    handed_back_.emplace_back(slot, std::move(reply));
     if (handed_back_posted_) return;  // the pending TakeHandedBack takes this one too
     handed_back_posted_ = true;
   }
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->TakeHandedBack(); });
 }
 
+void Session::Reclaim() {
+  std::optional<uint64_t> sent;
+  {
+    std::lock_guard<std::mutex> lock(handed_back_mu_);
+    lent_slot_.reset();
+    sent.swap(sent_directly_);
+  }
+  if (!sent) return;
+  // The lent slot was the only one when lent, and its response was never handed back: it is
+  // still the front one.
+  HEAPA_CHECK(*sent == first_slot_ && !replies_.empty() && !replies_.front().has_value());
+  replies_.pop_front();
+  ++first_slot_;
+  --completing_;
+}
+
 void Session::TakeHandedBack() {
+  Reclaim();
   std::vector<std::pair<uint64_t, Reply>> taken;
   {
     std::lock_guard<std::mutex> lock(handed_back_mu_);
@@ -276,15 +340,19 @@ void Session::SendReady() {
     Reply reply = std::move(*replies_.front());
     replies_.pop_front();
     ++first_slot_;
-    Send(std::move(reply.body), reply.close);
+    Send(std::move(reply.body), reply.close, reply.framed);
   }
 }
 
-void Session::Send(std::string body, bool close_after) {
+void Session::Send(std::string body, bool close_after, bool framed) {
   if (closed_) return;
   std::string frame;
-  frame.reserve(kFrameHeaderBytes + body.size());
-  AppendFrame(body, &frame);
+  if (framed) {
+    frame = std::move(body);
+  } else {
+    frame.reserve(kFrameHeaderBytes + body.size());
+    AppendFrame(body, &frame);
+  }
   output_bytes_ += frame.size();
   output_.push_back(std::move(frame));
   if (close_after) close_after_write_ = true;
@@ -319,6 +387,7 @@ void Session::WriteNext() {
 
 void Session::Close() {
   if (closed_) return;
+  Reclaim();  // no worker sends on the descriptor from here on
   closed_ = true;
   error_code ec;
   timer_.cancel(ec);

@@ -23,10 +23,11 @@ namespace heapa::net {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  // Short requests run on `workers`, whole-pool ones on `admin_workers`.
+  // Short requests run on `workers`, whole-pool ones on `admin_workers`. Responses that a
+  // worker sends itself (see HandBack) are counted in *direct_replies.
   Session(boost::asio::ip::tcp::socket socket, Service* service, const ServerOptions& options,
           boost::asio::thread_pool* workers, boost::asio::thread_pool* admin_workers,
-          std::function<void()> on_close);
+          std::atomic<uint64_t>* direct_replies, std::function<void()> on_close);
 
   // Starts reading requests.
   void Start();
@@ -57,14 +58,20 @@ class Session : public std::enable_shared_from_this<Session> {
   // A worker's thread hands back the response of request number `slot`. Responses handed
   // back while the I/O thread has not yet taken the earlier ones join them: a group write
   // that completes many requests of this session costs it one wake-up, not one per request.
+  // The response to a lone request (lent_slot_) is sent by this thread itself, without
+  // waking the I/O thread at all; what the socket does not take at once goes the usual way.
   void HandBack(uint64_t slot, std::string body, bool close);
   // On the I/O thread: takes every response handed back into its slot, then sends.
   void TakeHandedBack();
+  // On the I/O thread, before it does anything with the session but read: takes back the
+  // lent slot, and retires it if a worker has answered it.
+  void Reclaim();
   // Queues the responses that are complete, in request order.
   void SendReady();
   // A request is being applied or awaits its fsync.
   bool Busy() const { return applying_ || !replies_.empty(); }
-  void Send(std::string body, bool close_after);
+  // Queues a response (`framed`: already a frame, or the rest of one) and writes.
+  void Send(std::string body, bool close_after, bool framed = false);
   void WriteNext();
   void Close();
   bool ReadingPaused() const;
@@ -100,6 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
   struct Reply {
     std::string body;
     bool close = false;
+    bool framed = false;  // body is the rest of a frame a worker began to send
   };
   std::deque<std::optional<Reply>> replies_;
   // Responses handed back by workers and not yet taken (TakeHandedBack is posted once for
@@ -107,6 +115,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::mutex handed_back_mu_;
   std::vector<std::pair<uint64_t, Reply>> handed_back_;
   bool handed_back_posted_ = false;
+  // The slot of a lone request whose response the worker completing it sends itself
+  // (Dispatch lends it when that request is the only one unanswered, none waits to be
+  // begun, nothing is being written, and reading goes on). While it is lent, the I/O thread does
+  // nothing with the session but read; whatever else it does, it calls Reclaim first. Guarded by
+  // handed_back_mu_, as is sent_directly_: the lent slot, once its response is sent whole.
+  std::optional<uint64_t> lent_slot_;
+  std::optional<uint64_t> sent_directly_;
+  int fd_ = -1;  // the socket's descriptor, for the workers' sends (set before any request)
+  std::atomic<uint64_t>* direct_replies_;
   uint64_t first_slot_ = 0;
   size_t completing_ = 0;           // requests handed to a worker and not answered yet
   std::deque<std::string> output_;  // framed responses not yet written
