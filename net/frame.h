@@ -13,8 +13,9 @@ inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr size_t kFrameHeaderBytes = 4;
 inline constexpr size_t kDefaultMaxFrameBytes = 16u << 20;
 
-// The body length announced by a 4-byte header.
+// The body length announced by a 4-byte header, and the header announcing `length`.
 uint32_t DecodeFrameLength(const unsigned char header[kFrameHeaderBytes]);
+void EncodeFrameLength(uint32_t length, unsigned char header[kFrameHeaderBytes]);
 // Appends header and body.
 void AppendFrame(std::string_view body, std::string* out);
 

@@ -4,8 +4,9 @@
 // requests apply one at a time, in the order sent, but a mutation's wait for its fsync does
 // not hold back the next one: pipelined mutations of one connection share fsyncs (group
 // commit, index/pool.h). Responses go back in request order, each only once durable; the
-// response to a connection's only outstanding request is sent by the worker whose group write
-// made it durable, without a hand-off to the I/O thread (one wake-up less per request).
+// response to a connection's only outstanding request is sent by the thread that completes it
+// (the worker whose group write made it durable, for a mutation), without a hand-off to the
+// I/O thread (one wake-up less per request).
 //
 // Limits, each with its own error or action: max_frame_bytes (checked on the 4-byte header,
 // before any allocation: FRAME_TOO_LARGE, then close), max_connections (TOO_MANY_CONNECTIONS,

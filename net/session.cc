@@ -1,6 +1,7 @@
 #include "net/session.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -86,6 +87,9 @@ bool Session::ParseFrames() {
 }
 
 void Session::Read() {
+  // A slot answered directly still counts against max_pending_requests: retired first, or
+  // ParseFrames would stop a frame early and leave it in the buffer while reading goes on.
+  Reclaim();
   if (closed_ || draining_ || close_after_write_ || reading_ || frame_error_) return;
   const bool framing_ok = ParseFrames();
   Dispatch();
@@ -180,8 +184,8 @@ void Session::Dispatch() {
   if (replies_.size() == 1 && requests_.empty() && output_.empty() && !writing_ && !draining_ &&
       !close_after_write_ && !frame_error_ && !ReadingPaused()) {
     // A lone request, nothing waits behind it, and reading goes on: its response may go out
-    // from the worker that makes it durable, with no hand-off to this thread (which learns of
-    // it when it next reads, or does anything else with the session: Reclaim).
+    // from the thread that completes it, with no hand-off to this one (which learns of it when
+    // a read completes, or it does anything else with the session: Reclaim).
     std::lock_guard<std::mutex> lock(handed_back_mu_);
     lent_slot_ = first_slot;
   }
@@ -263,15 +267,39 @@ void Session::RunAdmitted(std::vector<std::string> batch, size_t index, uint64_t
 }
 
 namespace {
-// Sends what the socket takes at once of `frame`, at most `limit` bytes, without blocking;
-// returns how many bytes went. Errors send nothing: the I/O thread's write meets them again.
-size_t SendSome(int fd, std::string_view frame, size_t limit) {
-  const size_t n = std::min(frame.size(), limit);
-  for (;;) {
-    const ssize_t sent = ::send(fd, frame.data(), n, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (sent >= 0) return static_cast<size_t>(sent);
-    if (errno != EINTR) return 0;
+// Sends what the socket takes at once of the frame of `body`, at most `limit` bytes, without
+// blocking or copying the body. On a short send, *rest is what did not go, framed. Errors
+// send nothing: the I/O thread's write meets them again. True when all of it went.
+bool SendFrameNow(int fd, const std::string& body, size_t limit, std::string* rest) {
+  unsigned char header[kFrameHeaderBytes];
+  EncodeFrameLength(static_cast<uint32_t>(body.size()), header);
+  const size_t total = kFrameHeaderBytes + body.size();
+  iovec parts[2] = {{header, kFrameHeaderBytes}, {const_cast<char*>(body.data()), body.size()}};
+  size_t sent = 0;
+  if (limit >= total) {
+    msghdr msg{};
+    msg.msg_iov = parts;
+    msg.msg_iovlen = 2;
+    ssize_t n;
+    do {
+      n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) sent = static_cast<size_t>(n);
+  } else {  // tests: a short send of `limit` bytes
+    std::string frame;
+    AppendFrame(body, &frame);
+    const ssize_t n = ::send(fd, frame.data(), limit, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) sent = static_cast<size_t>(n);
   }
+  if (sent == total) return true;
+  rest->clear();
+  if (sent < kFrameHeaderBytes) {
+    rest->append(reinterpret_cast<const char*>(header) + sent, kFrameHeaderBytes - sent);
+    rest->append(body);
+  } else {
+    rest->append(body, sent - kFrameHeaderBytes);
+  }
+  return false;
 }
 }  // namespace
 
@@ -279,23 +307,19 @@ void Session::HandBack(uint64_t slot, std::string body, bool close) {
   {
     std::lock_guard<std::mutex> lock(handed_back_mu_);
     Reply reply{std::move(body), close};
-    if (lent_slot_ == slot) {
+    if (lent_slot_ == slot && !close) {
       // Sent under the lock: Reclaim, and so Close, cannot take the slot back (and close the
       // descriptor) meanwhile.
-      lent_slot_.reset();
-      std::string frame;
-      frame.reserve(kFrameHeaderBytes + reply.body.size());
-      AppendFrame(reply.body, &frame);
-      const size_t sent =
-          reply.close ? 0 : SendSome(fd_, frame, options_.TEST_max_direct_send_bytes);
-      if (sent == frame.size()) {
+      std::string rest;
+      if (SendFrameNow(fd_, reply.body, options_.TEST_max_direct_send_bytes, &rest)) {
+        lent_slot_.reset();
         sent_directly_ = slot;
         direct_replies_->fetch_add(1, std::memory_order_relaxed);
         return;
       }
-      frame.erase(0, sent);
-      reply = Reply{std::move(frame), close, /*framed=*/true};
+      reply = Reply{std::move(rest), close, /*framed=*/true};
     }
+    if (lent_slot_ == slot) lent_slot_.reset();
     handed_back_.emplace_back(slot, std::move(reply));
     if (handed_back_posted_) return;  // the pending TakeHandedBack takes this one too
     handed_back_posted_ = true;

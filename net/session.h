@@ -63,8 +63,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void HandBack(uint64_t slot, std::string body, bool close);
   // On the I/O thread: takes every response handed back into its slot, then sends.
   void TakeHandedBack();
-  // On the I/O thread, before it does anything with the session but read: takes back the
-  // lent slot, and retires it if a worker has answered it.
+  // On the I/O thread, before it does anything with the session (parsing what it read
+  // included): takes back the lent slot, and retires it if it was answered directly.
   void Reclaim();
   // Queues the responses that are complete, in request order.
   void SendReady();
@@ -115,12 +115,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::mutex handed_back_mu_;
   std::vector<std::pair<uint64_t, Reply>> handed_back_;
   bool handed_back_posted_ = false;
-  // The slot of a lone request whose response the worker completing it sends itself
-  // (Dispatch lends it when that request is the only one unanswered, none waits to be
-  // begun, nothing is being written, and reading goes on). While it is lent, the I/O thread does
-  // nothing with the session but read; whatever else it does, it calls Reclaim first. Guarded by
-  // handed_back_mu_, as is sent_directly_: the lent slot, once its response is sent whole.
+  // The slot of a lone request whose response the thread completing it sends itself
+  // (Dispatch lends it when that request is the only one unanswered, none waits to be begun,
+  // nothing is being written, and reading goes on). While it is lent, the I/O thread only
+  // waits for its read; whatever it does with the session, parsing what it read included, it
+  // calls Reclaim first. Guarded by handed_back_mu_.
   std::optional<uint64_t> lent_slot_;
+  // The lent slot, once its response went out whole. Guarded by handed_back_mu_.
   std::optional<uint64_t> sent_directly_;
   int fd_ = -1;  // the socket's descriptor, for the workers' sends (set before any request)
   std::atomic<uint64_t>* direct_replies_;

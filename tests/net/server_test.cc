@@ -59,6 +59,22 @@ struct RunningServer {
   std::thread thread;
 };
 
+// A request of `type` (Insert of one query `prompt`, Digest or PoolStats) on pool "p".
+std::string Request(uint64_t rid, fb::RequestBody type, const std::string& prompt = "") {
+  flatbuffers::FlatBufferBuilder b;
+  flatbuffers::Offset<void> body;
+  if (type == fb::RequestBody::Insert) {
+    const auto q = fb::CreateQuery(b, b.CreateString(prompt), b.CreateString("a"));
+    body = fb::CreateInsert(b, b.CreateVector(std::vector{q})).Union();
+  } else if (type == fb::RequestBody::Digest) {
+    body = fb::CreateDigest(b).Union();
+  } else {
+    body = fb::CreatePoolStats(b).Union();
+  }
+  b.Finish(fb::CreateRequest(b, rid, b.CreateString("p"), type, body));
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
 // Inserts queries 0..n-1 of testing::MakeQuery into pool "p", created first.
 void Fill(Client* c, int n) {
   HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
@@ -152,20 +168,6 @@ TEST_SUITE("net/server") {
     so.worker_threads = 1;
     RunningServer s(so, std::move(service_options));
     HEAPA_REQUIRE_OK(s.Connect()->CreatePool("p", PoolConfig{}));
-    const auto request = [](uint64_t rid, fb::RequestBody type, const std::string& prompt) {
-      flatbuffers::FlatBufferBuilder b;
-      flatbuffers::Offset<void> body;
-      if (type == fb::RequestBody::Insert) {
-        const auto q = fb::CreateQuery(b, b.CreateString(prompt), b.CreateString("a"));
-        body = fb::CreateInsert(b, b.CreateVector(std::vector{q})).Union();
-      } else if (type == fb::RequestBody::Digest) {
-        body = fb::CreateDigest(b).Union();
-      } else {
-        body = fb::CreatePoolStats(b).Union();
-      }
-      b.Finish(fb::CreateRequest(b, rid, b.CreateString("p"), type, body));
-      return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
-    };
     testing::Raw raw(s.server->port());
     raw.SendFrame(testing::HelloBody(kProtocolVersion));
     const std::vector<std::pair<fb::RequestBody, fb::ResponseBody>> sent = {
@@ -178,7 +180,7 @@ TEST_SUITE("net/server") {
     };
     std::string frames;  // all in one write: the daemon reads them as one batch
     for (size_t i = 0; i < sent.size(); ++i) {
-      AppendFrame(request(i + 1, sent[i].first, "q" + std::to_string(i)), &frames);
+      AppendFrame(Request(i + 1, sent[i].first, "q" + std::to_string(i)), &frames);
     }
     raw.Send(frames);
     const auto hello = raw.ReadResponse();
@@ -277,6 +279,81 @@ TEST_SUITE("net/server") {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     gate.Open();
     HEAPA_REQUIRE_OK(held.get().status());
+    CHECK(s.ran_out.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  }
+
+  TEST_CASE("a request read while its connection's batch waits for an admin thread follows it") {
+    testing::Gate gate;
+    std::promise<void> entered;
+    ServiceOptions service_options;
+    service_options.TEST_admin_hook = [&] {
+      entered.set_value();
+      gate.Wait();
+    };
+    ServerOptions so;
+    so.worker_threads = 1;
+    RunningServer s(so, std::move(service_options));
+    HEAPA_REQUIRE_OK(s.Connect()->CreatePool("p", PoolConfig{}));
+    testing::Raw raw(s.server->port());
+    raw.SendFrame(testing::HelloBody(kProtocolVersion));
+    raw.SendFrame(Request(1, fb::RequestBody::Digest));
+    const testing::OpenOnExit open_on_exit(&gate);
+    REQUIRE(entered.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    // The Digest is held on an admin thread while its batch is still being applied: this one
+    // arrives then, is not begun before the Digest, and is answered after it.
+    raw.SendFrame(Request(2, fb::RequestBody::Insert, "late"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gate.Open();
+    for (uint64_t rid = 0; rid <= 2; ++rid) {  // the Hello, then requests 1 and 2
+      CAPTURE(rid);
+      const auto r = raw.ReadResponse();
+      REQUIRE(r.has_value());
+      CHECK(r->request_id == rid);
+      CHECK(r->code == fb::Code::OK);
+    }
+  }
+
+  // Waits until the server counts `n` direct replies (it counts each once it is sent).
+  void AwaitDirectReplies(const Server& server, uint64_t n) {
+    for (int i = 0; i < 5000 && server.direct_replies() < n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE(server.direct_replies() >= n);
+  }
+
+  TEST_CASE("a burst after a direct reply is read whole, up to max_pending_requests") {
+    ServerOptions so;
+    so.max_pending_requests = 3;  // the slot answered directly must not count against these
+    RunningServer s(so, ServiceOptions{});
+    HEAPA_REQUIRE_OK(s.Connect()->CreatePool("p", PoolConfig{}));
+    testing::Raw raw(s.server->port());
+    const uint64_t before = s.server->direct_replies();
+    raw.SendFrame(testing::HelloBody(kProtocolVersion));
+    REQUIRE(raw.ReadResponse().has_value());
+    AwaitDirectReplies(*s.server, before + 1);  // the Hello went out directly
+    std::string burst;
+    for (uint64_t rid = 1; rid <= 3; ++rid)
+      AppendFrame(Request(rid, fb::RequestBody::PoolStats), &burst);
+    raw.Send(burst);  // read at once: all three fit the limit once the Hello's slot is retired
+    for (uint64_t rid = 1; rid <= 3; ++rid) {
+      CAPTURE(rid);
+      const auto r = raw.ReadResponse();
+      REQUIRE(r.has_value());
+      CHECK(r->request_id == rid);
+      CHECK(r->code == fb::Code::OK);
+    }
+  }
+
+  TEST_CASE("a stop after a direct reply closes the connection and returns") {
+    RunningServer s(ServerOptions{}, ServiceOptions{});
+    HEAPA_REQUIRE_OK(s.Connect()->CreatePool("p", PoolConfig{}));
+    testing::Raw raw(s.server->port());
+    const uint64_t before = s.server->direct_replies();
+    raw.SendFrame(testing::HelloBody(kProtocolVersion));
+    REQUIRE(raw.ReadResponse().has_value());
+    AwaitDirectReplies(*s.server, before + 1);
+    s.server->Stop();  // the connection stays open on the client's side, idle
+    CHECK(raw.Closed());
     CHECK(s.ran_out.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   }
 }
