@@ -75,6 +75,24 @@ std::string Request(uint64_t rid, fb::RequestBody type, const std::string& promp
   return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
 }
 
+// Holds the (one) whole-pool request of a test in ServiceOptions::TEST_admin_hook until the
+// gate opens. Declare an OpenOnExit on the gate after the server.
+struct HeldAdminRequest {
+  ServiceOptions Options() {
+    ServiceOptions o;
+    o.TEST_admin_hook = [this] {
+      entered.set_value();
+      gate.Wait();
+    };
+    return o;
+  }
+  void AwaitEntered() {
+    REQUIRE(entered.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  }
+  testing::Gate gate;
+  std::promise<void> entered;
+};
+
 // Inserts queries 0..n-1 of testing::MakeQuery into pool "p", created first.
 void Fill(Client* c, int n) {
   HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
@@ -106,6 +124,21 @@ void SampleAndReport(Client* c, size_t count, int rounds) {
   const auto after = c->Stats("p");
   REQUIRE(after.ok());
   CHECK(after->counters.total_reports - before->counters.total_reports == count * rounds);
+}
+
+// A Sample of `count`, then one Report request each, pipelined (ReportMany): all applied.
+void SampleAndReportPipelined(Client* c, size_t count) {
+  SampleRequest req;
+  req.count = count;
+  auto got = c->Sample("p", req);
+  REQUIRE(got.ok());
+  REQUIRE(got->size() == count);
+  std::vector<std::vector<ReportItem>> reports;
+  for (const SampledQuery& q : *got) reports.push_back({ReportItem{q.id, q.lease, {1.0}, 1}});
+  auto outcomes = c->ReportMany("p", reports);
+  REQUIRE(outcomes.ok());
+  REQUIRE(outcomes->size() == count);
+  for (const auto& o : *outcomes) CHECK(o == std::vector{ReportOutcome::kApplied});
 }
 
 TEST_SUITE("net/server") {
@@ -199,7 +232,7 @@ TEST_SUITE("net/server") {
     CHECK(stats->counters.total_added == 2);
   }
 
-  TEST_CASE("a lone request's response is sent by the worker that makes it durable") {
+  TEST_CASE("a lone request's response is sent by the thread that completes it") {
     RunningServer s(ServerOptions{}, ServiceOptions{});
     auto c = s.Connect();
     Fill(c.get(), 64);
@@ -210,16 +243,7 @@ TEST_SUITE("net/server") {
     // thread (a request whose frame arrives in pieces goes the usual way).
     CHECK(s.server->direct_replies() - before >= 2 * kRounds);
     // Pipelined requests after lone ones, and lone ones after them, in order.
-    SampleRequest req;
-    req.count = 8;
-    auto got = c->Sample("p", req);
-    REQUIRE(got.ok());
-    std::vector<std::vector<ReportItem>> reports;
-    for (const SampledQuery& q : *got) reports.push_back({ReportItem{q.id, q.lease, {1.0}, 99}});
-    auto outcomes = c->ReportMany("p", reports);
-    REQUIRE(outcomes.ok());
-    REQUIRE(outcomes->size() == 8);
-    for (const auto& o : *outcomes) CHECK(o == std::vector{ReportOutcome::kApplied});
+    SampleAndReportPipelined(c.get(), 8);
     SampleAndReport(c.get(), 1, 3);
   }
 
@@ -231,15 +255,7 @@ TEST_SUITE("net/server") {
     Fill(c.get(), 64);
     for (int round = 0; round < 3; ++round) {
       CAPTURE(round);
-      SampleRequest req;
-      req.count = 8;
-      auto got = c->Sample("p", req);
-      REQUIRE(got.ok());
-      std::vector<std::vector<ReportItem>> reports;
-      for (const SampledQuery& q : *got) reports.push_back({ReportItem{q.id, q.lease, {1.0}, 1}});
-      auto outcomes = c->ReportMany("p", reports);
-      REQUIRE(outcomes.ok());
-      REQUIRE(outcomes->size() == 8);
+      SampleAndReportPipelined(c.get(), 8);
     }
   }
 
@@ -261,49 +277,37 @@ TEST_SUITE("net/server") {
   }
 
   TEST_CASE("a stop while a lone request is being applied answers it, then returns") {
-    testing::Gate gate;
-    std::promise<void> entered;
-    ServiceOptions service_options;
-    service_options.TEST_admin_hook = [&] {
-      entered.set_value();
-      gate.Wait();
-    };
-    RunningServer s(ServerOptions{}, std::move(service_options));
+    HeldAdminRequest admin;
+    RunningServer s(ServerOptions{}, admin.Options());
     auto c = s.Connect();
     Fill(c.get(), 4);
     std::future<Result<Hash128>> held =
         std::async(std::launch::async, [&] { return c->Digest("p"); });
-    const testing::OpenOnExit open_on_exit(&gate);
-    REQUIRE(entered.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    const testing::OpenOnExit open_on_exit(&admin.gate);
+    admin.AwaitEntered();
     s.server->Stop();  // the held Digest's slot was lent to its worker: the stop takes it back
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    gate.Open();
+    admin.gate.Open();
     HEAPA_REQUIRE_OK(held.get().status());
     CHECK(s.ran_out.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   }
 
   TEST_CASE("a request read while its connection's batch waits for an admin thread follows it") {
-    testing::Gate gate;
-    std::promise<void> entered;
-    ServiceOptions service_options;
-    service_options.TEST_admin_hook = [&] {
-      entered.set_value();
-      gate.Wait();
-    };
+    HeldAdminRequest admin;
     ServerOptions so;
     so.worker_threads = 1;
-    RunningServer s(so, std::move(service_options));
+    RunningServer s(so, admin.Options());
     HEAPA_REQUIRE_OK(s.Connect()->CreatePool("p", PoolConfig{}));
     testing::Raw raw(s.server->port());
     raw.SendFrame(testing::HelloBody(kProtocolVersion));
     raw.SendFrame(Request(1, fb::RequestBody::Digest));
-    const testing::OpenOnExit open_on_exit(&gate);
-    REQUIRE(entered.get_future().wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+    const testing::OpenOnExit open_on_exit(&admin.gate);
+    admin.AwaitEntered();
     // The Digest is held on an admin thread while its batch is still being applied: this one
     // arrives then, is not begun before the Digest, and is answered after it.
     raw.SendFrame(Request(2, fb::RequestBody::Insert, "late"));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    gate.Open();
+    admin.gate.Open();
     for (uint64_t rid = 0; rid <= 2; ++rid) {  // the Hello, then requests 1 and 2
       CAPTURE(rid);
       const auto r = raw.ReadResponse();
