@@ -52,8 +52,8 @@ struct ServerOptions {
   // threads of their own, as many as ServiceOptions::max_admin_requests lets run at once, so
   // that they never hold these.
   int worker_threads = 0;
-  // Most bytes of a response that the worker completing a lone request sends itself (the rest
-  // goes through the I/O thread). For tests of that hand-over.
+  // Most bytes of a response's frame (its header included) that the thread completing a lone
+  // request sends itself; the rest goes through the I/O thread. For tests of that hand-over.
   size_t TEST_max_direct_send_bytes = SIZE_MAX;
 };
 

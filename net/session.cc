@@ -267,10 +267,11 @@ void Session::RunAdmitted(std::vector<std::string> batch, size_t index, uint64_t
 }
 
 namespace {
-// Sends what the socket takes at once of the frame of `body`, at most `limit` bytes, without
-// blocking or copying the body. On a short send, *rest is what did not go, framed. Errors
-// send nothing: the I/O thread's write meets them again. True when all of it went.
-bool SendFrameNow(int fd, const std::string& body, size_t limit, std::string* rest) {
+// Sends what the socket takes at once of the frame of `body`, at most `limit` bytes of it,
+// without blocking or copying the body. On a short send of part of the frame, *rest is what
+// did not go. Errors send nothing: the I/O thread's write meets them again. Returns the bytes
+// sent.
+size_t SendFrameNow(int fd, const std::string& body, size_t limit, std::string* rest) {
   unsigned char header[kFrameHeaderBytes];
   EncodeFrameLength(static_cast<uint32_t>(body.size()), header);
   const size_t total = kFrameHeaderBytes + body.size();
@@ -291,7 +292,7 @@ bool SendFrameNow(int fd, const std::string& body, size_t limit, std::string* re
     const ssize_t n = ::send(fd, frame.data(), limit, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) sent = static_cast<size_t>(n);
   }
-  if (sent == total) return true;
+  if (sent == 0 || sent == total) return sent;
   rest->clear();
   if (sent < kFrameHeaderBytes) {
     rest->append(reinterpret_cast<const char*>(header) + sent, kFrameHeaderBytes - sent);
@@ -299,7 +300,7 @@ bool SendFrameNow(int fd, const std::string& body, size_t limit, std::string* re
   } else {
     rest->append(body, sent - kFrameHeaderBytes);
   }
-  return false;
+  return sent;
 }
 }  // namespace
 
@@ -311,13 +312,14 @@ void Session::HandBack(uint64_t slot, std::string body, bool close) {
       // Sent under the lock: Reclaim, and so Close, cannot take the slot back (and close the
       // descriptor) meanwhile.
       std::string rest;
-      if (SendFrameNow(fd_, reply.body, options_.TEST_max_direct_send_bytes, &rest)) {
+      const size_t sent = SendFrameNow(fd_, reply.body, options_.TEST_max_direct_send_bytes, &rest);
+      if (sent == kFrameHeaderBytes + reply.body.size()) {
         lent_slot_.reset();
         sent_directly_ = slot;
         direct_replies_->fetch_add(1, std::memory_order_relaxed);
         return;
       }
-      reply = Reply{std::move(rest), close, /*framed=*/true};
+      if (sent > 0) reply = Reply{std::move(rest), close, /*framed=*/true};
     }
     if (lent_slot_ == slot) lent_slot_.reset();
     handed_back_.emplace_back(slot, std::move(reply));
