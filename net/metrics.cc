@@ -61,8 +61,12 @@ void Metrics::Observe(int verb, bool ok, double seconds) {
   v.sum_ns.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
-std::string Metrics::Render(const PoolRegistry& pools) const {
+std::string Metrics::Render(const PoolRegistry& pools, uint64_t direct_replies) const {
   Page p;
+  p.Family("heapa_direct_replies_total", "counter",
+           "Responses sent by the thread that completed their request (a connection's only "
+           "outstanding one), without a hand-off to the I/O thread.");
+  p.Sample("heapa_direct_replies_total", "", static_cast<double>(direct_replies));
   p.Family("heapa_requests_total", "counter", "Requests handled, by kind and result.");
   for (int i = 0; i < kVerbs; ++i) {
     const Verb& v = verbs_[static_cast<size_t>(i)];

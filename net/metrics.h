@@ -29,7 +29,8 @@ class Metrics {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5};
 
   void Observe(int verb, bool ok, double seconds);
-  std::string Render(const PoolRegistry& pools) const;
+  // The page. `direct_replies`: Server::direct_replies().
+  std::string Render(const PoolRegistry& pools, uint64_t direct_replies) const;
 
  private:
   struct Verb {

@@ -153,7 +153,6 @@ int Main(int argc, char** argv) {
   }
   net::Metrics metrics;
   service_options.metrics = &metrics;
-  net::MetricsHttp metrics_http([&] { return metrics.Render(**registry); });
   std::string metrics_host;
   uint16_t metrics_port = 0;
   if (!metrics_listen.empty() && !ParseListen(metrics_listen, &metrics_host, &metrics_port)) {
@@ -162,6 +161,8 @@ int Main(int argc, char** argv) {
   }
   net::Service service(registry->get(), service_options);
   net::Server server(&service, so);
+  net::MetricsHttp metrics_http(
+      [&] { return metrics.Render(**registry, server.direct_replies()); });
   const Status started = server.Start();
   if (!started.ok()) {
     std::cerr << "heapad: " << started.ToString() << "\n";

@@ -114,6 +114,8 @@ TEST_SUITE("net/metrics") {
     CHECK(Value(page, R"(heapa_pool_prefetch_hits_total{pool="m"})") == 0);
     CHECK(Value(page, R"(heapa_pool_prefetch_held{pool="m"})") == 0);
     CHECK(Value(page, R"(heapa_pool_reward_count{pool="m"})") >= 0);
+    // One request at a time: the client's went out from the threads that completed them.
+    CHECK(Value(page, "heapa_direct_replies_total") >= 1);
 
     // The official parser (python3-prometheus-client) reads the page too.
     const std::string file = dir.Sub("page.txt");
