@@ -68,8 +68,8 @@ class Server {
   Status Start();
   // The bound port (after Start).
   uint16_t port() const;
-  // Responses sent by the worker whose write made them durable, without a hand-off to the
-  // I/O thread (a lone request's, see session.h). May be called from any thread.
+  // Responses sent by the thread that completed their request, without a hand-off to the I/O
+  // thread (a lone request's, see session.h). May be called from any thread.
   uint64_t direct_replies() const;
   // Stops on SIGINT and SIGTERM.
   void HandleSignals();

@@ -275,23 +275,18 @@ size_t SendFrameNow(int fd, const std::string& body, size_t limit, std::string* 
   unsigned char header[kFrameHeaderBytes];
   EncodeFrameLength(static_cast<uint32_t>(body.size()), header);
   const size_t total = kFrameHeaderBytes + body.size();
-  iovec parts[2] = {{header, kFrameHeaderBytes}, {const_cast<char*>(body.data()), body.size()}};
-  size_t sent = 0;
-  if (limit >= total) {
-    msghdr msg{};
-    msg.msg_iov = parts;
-    msg.msg_iovlen = 2;
-    ssize_t n;
-    do {
-      n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0) sent = static_cast<size_t>(n);
-  } else {  // tests: a short send of `limit` bytes
-    std::string frame;
-    AppendFrame(body, &frame);
-    const ssize_t n = ::send(fd, frame.data(), limit, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) sent = static_cast<size_t>(n);
-  }
+  // The two parts, cut at `limit` (tests).
+  const size_t header_part = std::min(kFrameHeaderBytes, limit);
+  const size_t body_part = std::min(body.size(), limit - header_part);
+  iovec parts[2] = {{header, header_part}, {const_cast<char*>(body.data()), body_part}};
+  msghdr msg{};
+  msg.msg_iov = parts;
+  msg.msg_iovlen = 2;
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
   if (sent == 0 || sent == total) return sent;
   rest->clear();
   if (sent < kFrameHeaderBytes) {
@@ -308,20 +303,20 @@ void Session::HandBack(uint64_t slot, std::string body, bool close) {
   {
     std::lock_guard<std::mutex> lock(handed_back_mu_);
     Reply reply{std::move(body), close};
-    if (lent_slot_ == slot && !close) {
+    if (lent_slot_ == slot) {
+      lent_slot_.reset();
       // Sent under the lock: Reclaim, and so Close, cannot take the slot back (and close the
-      // descriptor) meanwhile.
+      // descriptor) meanwhile. A closing response goes through the I/O thread, which closes.
       std::string rest;
-      const size_t sent = SendFrameNow(fd_, reply.body, options_.TEST_max_direct_send_bytes, &rest);
+      const size_t sent =
+          close ? 0 : SendFrameNow(fd_, reply.body, options_.TEST_max_direct_send_bytes, &rest);
       if (sent == kFrameHeaderBytes + reply.body.size()) {
-        lent_slot_.reset();
         sent_directly_ = slot;
         direct_replies_->fetch_add(1, std::memory_order_relaxed);
         return;
       }
       if (sent > 0) reply = Reply{std::move(rest), close, /*framed=*/true};
     }
-    if (lent_slot_ == slot) lent_slot_.reset();
     handed_back_.emplace_back(slot, std::move(reply));
     if (handed_back_posted_) return;  // the pending TakeHandedBack takes this one too
     handed_back_posted_ = true;
