@@ -74,6 +74,10 @@ int Main(int argc, char** argv) {
   app.add_option("--max-pending-requests", so.max_pending_requests,
                  "requests read ahead per connection")
       ->check(AtLeast(1));
+  app.add_option("--max-pipelined-writes", so.max_pipelined_writes,
+                 "mutations per connection applied and awaiting their fsync at once")
+      ->capture_default_str()
+      ->check(AtLeast(1));
   app.add_option("--max-output-bytes", so.max_output_bytes, "unsent responses per connection")
       ->check(AtLeast(1));
   app.add_option("--workers", so.worker_threads,
