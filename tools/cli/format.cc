@@ -211,8 +211,18 @@ std::string_view EvictionName(EvictionPolicy policy) { return NameOf(kEviction, 
 std::string_view RefreshName(RefreshMode mode) { return NameOf(kRefresh, mode); }
 std::string_view WeightingName(PathWeighting weighting) { return NameOf(kWeighting, weighting); }
 std::string_view OutcomeName(ReportOutcome outcome) {
-  constexpr std::array<std::string_view, 3> kOutcomes = {"applied", "duplicate", "late"};
-  return NameOf(kOutcomes, outcome);
+  // A switch, not a table: a new outcome without a name does not compile (-Wswitch).
+  switch (outcome) {
+    case ReportOutcome::kApplied:
+      return "applied";
+    case ReportOutcome::kDuplicate:
+      return "duplicate";
+    case ReportOutcome::kLate:
+      return "late";
+    case ReportOutcome::kStale:
+      return "stale";
+  }
+  return "unknown";  // a value off the enum
 }
 std::vector<std::string> SamplingNames() { return NameList(kSampling); }
 std::vector<std::string> EvictionNames() { return NameList(kEviction); }
