@@ -59,6 +59,7 @@ int Main(int argc, char** argv) {
   bool no_sync = false;
   net::ServerOptions so;
   PoolOptions po;
+  size_t write_buffer_mb = po.write_buffer_bytes >> 20;
   net::ServiceOptions service_options;
   app.add_option("--data-dir", data_dir, "directory of the pools (created if missing)");
   app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one");
@@ -89,6 +90,10 @@ int Main(int argc, char** argv) {
   app.add_option("--resume-interval-ms", po.resume_interval_ms,
                  "after a failed write, how often a mutation may try to resume the store")
       ->check(AtLeast(0));
+  app.add_option("--write-buffer-mb", write_buffer_mb,
+                 "memtable budget of each pool, in MiB (half for the texts, half for the rest)")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1 << 16));
   app.add_option("--prefetch-stats-min", po.prefetch_stats_min,
                  "read ahead the statistics of a Sample of at least this many queries, so that "
                  "their Report finds them in memory (0: never)")
@@ -149,6 +154,7 @@ int Main(int argc, char** argv) {
   ::signal(SIGXFSZ, SIG_IGN);  // RLIMIT_FSIZE: EFBIG instead of death
 
   po.sync = !no_sync;
+  po.write_buffer_bytes = write_buffer_mb << 20;
   auto registry = net::PoolRegistry::Open(data_dir, po);
   if (!registry.ok()) {
     std::cerr << "heapad: cannot open the pools in " << data_dir << ": "

@@ -82,9 +82,10 @@ TEST_SUITE("net/heapad") {
       CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--workers", "1025"}) == 1);
       CHECK(RunHeapad({"--listen", "127.0.0.1:0", "--max-admin-requests", "0"}) == 1);
       // 0 would leave connections unread for good, or refuse everything.
-      for (const char* flag : {"--max-pending-requests", "--max-pipelined-writes",
-                               "--max-output-bytes", "--max-frame-bytes", "--max-connections",
-                               "--max-batch", "--idle-timeout-ms", "--frame-timeout-ms"}) {
+      for (const char* flag :
+           {"--max-pending-requests", "--max-pipelined-writes", "--max-output-bytes",
+            "--max-frame-bytes", "--max-connections", "--max-batch", "--idle-timeout-ms",
+            "--frame-timeout-ms", "--write-buffer-mb"}) {
         CAPTURE(flag);
         CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0", flag, "0"}) ==
               1);
