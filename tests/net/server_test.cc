@@ -357,6 +357,26 @@ TEST_SUITE("net/server") {
     CHECK(raw.Closed());
     CHECK(s.ran_out.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   }
+
+  TEST_CASE("a connection idle for idle_timeout_ms is closed; one sending requests is not") {
+    ServerOptions so;
+    so.idle_timeout_ms = 300;
+    RunningServer s(so, ServiceOptions{});
+    testing::Raw idle(s.server->port());
+    testing::Raw busy(s.server->port());
+    busy.SendFrame(testing::HelloBody(kProtocolVersion));
+    REQUIRE(busy.ReadResponse().has_value());
+    // Four idle timeouts long, never idle for one: a request every 100 ms.
+    for (int i = 0; i < 12; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      busy.SendFrame(testing::StatsBody("no-such-pool"));
+      CAPTURE(i);
+      REQUIRE(busy.ReadCode() == fb::Code::NOT_FOUND);
+    }
+    CHECK(idle.Closed());  // long past its timeout: the server closed it
+    busy.SendFrame(testing::StatsBody("no-such-pool"));
+    CHECK(busy.ReadCode() == fb::Code::NOT_FOUND);
+  }
 }
 
 }  // namespace
