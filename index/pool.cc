@@ -250,9 +250,10 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     const auto& recent = stats[i].recent_leases;
     if (std::find(recent.begin(), recent.end(), it.lease) != recent.end()) {
       outcomes[i] = ReportOutcome::kDuplicate;
-    } else if (it.lease < e->lease) {
-      // An older lease, superseded by a newer grant of the same query: refused for this item
-      // only, so that one slow report does not sink the rest of the batch.
+    } else if (it.lease < e->lease || Abandoned(it.lease)) {
+      // An older lease, superseded by a newer grant of the same query, or one granted in a
+      // future a Restore abandoned: refused for this item only, so that one slow report does
+      // not sink the rest of the batch.
       outcomes[i] = ReportOutcome::kStale;
     } else if (e->lease != it.lease) {
       return Status::FailedPrecondition("query " + std::to_string(it.id) + ": lease " +

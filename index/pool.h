@@ -133,9 +133,10 @@ class Pool final {
   // Same (id, lease) reported before (among the query's last 16 reports): kDuplicate, no
   // change. Lease expired and not granted again since: kLate, statistics update only.
   // A lease past its deadline counts as expired once a Sample has processed the expiry.
-  // An older lease of a query leased again since: kStale, nothing recorded for that item.
-  // NotFound for an unknown id; FailedPrecondition for a lease newer than the query's latest
-  // (never granted to it); InvalidArgument for empty or non-finite rewards or an id twice in
+  // An older lease of a query leased again since, or a lease granted in a future a Restore
+  // abandoned: kStale, nothing recorded for that item.
+  // NotFound for an unknown id; FailedPrecondition for another lease newer than the query's
+  // latest (never granted to it); InvalidArgument for empty or non-finite rewards or an id twice in
   // one call. Any error: nothing of the call is written. Statistics read ahead are used;
   // while those of some of `items` are being read, the Report waits for that read.
   Result<std::vector<ReportOutcome>> Report(std::span<const ReportItem> items,
@@ -323,6 +324,8 @@ class Pool final {
   index::NodeValue RefreshValue(uint64_t id) const;
   // A child's policy difficulty (1 for queries without parents).
   double ChildDifficulty(uint64_t id) const;
+  // True when `lease` was granted in a future a Restore abandoned. REQUIRES: mu_.
+  bool Abandoned(uint64_t lease) const;
   index::RefreshOptions ConfiguredRefresh() const;
   int64_t NowMs() const;
   // OK when the pool may write: not closed, not degraded, or degraded but the store resumed

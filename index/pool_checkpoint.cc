@@ -73,8 +73,16 @@ Status Pool::Restore(const std::string& tag) {
     storage::CountersRecord counters;
     HEAPA_RETURN_IF_ERROR(storage::DecodeCounters(value, &counters).WithContext("M/counters"));
     const storage::CountersRecord& now = ix_->counters();
-    // lease_floor_: above the leases of writes lost while the pool was degraded.
+    // lease_floor_: above the leases of writes lost while the pool was degraded. The leases
+    // from the checkpoint's next_lease up to here were granted in the future being abandoned;
+    // with those of an earlier Restore, they are covered by one range (a lease granted in
+    // between to another query is then answered stale, not refused: nothing is recorded).
+    const uint64_t from = counters.abandoned_leases_to == 0
+                              ? counters.next_lease
+                              : std::min(counters.abandoned_leases_from, counters.next_lease);
     counters.next_lease = std::max({counters.next_lease, now.next_lease, lease_floor_});
+    counters.abandoned_leases_from = from;
+    counters.abandoned_leases_to = counters.next_lease;
     counters.durable_seq = std::max(counters.durable_seq, now.durable_seq) + 1;
     storage::EncodeCounters(counters, &value);
     storage::Batch batch;

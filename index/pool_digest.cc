@@ -71,6 +71,8 @@ void Pool::DigestIndex(storage::DigestBuilder* digest) const {
   storage::CountersRecord counters = ix_->counters();
   counters.durable_seq = 0;
   counters.next_lease = 1;
+  counters.abandoned_leases_from = 0;
+  counters.abandoned_leases_to = 0;
   counters.rng_state = ix_->rng().state();
   counters.rng_inc = ix_->rng().inc();
   storage::EncodeCounters(counters, &value);

@@ -171,6 +171,11 @@ double Pool::ChildDifficulty(uint64_t id) const {
   return it == child_difficulty_.end() ? 1.0 : it->second;
 }
 
+bool Pool::Abandoned(uint64_t lease) const {
+  const storage::CountersRecord& c = ix_->counters();
+  return lease >= c.abandoned_leases_from && lease < c.abandoned_leases_to;
+}
+
 index::RefreshOptions Pool::ConfiguredRefresh() const {
   index::RefreshOptions o;
   o.mode = config_.refresh;

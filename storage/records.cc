@@ -220,6 +220,8 @@ void EncodeCounters(const CountersRecord& rec, std::string* out) {
   b.add_total_expired(rec.total_expired);
   b.add_rng_state(rec.rng_state);
   b.add_rng_inc(rec.rng_inc);
+  b.add_abandoned_leases_from(rec.abandoned_leases_from);
+  b.add_abandoned_leases_to(rec.abandoned_leases_to);
   fbb.Finish(b.Finish());
   SealBuilder(Kind::kCounters, fbb, out);
 }
@@ -242,8 +244,14 @@ Status DecodeCounters(std::string_view value, CountersRecord* rec) {
   rec->total_expired = c->total_expired();
   rec->rng_state = c->rng_state();
   rec->rng_inc = c->rng_inc();
+  rec->abandoned_leases_from = c->abandoned_leases_from();
+  rec->abandoned_leases_to = c->abandoned_leases_to();
   if (rec->next_id == 0 || rec->next_seq == 0 || rec->next_lease == 0 || (rec->rng_inc & 1) == 0) {
     return Status::Corruption("counters out of range");
+  }
+  if (rec->abandoned_leases_from > rec->abandoned_leases_to ||
+      rec->abandoned_leases_to > rec->next_lease) {
+    return Status::Corruption("abandoned lease range out of order");
   }
   return Status::OK();
 }

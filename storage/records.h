@@ -134,6 +134,11 @@ struct CountersRecord {
   uint64_t total_expired = 0;
   uint64_t rng_state = 0;
   uint64_t rng_inc = 0;
+  // Leases in [abandoned_leases_from, abandoned_leases_to) were granted in a future that a
+  // Restore abandoned: a report naming one is stale, not a lease never granted. Both 0 when
+  // there was no Restore; from <= to <= next_lease.
+  uint64_t abandoned_leases_from = 0;
+  uint64_t abandoned_leases_to = 0;
   friend bool operator==(const CountersRecord&, const CountersRecord&) = default;
 };
 

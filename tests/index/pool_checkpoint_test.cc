@@ -104,6 +104,40 @@ TEST_SUITE("index/pool_checkpoint") {
     CHECK(pool->Get((*future)[0].id)->state.state == QueryState::kInFlight);
   }
 
+  TEST_CASE("a lease from the abandoned future is stale even when the query was not leased again") {
+    testing::TempDir dir;
+    auto pool = testing::OpenPool(dir.path(), Config());
+    REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1), testing::MakeQuery(2)}).ok());
+    SampleRequest one;
+    one.count = 1;
+    auto before = pool->Sample(one);  // granted before the checkpoint, to one query
+    REQUIRE(before.ok());
+    HEAPA_REQUIRE_OK(pool->Checkpoint("t"));
+    SampleRequest both;
+    both.count = 2;
+    auto future = pool->Sample(both);  // the other query, in the future to be abandoned
+    REQUIRE(future.ok());
+    REQUIRE(future->size() == 1);
+    const SampledQuery lost = (*future)[0];
+    HEAPA_REQUIRE_OK(pool->Restore("t"));
+    for (int reopen = 0; reopen < 2; ++reopen) {
+      CAPTURE(reopen);
+      if (reopen == 1) {
+        pool.reset();
+        pool = testing::OpenPool(dir.path(), Config());
+      }
+      // Not leased since the restore: its lease is older than the abandoned one.
+      auto stale = pool->Report(std::vector<ReportItem>{{lost.id, lost.lease, {1}, 1}});
+      HEAPA_REQUIRE_OK(stale.status());
+      CHECK((*stale)[0] == ReportOutcome::kStale);
+      CHECK(pool->Get(lost.id)->stats.reports == 0);
+      // A lease granted before the checkpoint to another query is still refused.
+      const auto wrong =
+          pool->Report(std::vector<ReportItem>{{lost.id, (*before)[0].lease, {1}, 1}});
+      CHECK(wrong.status().code() == Status::Code::kFailedPrecondition);
+    }
+  }
+
   TEST_CASE("Fork seeds a new pool from a checkpoint or from now") {
     testing::TempDir dir;
     auto pool = testing::OpenPool(dir.Sub("src"), Config());

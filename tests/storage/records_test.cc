@@ -77,7 +77,7 @@ TEST_SUITE("storage/records") {
       CheckRoundTrip(ConfigRecord{.max_size = 1, .low_fraction = f, .default_lease_ms = 1});
     }
     const uint64_t m = ~uint64_t{0};
-    CheckRoundTrip(CountersRecord{m, m, m, m, m, m, m, m, m, m, m, m, m});
+    CheckRoundTrip(CountersRecord{m, m, m, m, m, m, m, m, m, m, m, m, m, m, m});
   }
 
   TEST_CASE("a query beyond any size limit or with a bad field is Corruption") {
@@ -258,7 +258,9 @@ TEST_SUITE("storage/records") {
         });
   }
 
-  TEST_CASE("counters with a zero next value or an even rng_inc, or dedup id 0, are Corruption") {
+  TEST_CASE(
+      "counters with a zero next value, an even rng_inc or an abandoned lease range out of "
+      "order, or dedup id 0, are Corruption") {
     CheckMutationsRejected<CountersRecord>(SampleCounters(),
                                            {
                                                [](CountersRecord& c) { c.next_id = 0; },
@@ -266,6 +268,13 @@ TEST_SUITE("storage/records") {
                                                [](CountersRecord& c) { c.next_lease = 0; },
                                                [](CountersRecord& c) { c.rng_inc = 0; },
                                                [](CountersRecord& c) { c.rng_inc = 0x12346; },
+                                               [](CountersRecord& c) {
+                                                 c.abandoned_leases_from = 5;
+                                                 c.abandoned_leases_to = 4;
+                                               },
+                                               [](CountersRecord& c) {
+                                                 c.abandoned_leases_to = 6;  // > next_lease
+                                               },
                                            });
     CheckCorruption(DecodeAs<uint64_t>(Encoded(uint64_t{0})));
   }

@@ -134,7 +134,9 @@ inline CountersRecord SampleCounters() {
           .total_reinserted = 2,
           .total_expired = 1,
           .rng_state = 0xdeadbeefcafe,
-          .rng_inc = 0x12345};
+          .rng_inc = 0x12345,
+          .abandoned_leases_from = 3,
+          .abandoned_leases_to = 5};
 }
 inline OpResultRecord SampleOpResult() {
   return {.kind = OpKind::kSample,
