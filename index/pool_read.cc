@@ -53,6 +53,7 @@ PoolStats Pool::Stats() const {
     st.commit_batches = c.batches;
     st.commit_max_group = c.max_group;
   }
+  if (store_) st.wal_syncs = store_->WalSyncs();
   st.prefetch_hits = prefetch_hits_;
   st.prefetch_misses = prefetch_misses_;
   st.prefetch_skipped = prefetch_skipped_;

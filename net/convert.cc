@@ -313,6 +313,7 @@ PoolStats FromWire(const fb::PoolStatsReply* s) {
   out.prefetch_misses = s->prefetch_misses();
   out.prefetch_skipped = s->prefetch_skipped();
   out.prefetch_held = s->prefetch_held();
+  out.wal_syncs = s->wal_syncs();
   return out;
 }
 
@@ -325,7 +326,7 @@ flatbuffers::Offset<fb::PoolStatsReply> BuildStatsReply(Builder& b, const PoolSt
       s.high_min.value_or(0), c.total_added, c.total_duplicates, c.total_sampled, c.total_evicted,
       c.total_reports, c.total_reinserted, c.total_expired, c.durable_seq, s.index_bytes, degraded,
       s.commit_writes, s.commit_batches, s.commit_max_group, s.prefetch_hits, s.prefetch_misses,
-      s.prefetch_skipped, s.prefetch_held);
+      s.prefetch_skipped, s.prefetch_held, s.wal_syncs);
 }
 
 index::RefreshOptions FromWire(const fb::Refresh* r) {

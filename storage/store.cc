@@ -16,6 +16,7 @@
 
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
+#include "storage/wal_sync_counter.h"
 
 namespace heapa::storage {
 namespace {
@@ -127,9 +128,15 @@ rocksdb::Status OpenDb(const rocksdb::Options& opt, const StoreOptions& o, const
 
 }  // namespace
 
-Store::Store(std::string dir, const StoreOptions& options, rocksdb::DB* db,
+Store::Store(std::string dir, const StoreOptions& options, std::unique_ptr<rocksdb::Env> env,
+             std::shared_ptr<std::atomic<uint64_t>> wal_syncs, rocksdb::DB* db,
              rocksdb::ColumnFamilyHandle* queries)
-    : dir_(std::move(dir)), options_(options), db_(db), queries_(queries) {}
+    : dir_(std::move(dir)),
+      options_(options),
+      wal_syncs_(std::move(wal_syncs)),
+      env_(std::move(env)),
+      db_(db),
+      queries_(queries) {}
 
 rocksdb::ColumnFamilyHandle* Store::FamilyOf(std::string_view key) const {
   return InQueriesColumnFamily(key) ? queries_ : db_->DefaultColumnFamily();
@@ -156,6 +163,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
   }
   rocksdb::Options opt = MakeOptions(options);
+  // Every WAL sync is counted (Store::WalSyncs). The env goes to the Store, which keeps it
+  // until the database is closed.
+  auto wal_syncs = std::make_shared<std::atomic<uint64_t>>(0);
+  std::unique_ptr<rocksdb::Env> env = NewWalSyncCountingEnv(wal_syncs);
+  opt.env = env.get();
   std::error_code exists_ec;
   if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", exists_ec)) {
     std::vector<std::string> names;
@@ -174,7 +186,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   if (!s.ok()) return FromRocksDb(s).WithContext("open " + dir);
   // The default family's handle is the DB's own; only the second one is ours to destroy.
   (void)db->DestroyColumnFamilyHandle(handles[0]);
-  return std::unique_ptr<Store>(new Store(dir, options, db, handles[1]));
+  return std::unique_ptr<Store>(
+      new Store(dir, options, std::move(env), std::move(wal_syncs), db, handles[1]));
 }
 
 Status Store::Write(Batch* batch) {

@@ -179,6 +179,9 @@ TEST_SUITE("net/heapad") {
     INFO(writes << " writes for " << ops << " operations");
     CHECK(ops == 500);
     CHECK(writes < ops);  // pipelined requests of one connection shared fsyncs
+    // ... and each of those writes reached fdatasync before its answers went out.
+    CHECK(writes >= 1);
+    CHECK(mid->wal_syncs - before->wal_syncs >= writes);
 
     // The rest, with the daemon killed and restarted meanwhile: the client resends what was
     // not answered, and nothing is applied twice or lost.

@@ -109,6 +109,9 @@ TEST_SUITE("net/metrics") {
     CHECK(Value(page, R"(heapa_pool_reports_total{pool="m"})") == 1);
     CHECK(Value(page, R"(heapa_pool_degraded{pool="m"})") == 0);
     CHECK(Value(page, R"(heapa_pool_commit_operations_total{pool="m"})") >= 3);
+    CHECK(Value(page, R"(heapa_pool_wal_syncs_total{pool="m"})") >=
+          Value(page, R"(heapa_pool_commit_writes_total{pool="m"})"));
+    CHECK(Value(page, R"(heapa_pool_wal_syncs_total{pool="m"})") >= 1);
     // A Sample of 2 is below the read-ahead's minimum: the Report read its one record.
     CHECK(Value(page, R"(heapa_pool_prefetch_misses_total{pool="m"})") == 1);
     CHECK(Value(page, R"(heapa_pool_prefetch_hits_total{pool="m"})") == 0);

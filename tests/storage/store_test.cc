@@ -39,6 +39,20 @@ namespace fs = std::filesystem;
 }  // namespace
 
 TEST_SUITE("storage/store") {
+  TEST_CASE("every synced write is one WAL sync on the file system; an unsynced one none") {
+    for (const bool sync : {true, false}) {
+      CAPTURE(sync);
+      testing::TempDir dir;
+      auto store = OpenStoreOrDie(dir.path(), CreateStoreOptions(sync));
+      const uint64_t before = store->WalSyncs();
+      for (int i = 0; i < 5; ++i) {
+        WriteAll(store.get(), {{StatsKey(static_cast<uint64_t>(i) + 1), "v"}});
+      }
+      CHECK(store->WalSyncs() - before == (sync ? 5u : 0u));
+      HEAPA_REQUIRE_OK(store->Close());
+    }
+  }
+
   TEST_CASE("MultiGet answers each key in the caller's order, NotFound for missing ones") {
     testing::TempDir dir;
     auto store = OpenStoreOrDie(dir.Sub("db"), CreateStoreOptions());
