@@ -250,10 +250,11 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     const auto& recent = stats[i].recent_leases;
     if (std::find(recent.begin(), recent.end(), it.lease) != recent.end()) {
       outcomes[i] = ReportOutcome::kDuplicate;
-    } else if (it.lease < e->lease || Abandoned(it.lease)) {
-      // An older lease, superseded by a newer grant of the same query, or one granted in a
-      // future a Restore abandoned: refused for this item only, so that one slow report does
-      // not sink the rest of the batch.
+    } else if (it.lease < e->lease || (it.lease > e->lease && Abandoned(it.lease))) {
+      // An older lease, superseded by a newer grant of the same query, or a newer one granted
+      // in a future a Restore abandoned (the range may also cover leases granted to other
+      // queries: never the query's own): refused for this item only, so that one slow report
+      // does not sink the rest of the batch.
       outcomes[i] = ReportOutcome::kStale;
     } else if (e->lease != it.lease) {
       return Status::FailedPrecondition("query " + std::to_string(it.id) + ": lease " +

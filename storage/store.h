@@ -118,9 +118,10 @@ class Store {
   Result<bool> IsEmpty() const;
 
   // The WAL syncs (fdatasync) that succeeded since this store was opened, counted where
-  // RocksDB calls the file system: one per synced Write (writes RocksDB groups share one),
-  // none for unsynced ones. The evidence that an acknowledged write was synced. Any thread;
-  // still readable after Close().
+  // RocksDB calls the file system: one per synced Write (writes RocksDB groups share one;
+  // a write may sync more than one WAL file), plus the syncs of flushes, checkpoints and
+  // Close, which happen without synced writes too. The evidence that an acknowledged write
+  // was synced. Any thread; still readable after Close().
   uint64_t WalSyncs() const { return wal_syncs_->load(std::memory_order_relaxed); }
 
   // After a failed write (the database stopped accepting writes): tries to make it writable

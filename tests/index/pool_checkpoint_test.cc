@@ -138,6 +138,31 @@ TEST_SUITE("index/pool_checkpoint") {
     }
   }
 
+  TEST_CASE("after two restores, a query's own lease granted between them is still reported") {
+    testing::TempDir dir;
+    auto pool = testing::OpenPool(dir.path(), Config());
+    std::vector<NewQuery> queries;
+    for (int i = 1; i <= 4; ++i) queries.push_back(testing::MakeQuery(i));
+    REQUIRE(pool->Insert(queries).ok());
+    SampleRequest one;
+    one.count = 1;
+    HEAPA_REQUIRE_OK(pool->Checkpoint("first"));
+    REQUIRE(pool->Sample(one).ok());  // abandoned by the first restore
+    HEAPA_REQUIRE_OK(pool->Restore("first"));
+    auto kept = pool->Sample(one);  // granted after the first restore: part of "second"
+    REQUIRE(kept.ok());
+    REQUIRE(kept->size() == 1);
+    HEAPA_REQUIRE_OK(pool->Checkpoint("second"));
+    REQUIRE(pool->Sample(one).ok());  // abandoned by the second restore
+    HEAPA_REQUIRE_OK(pool->Restore("second"));
+    // The abandoned range now spans both futures and the lease in between: the query's own
+    // lease is applied all the same.
+    auto applied = pool->Report(std::vector<ReportItem>{{(*kept)[0].id, (*kept)[0].lease, {1}, 1}});
+    HEAPA_REQUIRE_OK(applied.status());
+    CHECK((*applied)[0] == ReportOutcome::kApplied);
+    CHECK(pool->Get((*kept)[0].id)->stats.reports == 1);
+  }
+
   TEST_CASE("Fork seeds a new pool from a checkpoint or from now") {
     testing::TempDir dir;
     auto pool = testing::OpenPool(dir.Sub("src"), Config());
