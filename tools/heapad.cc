@@ -9,10 +9,12 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "net/metrics.h"
 #include "net/metrics_http.h"
@@ -28,6 +30,7 @@ namespace {
 constexpr int kExitUsage = 1;
 constexpr int kExitListen = 2;
 constexpr int kExitCorrupt = 3;
+constexpr int kExitMissingPool = 4;
 
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -60,8 +63,12 @@ int Main(int argc, char** argv) {
   net::ServerOptions so;
   PoolOptions po;
   size_t write_buffer_mb = po.write_buffer_bytes >> 20;
+  std::vector<std::string> required_pools;
   net::ServiceOptions service_options;
   app.add_option("--data-dir", data_dir, "directory of the pools (created if missing)");
+  app.add_option("--require-pool", required_pools,
+                 "refuse to start (exit code 4) unless this pool is in --data-dir: a wrong or "
+                 "unmounted path is not served as an empty one (repeatable)");
   app.add_option("--listen", listen, "HOST:PORT to listen on; port 0 picks a free one");
   app.add_option("--auth-token-file", token_file,
                  "file holding the shared secret clients must send (required off loopback)");
@@ -155,6 +162,15 @@ int Main(int argc, char** argv) {
 
   po.sync = !no_sync;
   po.write_buffer_bytes = write_buffer_mb << 20;
+  // Before anything is created under --data-dir: it may be a mount point not mounted.
+  for (const std::string& name : required_pools) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(std::filesystem::path(data_dir) / "pools" / name, ec)) {
+      std::cerr << "heapad: no pool '" << name << "' in " << data_dir
+                << " (--require-pool): a wrong or unmounted --data-dir?\n";
+      return kExitMissingPool;
+    }
+  }
   auto registry = net::PoolRegistry::Open(data_dir, po);
   if (!registry.ok()) {
     std::cerr << "heapad: cannot open the pools in " << data_dir << ": "

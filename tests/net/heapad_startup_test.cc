@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -62,6 +63,25 @@ TEST_SUITE("net/heapad") {
     }
     std::ofstream(dir.Sub("data/pools/p/LIVE"), std::ios::trunc) << "db-999999\n";
     CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0"}) == 3);
+  }
+
+  TEST_CASE("--require-pool: no start on a data directory without the pool (exit code 4)") {
+    TempDir dir;
+    // A path with nothing there (an unmounted volume): refused, and nothing created in it.
+    CHECK(RunHeapad({"--data-dir", dir.Sub("absent"), "--listen", "127.0.0.1:0", "--require-pool",
+                     "p"}) == 4);
+    CHECK(!std::filesystem::exists(dir.Sub("absent")));
+    {
+      Daemon d(dir.Sub("data"));
+      auto c = ConnectTo(d);
+      HEAPA_REQUIRE_OK(c->CreatePool("p", PoolConfig{}));
+      CHECK(d.Stop() == 0);
+    }
+    CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0", "--require-pool",
+                     "p", "--require-pool", "q"}) == 4);
+    Daemon d(dir.Sub("data"), {"--require-pool", "p"});  // there: it serves
+    auto c = ConnectTo(d);
+    CHECK(c->Stats("p").ok());
   }
 
   TEST_CASE("the statistics read-ahead: its flags, and its counters in Stats") {
