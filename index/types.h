@@ -139,8 +139,8 @@ struct PoolStats {
   uint64_t expired_leases = 0;  // IN_FLIGHT past their deadline, not yet returned by a Sample
   // Group commit since open: synced writes, the operations they carried, the largest group.
   uint64_t commit_writes = 0, commit_batches = 0, commit_max_group = 0;
-  // WAL fsyncs that succeeded since the pool's store was (re)opened, counted where RocksDB
-  // calls the file system (storage::Store::WalSyncs): at least commit_writes when durable.
+  // WAL syncs since the pool's store was (re)opened, as RocksDB's write path counts them
+  // (storage::Store::WalSyncs): at least commit_writes when writes are synced.
   uint64_t wal_syncs = 0;
   // Statistics read ahead since open (index/pool_prefetch.cc): the records Reports took from
   // memory (hits) and read themselves (misses); the read-aheads skipped, because too many

@@ -178,8 +178,8 @@ std::string Metrics::Render(const PoolRegistry& pools, uint64_t direct_replies) 
   gauge("heapa_pool_commit_max_group", "The most operations one synced write carried.",
         [](const PoolStats& s) { return s.commit_max_group; });
   counter("heapa_pool_wal_syncs_total",
-          "WAL fsyncs that succeeded since the pool's store was opened (at least one per "
-          "synced write).",
+          "WAL syncs since the pool's store was opened, as RocksDB counts them (at least one "
+          "per synced write).",
           [](const PoolStats& s) { return s.wal_syncs; });
   counter("heapa_pool_prefetch_hits_total",
           "Statistics records Reports took from read-ahead instead of reading them.",

@@ -4,6 +4,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -16,7 +17,6 @@
 
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
-#include "storage/wal_sync_counter.h"
 
 namespace heapa::storage {
 namespace {
@@ -128,15 +128,16 @@ rocksdb::Status OpenDb(const rocksdb::Options& opt, const StoreOptions& o, const
 
 }  // namespace
 
-Store::Store(std::string dir, const StoreOptions& options, std::unique_ptr<rocksdb::Env> env,
-             std::shared_ptr<std::atomic<uint64_t>> wal_syncs, rocksdb::DB* db,
+Store::Store(std::string dir, const StoreOptions& options,
+             std::shared_ptr<rocksdb::Statistics> statistics, rocksdb::DB* db,
              rocksdb::ColumnFamilyHandle* queries)
     : dir_(std::move(dir)),
       options_(options),
-      wal_syncs_(std::move(wal_syncs)),
-      env_(std::move(env)),
+      statistics_(std::move(statistics)),
       db_(db),
       queries_(queries) {}
+
+uint64_t Store::WalSyncs() const { return statistics_->getTickerCount(rocksdb::WAL_FILE_SYNCED); }
 
 rocksdb::ColumnFamilyHandle* Store::FamilyOf(std::string_view key) const {
   return InQueriesColumnFamily(key) ? queries_ : db_->DefaultColumnFamily();
@@ -163,11 +164,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
     if (ec) return Status::IOError("cannot create " + dir + ": " + ec.message());
   }
   rocksdb::Options opt = MakeOptions(options);
-  // Every WAL sync is counted (Store::WalSyncs). The env goes to the Store, which keeps it
-  // until the database is closed.
-  auto wal_syncs = std::make_shared<std::atomic<uint64_t>>(0);
-  std::unique_ptr<rocksdb::Env> env = NewWalSyncCountingEnv(wal_syncs);
-  opt.env = env.get();
+  // RocksDB's tickers, for Store::WalSyncs: counters only (no histograms or timers, which
+  // cost a clock read per operation).
+  opt.statistics = rocksdb::CreateDBStatistics();
+  opt.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   std::error_code exists_ec;
   if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", exists_ec)) {
     std::vector<std::string> names;
@@ -186,8 +186,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   if (!s.ok()) return FromRocksDb(s).WithContext("open " + dir);
   // The default family's handle is the DB's own; only the second one is ours to destroy.
   (void)db->DestroyColumnFamilyHandle(handles[0]);
-  return std::unique_ptr<Store>(
-      new Store(dir, options, std::move(env), std::move(wal_syncs), db, handles[1]));
+  return std::unique_ptr<Store>(new Store(dir, options, opt.statistics, db, handles[1]));
 }
 
 Status Store::Write(Batch* batch) {

@@ -32,7 +32,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
-class Env;
+class Statistics;
 class Snapshot;
 }  // namespace rocksdb
 
@@ -117,12 +117,11 @@ class Store {
   // True when the database holds no key at all (a freshly created store).
   Result<bool> IsEmpty() const;
 
-  // The WAL syncs (fdatasync) that succeeded since this store was opened, counted where
-  // RocksDB calls the file system: one per synced Write (writes RocksDB groups share one;
-  // a write may sync more than one WAL file), plus the syncs of flushes, checkpoints and
-  // Close, which happen without synced writes too. The evidence that an acknowledged write
-  // was synced. Any thread; still readable after Close().
-  uint64_t WalSyncs() const { return wal_syncs_->load(std::memory_order_relaxed); }
+  // The WAL syncs since this store was opened, as RocksDB counts them in its write path
+  // (ticker WAL_FILE_SYNCED): one per synced Write (writes RocksDB groups share one), none
+  // for unsynced ones. The evidence that an acknowledged write was synced. Any thread; still
+  // readable after Close().
+  uint64_t WalSyncs() const;
 
   // After a failed write (the database stopped accepting writes): tries to make it writable
   // again (RocksDB Resume: memtables are flushed to SST files, the WAL restarted). OK when
@@ -143,8 +142,8 @@ class Store {
   void TEST_FailWrites(const Status& error, bool after_writing = false);
 
  private:
-  Store(std::string dir, const StoreOptions& options, std::unique_ptr<rocksdb::Env> env,
-        std::shared_ptr<std::atomic<uint64_t>> wal_syncs, rocksdb::DB* db,
+  Store(std::string dir, const StoreOptions& options,
+        std::shared_ptr<rocksdb::Statistics> statistics, rocksdb::DB* db,
         rocksdb::ColumnFamilyHandle* queries);
   // The TEST_FailWrites failpoint (OK when unset), and whether it fails after writing.
   Status InjectedFailure(bool* after_writing = nullptr) const;
@@ -167,9 +166,8 @@ class Store {
   // away first: readers never starve a Close (std::shared_mutex may prefer readers).
   mutable std::shared_mutex open_mu_;
   std::atomic<bool> closing_{false};
-  const std::shared_ptr<std::atomic<uint64_t>> wal_syncs_;  // counted by env_
-  const std::unique_ptr<rocksdb::Env> env_;                 // db_'s; outlives it
-  std::unique_ptr<rocksdb::DB> db_;                         // guarded by open_mu_
+  const std::shared_ptr<rocksdb::Statistics> statistics_;  // db_'s tickers (WalSyncs)
+  std::unique_ptr<rocksdb::DB> db_;                        // guarded by open_mu_
   rocksdb::ColumnFamilyHandle* queries_;  // kQueriesColumnFamily; destroyed by Close()
   mutable std::mutex fail_mu_;            // the failpoint is set by a test thread, read by writers
   Status fail_writes_;                    // guarded by fail_mu_
