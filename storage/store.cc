@@ -168,6 +168,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   // cost a clock read per operation).
   opt.statistics = rocksdb::CreateDBStatistics();
   opt.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  // No in-memory history of those statistics (1 MiB a database, sampled every 10 minutes).
+  opt.stats_persist_period_sec = 0;
   std::error_code exists_ec;
   if (std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", exists_ec)) {
     std::vector<std::string> names;

@@ -71,6 +71,11 @@ TEST_SUITE("net/heapad") {
     CHECK(RunHeapad({"--data-dir", dir.Sub("absent"), "--listen", "127.0.0.1:0", "--require-pool",
                      "p"}) == 4);
     CHECK(!std::filesystem::exists(dir.Sub("absent")));
+    for (const char* bad : {"", ".", "..", "a/b"}) {  // not a pool name: a usage error
+      CAPTURE(bad);
+      CHECK(RunHeapad({"--data-dir", dir.Sub("absent"), "--listen", "127.0.0.1:0", "--require-pool",
+                       bad}) == 1);
+    }
     {
       Daemon d(dir.Sub("data"));
       auto c = ConnectTo(d);

@@ -227,8 +227,10 @@ TEST_SUITE("net/heapad") {
     }
     // Two trainers, one request at a time and no retries, until the daemon goes away.
     std::atomic<uint64_t> answered{0};
-    auto trainer = [&](uint64_t client_id) {
-      auto c = ConnectTo(d, client_id, "", /*max_attempts=*/1);
+    // Connected here: a REQUIRE failing on a trainer's thread would abort the test binary.
+    std::unique_ptr<Client> clients[] = {ConnectTo(d, 11, "", /*max_attempts=*/1),
+                                         ConnectTo(d, 12, "", /*max_attempts=*/1)};
+    auto trainer = [&](Client* c) {
       for (;;) {
         SampleRequest req;
         req.count = 8;
@@ -240,8 +242,8 @@ TEST_SUITE("net/heapad") {
         }
       }
     };
-    std::thread a(trainer, 11);
-    std::thread b(trainer, 12);
+    std::thread a(trainer, clients[0].get());
+    std::thread b(trainer, clients[1].get());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (answered.load() < 100 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
