@@ -77,9 +77,8 @@ Status Pool::Restore(const std::string& tag) {
     // from the checkpoint's next_lease up to here were granted in the future being abandoned;
     // with those of an earlier Restore, they are covered by one range (a lease granted in
     // between to another query is then answered stale, not refused: nothing is recorded).
-    const uint64_t from = counters.abandoned_leases_to == 0
-                              ? counters.next_lease
-                              : std::min(counters.abandoned_leases_from, counters.next_lease);
+    const uint64_t from =
+        counters.abandoned_leases_to == 0 ? counters.next_lease : counters.abandoned_leases_from;
     counters.next_lease = std::max({counters.next_lease, now.next_lease, lease_floor_});
     counters.abandoned_leases_from = from;
     counters.abandoned_leases_to = counters.next_lease;

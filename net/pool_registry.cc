@@ -7,8 +7,16 @@
 namespace heapa::net {
 namespace fs = std::filesystem;
 
+Status PoolRegistry::ValidateName(const std::string& name) {
+  return storage::PoolDir::ValidateTag(name).WithContext("pool name");
+}
+
+std::string PoolRegistry::PoolDirIn(const std::string& data_dir, const std::string& name) {
+  return (fs::path(data_dir) / "pools" / name).string();
+}
+
 std::string PoolRegistry::PoolDir(const std::string& name) const {
-  return (fs::path(data_dir_) / "pools" / name).string();
+  return PoolDirIn(data_dir_, name);
 }
 
 Result<std::unique_ptr<PoolRegistry>> PoolRegistry::Open(const std::string& data_dir,
@@ -61,7 +69,7 @@ std::vector<std::pair<std::string, uint64_t>> PoolRegistry::DurableSeqs() const 
 }
 
 Status PoolRegistry::Create(const std::string& name, const PoolConfig& config) {
-  HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(name).WithContext("pool name"));
+  HEAPA_RETURN_IF_ERROR(ValidateName(name));
   std::lock_guard<std::mutex> lock(mu_);
   if (pools_.count(name)) return Status::AlreadyExists("pool '" + name + "' exists");
   PoolOptions o = base_;
@@ -97,7 +105,7 @@ Status PoolRegistry::Drop(const std::string& name) {
 
 Status PoolRegistry::Fork(const std::string& name, const std::string& new_name,
                           const std::optional<std::string>& tag) {
-  HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(new_name).WithContext("pool name"));
+  HEAPA_RETURN_IF_ERROR(ValidateName(new_name));
   HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> src, Find(name));
   std::lock_guard<std::mutex> lock(mu_);
   if (pools_.count(new_name)) return Status::AlreadyExists("pool '" + new_name + "' exists");

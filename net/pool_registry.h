@@ -42,6 +42,11 @@ class PoolRegistry {
   // Closes every pool; returns the first error.
   Status CloseAll();
 
+  // InvalidArgument unless `name` can name a pool (the rules of a checkpoint tag).
+  static Status ValidateName(const std::string& name);
+  // The directory of pool `name` under `data_dir`, whether or not it exists.
+  static std::string PoolDirIn(const std::string& data_dir, const std::string& name);
+
  private:
   PoolRegistry(std::string data_dir, const PoolOptions& base)
       : data_dir_(std::move(data_dir)), base_(base) {}

@@ -22,7 +22,6 @@
 #include "net/server.h"
 #include "net/service.h"
 #include "storage/failpoint.h"
-#include "storage/pool_dir.h"
 #include "tools/flag_checks.h"
 
 namespace heapa {
@@ -165,13 +164,13 @@ int Main(int argc, char** argv) {
   po.write_buffer_bytes = write_buffer_mb << 20;
   // Before anything is created under --data-dir: it may be a mount point not mounted.
   for (const std::string& name : required_pools) {
-    const Status valid = storage::PoolDir::ValidateTag(name);
+    const Status valid = net::PoolRegistry::ValidateName(name);
     if (!valid.ok()) {
-      std::cerr << "heapad: --require-pool: " << valid.WithContext("pool name").ToString() << "\n";
+      std::cerr << "heapad: --require-pool: " << valid.ToString() << "\n";
       return kExitUsage;
     }
     std::error_code ec;
-    if (!std::filesystem::is_directory(std::filesystem::path(data_dir) / "pools" / name, ec)) {
+    if (!std::filesystem::is_directory(net::PoolRegistry::PoolDirIn(data_dir, name), ec)) {
       std::cerr << "heapad: no pool '" << name << "' in " << data_dir
                 << " (--require-pool): a wrong or unmounted --data-dir?\n";
       return kExitMissingPool;
