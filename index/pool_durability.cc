@@ -110,9 +110,13 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   std::vector<std::pair<uint64_t, storage::StateRecord>> changed;
   changed.reserve(touched.size());  // a step changes about 1,500 states: no regrowth
   for (uint64_t id : touched) changed.emplace_back(id, ix_->Find(id)->ToRecord());
-  state_log_.Write(
+  // A small journal record still queued is folded into this batch's: a group of reports then
+  // writes (and later deletes) one record instead of one per report.
+  const uint64_t open = state_log_.foldable();
+  const bool fold = open != 0 && committer_->Queued(open);
+  const uint64_t folded = state_log_.Write(
       seq, counters.next_id, std::move(changed),
-      [this](uint64_t id) { return ix_->Find(id)->ToRecord(); }, batch);
+      [this](uint64_t id) { return ix_->Find(id)->ToRecord(); }, batch, fold);
   std::string value;
   counters.rng_state = ix_->rng().state();
   counters.rng_inc = ix_->rng().inc();
@@ -120,7 +124,12 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   batch->Put(storage::MetaKey("counters"), value);
   storage::Failpoint("pool.before_enqueue");
   ix_->Commit();
-  committer_->Enqueue(seq, std::move(*batch));
+  if (folded == 0) {
+    committer_->Enqueue(seq, std::move(*batch));
+  } else if (!committer_->EnqueueFolding(seq, std::move(*batch), folded,
+                                         storage::JournalKey(folded))) {
+    state_log_.Unfold(folded);  // a write took it meanwhile: it stays, with copies of its entries
+  }
   return AwaitDurable(lock, seq);
 }
 

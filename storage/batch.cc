@@ -1,6 +1,7 @@
 #include "storage/batch.h"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace heapa::storage {
@@ -14,6 +15,17 @@ void Batch::Put(std::string_view key, std::string_view value) {
 void Batch::Delete(std::string_view key) {
   ops_.push_back(Op{data_.size(), key.size(), 0, true});
   data_.append(key);
+}
+
+bool Batch::RetractPut(std::string_view key) {
+  const std::string_view data(data_);
+  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
+    if (data.substr(it->key_offset, it->key_size) != key) continue;
+    if (it->is_delete) return false;
+    ops_.erase(std::next(it).base());  // its bytes stay in data_, as Compact leaves them
+    return true;
+  }
+  return false;
 }
 
 void Batch::Append(const Batch& other) {

@@ -27,6 +27,11 @@ class Batch {
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
 
+  // Removes the last operation on `key` as if it had never been added, when that operation
+  // is a Put; returns whether it did (false: no operation on `key`, or a Delete last). An
+  // earlier operation on `key`, if any, then wins. O(operations after it).
+  bool RetractPut(std::string_view key);
+
   // Appends every operation of `other`, in order, after this batch's own.
   void Append(const Batch& other);
 

@@ -15,6 +15,34 @@ Committer::Committer(std::shared_ptr<Store> store, uint64_t durable_seq)
 
 void Committer::Enqueue(uint64_t seq, Batch batch) {
   std::lock_guard<std::mutex> lock(mu_);
+  EnqueueLocked(seq, std::move(batch));
+}
+
+Committer::Pending* Committer::FindQueued(uint64_t seq) {
+  auto it = std::lower_bound(queue_.begin(), queue_.end(), seq,
+                             [](const Pending& p, uint64_t s) { return p.seq < s; });
+  return it != queue_.end() && it->seq == seq ? &*it : nullptr;
+}
+
+bool Committer::Queued(uint64_t seq) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return const_cast<Committer*>(this)->FindQueued(seq) != nullptr;
+}
+
+bool Committer::EnqueueFolding(uint64_t seq, Batch batch, uint64_t from, std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  HEAPA_CHECK(from < seq);
+  Pending* earlier = FindQueued(from);  // none after a failure: the queue is empty
+  const bool removed = earlier != nullptr && earlier->batch.RetractPut(key);
+  if (removed) {
+    auto it = overlay_.find(std::string(key));
+    if (it != overlay_.end() && it->second.seq == from) overlay_.erase(it);
+  }
+  EnqueueLocked(seq, std::move(batch));
+  return removed;
+}
+
+void Committer::EnqueueLocked(uint64_t seq, Batch batch) {
   HEAPA_CHECK(seq > last_seq_);
   last_seq_ = seq;
   if (!failure_.ok()) return;

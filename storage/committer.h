@@ -67,6 +67,17 @@ class Committer {
   // After a failure the batch is dropped (Wait(seq) then reports the failure).
   void Enqueue(uint64_t seq, Batch batch);
 
+  // Whether operation `seq`'s batch is queued and no write has taken it yet. A batch enqueued
+  // while it is will be written in the same group: a leader takes the whole queue.
+  bool Queued(uint64_t seq) const;
+
+  // As Enqueue, after removing the Put of `key` from operation `from`'s batch if that batch is
+  // still queued (Queued(from)). The two batches are then written in one group, atomically, so
+  // `batch` may carry what the removed Put held instead (the pool folds a journal record into
+  // the next one this way). Returns whether it removed the Put; if not, `batch` is queued all
+  // the same. REQUIRES: as Enqueue; from < seq; no other queued batch writes `key`.
+  bool EnqueueFolding(uint64_t seq, Batch batch, uint64_t from, std::string_view key);
+
   // Blocks until operation `seq` is durable (OK), or returns the write error that lost it.
   // May write other callers' batches as the leader of a group; once `seq` is durable, it
   // writes further groups only until a WhenDurable caller or another waiter takes over.
@@ -121,6 +132,10 @@ class Committer {
     std::optional<std::string> value;  // nullopt: deleted
   };
 
+  // The queued batch of operation `seq`, or null. REQUIRES: lock held.
+  Pending* FindQueued(uint64_t seq);
+  // Queues `batch` and records its keys in the overlay. REQUIRES: lock held, seq > last_seq_.
+  void EnqueueLocked(uint64_t seq, Batch batch);
   // Writes the queued batches as one group, then runs the callbacks it decided (without the
   // lock). `reluctant`: the caller writes only for others (reluctant_leader_ meanwhile).
   // REQUIRES: lock held, no leader, queue not empty.

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "storage/check.h"
 #include "storage/keys.h"
 
 namespace heapa::storage {
@@ -76,9 +77,9 @@ StateLogPosition StateLog::position() const {
   return StateLogPosition{chunk_as_of_, {journal_.begin(), journal_.end()}};
 }
 
-void StateLog::Write(uint64_t seq, uint64_t next_id,
-                     std::vector<std::pair<uint64_t, StateRecord>> changed, const StateOf& state_of,
-                     Batch* batch) {
+uint64_t StateLog::Write(uint64_t seq, uint64_t next_id,
+                         std::vector<std::pair<uint64_t, StateRecord>> changed,
+                         const StateOf& state_of, Batch* batch, bool fold) {
   std::vector<uint64_t>& as_of = chunk_as_of_;
   const uint64_t chunks = ChunkCount(next_id);
   as_of.resize(chunks, 0);
@@ -125,18 +126,48 @@ void StateLog::Write(uint64_t seq, uint64_t next_id,
   }
   if (rewritten == chunks) debt_ = 0;  // every chunk is current
   const uint64_t oldest = chunks == 0 ? seq : *std::min_element(as_of.begin(), as_of.end());
+  uint64_t folded = 0;
   if (!changed.empty() && oldest < seq) {
     StateJournalRecord journal;
     journal.seq = seq;
-    journal.entries = std::move(changed);  // the journal record is the last use
+    if (fold && open_seq_ != 0) {
+      // The open record's entries that no chunk has passed since (a chunk rewritten after it
+      // holds those states or newer ones), under this batch's own.
+      std::vector<std::pair<uint64_t, StateRecord>> merged;
+      merged.reserve(open_entries_.size() + changed.size());
+      auto ours = changed.begin();
+      for (auto& entry : open_entries_) {
+        if (as_of[StateChunkOf(entry.first)] >= open_seq_) continue;
+        while (ours != changed.end() && ours->first < entry.first) merged.push_back(*ours++);
+        if (ours != changed.end() && ours->first == entry.first) continue;
+        merged.push_back(std::move(entry));
+      }
+      merged.insert(merged.end(), ours, changed.end());
+      if (merged.size() <= kMaxFoldedJournalEntries) {
+        HEAPA_CHECK(journal_.back() == open_seq_);
+        journal_.pop_back();  // never written, so never deleted
+        folded = open_seq_;
+        changed = std::move(merged);
+      }
+    }
+    journal.entries = std::move(changed);
     EncodeStateJournal(journal, &value);
     batch->Put(JournalKey(seq), value);
     journal_.push_back(seq);
+    open_seq_ = journal.entries.size() < kMaxFoldedJournalEntries ? seq : 0;
+    if (open_seq_ != 0) open_entries_ = std::move(journal.entries);
   }
   while (!journal_.empty() && journal_.front() <= oldest) {
+    if (journal_.front() == open_seq_) open_seq_ = 0;  // deleted: nothing left to fold
     batch->Delete(JournalKey(journal_.front()));
     journal_.pop_front();
   }
+  return folded;
+}
+
+void StateLog::Unfold(uint64_t folded) {
+  HEAPA_CHECK(!journal_.empty() && folded < journal_.back());
+  journal_.insert(journal_.end() - 1, folded);
 }
 
 Status ReadStates(const Store& store, uint64_t next_id, uint64_t durable_seq,

@@ -9,6 +9,10 @@
 //     journaled, and delete in the same batch every journal record older than all chunks;
 //   - a batch that changes a large share of one chunk (an insert filling it) rewrites that
 //     chunk instead of journaling its states.
+//   - a batch's journal record may replace the previous batch's, when the caller knows the
+//     two are written together (in one group of the Committer): it then carries the entries of
+//     both, and the earlier record is never written. A group of small operations (reports)
+//     writes one record, not one per operation, and has no more records to delete later.
 // The state of a query is its newest journal entry with seq > its chunk's as_of, else its
 // chunk's slot. Each step then writes a handful of keys; the journal stays bounded (a full
 // round of rewrites, one per chunk, takes kJournalEntriesPerChunk / kStateChunkIds times the
@@ -49,6 +53,10 @@ inline constexpr uint64_t kJournalEntriesPerChunk = kStateChunkIds / 2;
 // slots rewrites the chunk instead.
 inline constexpr uint64_t kSlotsPerJournaledState = kStateChunkIds / kJournalEntriesPerChunk + 1;
 
+// The most entries a journal record may reach by folding (Write): each fold re-encodes the
+// record, so a group of n folds costs O(n * this).
+inline constexpr size_t kMaxFoldedJournalEntries = 64;
+
 // The chunk stamps and live journal records of a store, as ReadStates found them.
 struct StateLogPosition {
   std::vector<uint64_t> chunk_as_of;  // by chunk index; 0 for a chunk not written yet
@@ -70,8 +78,23 @@ class StateLog {
   // deletes of the journal records no chunk needs any more.
   // The position moves on as if the batch were written; after a failed write, build a new
   // StateLog from the store.
-  void Write(uint64_t seq, uint64_t next_id, std::vector<std::pair<uint64_t, StateRecord>> changed,
-             const StateOf& state_of, Batch* batch);
+  //
+  // `fold`: the caller makes sure that this batch is written in one atomic group with the batch
+  // whose journal record foldable() names (Committer::Queued), if foldable() is not 0. This
+  // batch's record then also carries that record's entries that are still current, within
+  // kMaxFoldedJournalEntries, and Write returns the earlier record's seq: the caller must
+  // remove its Put from the earlier batch (Committer::EnqueueFolding), or call Unfold if it
+  // could not. Otherwise (no fold) Write returns 0.
+  uint64_t Write(uint64_t seq, uint64_t next_id,
+                 std::vector<std::pair<uint64_t, StateRecord>> changed, const StateOf& state_of,
+                 Batch* batch, bool fold = false);
+
+  // The seq of the last Write's journal record while a later Write may fold it, else 0.
+  uint64_t foldable() const { return open_seq_; }
+
+  // The earlier record Write folded, `folded` (its result), is written after all: it stays in
+  // the journal, until the chunks pass it.
+  void Unfold(uint64_t folded);
 
   // A copy of where the log stands (for tests; O(live journal records)).
   StateLogPosition position() const;
@@ -80,6 +103,9 @@ class StateLog {
   std::vector<uint64_t> chunk_as_of_;  // as StateLogPosition::chunk_as_of
   std::deque<uint64_t> journal_;       // live journal seqs, increasing: popped at the front
   uint64_t debt_ = 0;                  // journaled states not yet paid for by a chunk rewrite
+  // The last journal record while it may be folded (journal_.back()), and its entries.
+  uint64_t open_seq_ = 0;
+  std::vector<std::pair<uint64_t, StateRecord>> open_entries_;
 };
 
 // Reads every id's current state from `store` and calls visit(id, state) once per id found,

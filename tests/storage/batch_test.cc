@@ -33,6 +33,24 @@ TEST_CASE("Append keeps both batches' operations in order") {
   CHECK(Ops(a) == std::vector<std::string>{"k=1", "x deleted", "k=2"});
 }
 
+TEST_CASE("RetractPut removes the last operation on a key when it is a Put") {
+  Batch a;
+  a.Put("k", "1");
+  a.Put("x", "x");
+  a.Put("k", "2");
+  a.Put("y", "y");
+  CHECK(a.RetractPut("k"));
+  CHECK(Ops(a) == std::vector<std::string>{"k=1", "x=x", "y=y"});  // the earlier Put wins again
+  CHECK(a.RetractPut("k"));
+  CHECK(Ops(a) == std::vector<std::string>{"x=x", "y=y"});
+  CHECK_FALSE(a.RetractPut("k"));  // none left
+  CHECK_FALSE(a.RetractPut("absent"));
+  a.Delete("x");
+  CHECK_FALSE(a.RetractPut("x"));  // a Delete is last: nothing removed
+  CHECK(Ops(a) == std::vector<std::string>{"x=x", "y=y", "x deleted"});
+  CHECK(a.count() == 3);
+}
+
 TEST_CASE("Compact keeps the last operation per key, in key order") {
   Batch a;
   a.Put("counters", "1");

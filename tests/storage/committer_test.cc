@@ -80,6 +80,37 @@ TEST_CASE("a queued batch is read back before it is durable, with its sequence n
   CHECK(pending == 0);  // served by the store now
 }
 
+TEST_CASE("EnqueueFolding removes a Put from a batch still queued, and only then") {
+  testing::TempDir dir;
+  auto store = CreateStore(dir.path());
+  Committer c(store, 0);
+  Batch first = PutBatch("J/1", "one");
+  first.Put("other", "1");
+  c.Enqueue(1, std::move(first));
+  CHECK(c.Queued(1));
+  CHECK_FALSE(c.Queued(2));  // never enqueued
+  // Folded: batch 2 carries what J/1 held; J/1 is never written, nor served.
+  CHECK(c.EnqueueFolding(2, PutBatch("J/2", "one+two"), 1, "J/1"));
+  std::string value;
+  CHECK(c.Get("J/1", &value).code() == Code::kNotFound);
+  HEAPA_REQUIRE_OK(c.Wait(2));
+  CHECK_FALSE(c.Queued(1));
+  CHECK(StoreValue(*store, "J/1").find("NotFound") != std::string::npos);
+  CHECK(StoreValue(*store, "J/2") == "one+two");
+  CHECK(StoreValue(*store, "other") == "1");  // the rest of batch 1 is written
+  // Batch 2 is written already: nothing is removed, and batch 3 is queued all the same.
+  CHECK_FALSE(c.EnqueueFolding(3, PutBatch("J/3", "three"), 2, "J/2"));
+  HEAPA_REQUIRE_OK(c.Wait(3));
+  CHECK(StoreValue(*store, "J/2") == "one+two");
+  CHECK(StoreValue(*store, "J/3") == "three");
+  // Queued, but the key is not a Put of it: nothing is removed.
+  c.Enqueue(4, PutBatch("x", "4"));
+  CHECK_FALSE(c.EnqueueFolding(5, PutBatch("y", "5"), 4, "J/4"));
+  HEAPA_REQUIRE_OK(c.Wait(5));
+  CHECK(StoreValue(*store, "x") == "4");
+  CHECK(StoreValue(*store, "y") == "5");
+}
+
 TEST_CASE("batches queued before a wait go out as one write, later batches winning per key") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <deque>
 #include <map>
 #include <random>
 #include <string>
@@ -49,18 +51,56 @@ struct Run {
 
   // Applies one batch: `creates` new ids and changes of `changes` random existing ones.
   void Step(uint64_t creates, uint64_t changes) {
+    Batch batch;
+    MakeBatch(creates, changes, /*fold=*/false, &batch);
+    HEAPA_REQUIRE_OK(store->Write(&batch));
+  }
+
+  // As Step, but the batch joins the group not yet written (queued, as in a Committer), and
+  // folds the open journal record when it is in that group. `taken`: a write takes the group
+  // between the decision to fold and the enqueue (the fold then fails: StateLog::Unfold).
+  // `ids`: change these too.
+  void StepInGroup(uint64_t creates, uint64_t changes, bool taken,
+                   const std::vector<uint64_t>& ids = {}) {
+    const uint64_t open = log.foldable();
+    const bool fold = open != 0 && queued.count(open) != 0;
+    Batch batch;
+    const uint64_t folded = MakeBatch(creates, changes, fold, &batch, ids);
+    if (folded != 0) {
+      ++folds;
+      if (taken) {
+        WriteGroup();
+        log.Unfold(folded);
+      } else {
+        REQUIRE(queued.at(folded)->RetractPut(JournalKey(folded)));
+      }
+    }
+    group.push_back(std::move(batch));
+    queued[seq] = &group.back();
+  }
+
+  // Writes the queued batches as one write (a Committer's group).
+  void WriteGroup() {
+    Batch merged;
+    for (const Batch& b : group) merged.Append(b);
+    HEAPA_REQUIRE_OK(store->Write(&merged));
+    group.clear();
+    queued.clear();
+  }
+
+  uint64_t MakeBatch(uint64_t creates, uint64_t changes, bool fold, Batch* batch,
+                     const std::vector<uint64_t>& ids = {}) {
     ++seq;
     std::map<uint64_t, StateRecord> changed;
+    for (uint64_t id : ids) changed[id] = RandomState(rng, seq);
     for (uint64_t i = 0; i < creates; ++i) changed[next_id++] = RandomState(rng, seq);
     for (uint64_t i = 0; i < changes && next_id > 1; ++i) {
       changed[1 + rng() % (next_id - 1)] = RandomState(rng, seq);
     }
     for (const auto& [id, s] : changed) model[id] = s;
-    Batch batch;
-    log.Write(
+    return log.Write(
         seq, next_id, {changed.begin(), changed.end()}, [&](uint64_t id) { return model.at(id); },
-        &batch);
-    HEAPA_REQUIRE_OK(store->Write(&batch));
+        batch, fold);
   }
 
   testing::TempDir tmp;
@@ -70,7 +110,20 @@ struct Run {
   Model model;
   uint64_t next_id = 1;
   uint64_t seq = 0;
+  std::deque<Batch> group;            // queued, not yet written (StepInGroup)
+  std::map<uint64_t, Batch*> queued;  // group's batches by seq
+  uint64_t folds = 0;
 };
+
+uint64_t StoredJournalRecords(const Store& store) {
+  uint64_t stored = 0;
+  HEAPA_REQUIRE_OK(
+      store.Scan(FamilyPrefix(KeyFamily::kJournal), [&](std::string_view, std::string_view) {
+        ++stored;
+        return Status::OK();
+      }));
+  return stored;
+}
 
 }  // namespace
 
@@ -105,13 +158,73 @@ TEST_SUITE("storage/state_log") {
       oldest = std::min(oldest, position.chunk_as_of[c]);
     }
     for (uint64_t s : position.journal) CHECK(s > oldest);
-    uint64_t stored = 0;
-    HEAPA_REQUIRE_OK(
-        store->Scan(FamilyPrefix(KeyFamily::kJournal), [&](std::string_view, std::string_view) {
-          ++stored;
-          return Status::OK();
-        }));
-    CHECK(stored == position.journal.size());
+    CHECK(StoredJournalRecords(*store) == position.journal.size());
+  }
+
+  TEST_CASE("folded journal records give back every state, groups written at random") {
+    const uint64_t seed = testing::TestSeed("state log folding");
+    Run run(seed);
+    std::mt19937_64& rng = run.rng;
+    run.Step(kStateChunkIds + kStateChunkIds / 2, 0);  // two chunks, growing
+    for (int round = 0; round < 3000; ++round) {
+      CAPTURE(round);
+      // Mostly single changes (reports), now and then new ids or many changes in one chunk
+      // (often enough to rewrite it); a group ends at random, and now and then a write takes
+      // the group just before a fold.
+      const uint64_t kind = rng() % 20;
+      const uint64_t creates = kind == 0 ? rng() % 40 : 0;
+      std::vector<uint64_t> ids;
+      if (kind == 1) {
+        const uint64_t first = StateChunkFirstId(rng() % (StateChunkOf(run.next_id - 1) + 1));
+        const uint64_t span = std::min(kStateChunkIds, run.next_id - first);
+        for (uint64_t n = rng() % 1500; n > 0; --n) ids.push_back(first + rng() % span);
+      }
+      run.StepInGroup(creates, kind == 1 ? 0 : 1 + rng() % 3, /*taken=*/rng() % 25 == 0, ids);
+      if (rng() % 8 == 0) {
+        run.WriteGroup();
+        StateLogPosition position;
+        REQUIRE(ReadAll(*run.store, run.next_id, &position) == run.model);
+        REQUIRE(position.journal == run.log.position().journal);
+        REQUIRE(StoredJournalRecords(*run.store) == position.journal.size());
+      }
+    }
+    run.WriteGroup();
+    CHECK(ReadAll(*run.store, run.next_id) == run.model);
+    CHECK(run.folds > 1000);  // most single changes folded
+  }
+
+  TEST_CASE("a group of small batches writes one journal record with all their states") {
+    Run run(5);
+    run.Step(2 * kStateChunkIds, 0);  // two chunks, as of batch 1
+    run.StepInGroup(0, 1, false);     // batch 2: journaled
+    run.StepInGroup(0, 1, false);     // batch 3: folds 2
+    run.StepInGroup(0, 1, false);     // batch 4: folds 3
+    CHECK(run.folds == 2);
+    CHECK(run.log.position().journal == std::vector<uint64_t>{4});
+    run.WriteGroup();
+    CHECK(StoredJournalRecords(*run.store) == 1);
+    CHECK(ReadAll(*run.store, run.next_id) == run.model);
+    // Written: the next batch's group is another one, so it does not fold.
+    run.StepInGroup(0, 1, false);
+    CHECK(run.folds == 2);
+    CHECK(run.log.position().journal == std::vector<uint64_t>{4, 5});
+  }
+
+  TEST_CASE("a folded record leaves out the entries of a chunk rewritten since") {
+    Run run(6);
+    run.Step(kStateChunkIds + 100, 0);  // chunk 0 full, chunk 1 with 100 ids, as of batch 1
+    const uint64_t first = kStateChunkIds + 1;
+    std::vector<uint64_t> chunk1(100);
+    for (uint64_t i = 0; i < 100; ++i) chunk1[i] = first + i;
+    run.StepInGroup(0, 0, false, {first + 7});  // batch 2: one id of chunk 1 journaled
+    run.StepInGroup(0, 0, false, chunk1);       // batch 3: all of chunk 1 changes: rewritten
+    CHECK(run.log.position().chunk_as_of == std::vector<uint64_t>{1, 3});
+    CHECK(run.log.position().journal == std::vector<uint64_t>{2});
+    run.StepInGroup(0, 0, false, {5});  // batch 4: folds 2, whose state of first + 7 is stale
+    CHECK(run.folds == 1);
+    CHECK(run.log.position().journal == std::vector<uint64_t>{4});
+    run.WriteGroup();
+    CHECK(ReadAll(*run.store, run.next_id) == run.model);
   }
 
   TEST_CASE("a batch that pays for every chunk writes no journal record") {
