@@ -188,7 +188,7 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
   }
   StoreResult(rk, index::SampleToRecord(out), &batch);
   if (req.with_content) {
-    HEAPA_RETURN_IF_ERROR(CommitAndReadContent(lock, &batch, &out));
+    HEAPA_RETURN_IF_ERROR(CommitAndReadContent(lock, &batch, rk, &out));
   } else {
     HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   }

@@ -337,9 +337,11 @@ class Pool final {
   // REQUIRES: `lock` holds mu_ and a transaction is open; returns with `lock` released.
   Status CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* batch);
   // After a Sample whose texts could not be read: returns those of `sampled` still in flight
-  // under `lease` to the pool, as an expired lease would, in a batch of its own. Best effort:
-  // when the pool cannot write, the lease expires as usual. REQUIRES: mu_ not held.
-  void ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled);
+  // under `lease` to the pool, as an expired lease would, and deletes the Sample's stored
+  // result (request `rk`), so that a retry samples anew instead of answering with the released
+  // leases; in a batch of its own. Best effort: when the pool cannot write, the lease expires
+  // as usual (and a retry gets the stored result). REQUIRES: mu_ not held.
+  void ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled, const RequestKey& rk);
   // CommitBatch for a Sample with texts, which are then read into *out without mu_ (the
   // record of a sampled query never changes: Validate rewrites only PENDING ones, never
   // sampled): other operations on the pool go on meanwhile. Under a DeferredDurability scope
@@ -347,7 +349,7 @@ class Pool final {
   // UnknownOutcome as CommitBatch; a failed read returns its error after ReleaseLease.
   // REQUIRES: as CommitBatch; returns with `lock` released.
   Status CommitAndReadContent(std::unique_lock<std::mutex>& lock, storage::Batch* batch,
-                              std::vector<SampledQuery>* out);
+                              const RequestKey& rk, std::vector<SampledQuery>* out);
   // Waits until operation `seq` is durable (or hands that wait to this thread's
   // DeferredDurability); returns with `lock` released. REQUIRES: `lock` holds mu_.
   Status AwaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq);

@@ -74,17 +74,18 @@ Status Pool::CheckWritable() {
 }
 
 Status Pool::CommitAndReadContent(std::unique_lock<std::mutex>& lock, storage::Batch* batch,
-                                  std::vector<SampledQuery>* out) {
+                                  const RequestKey& rk, std::vector<SampledQuery>* out) {
   const std::shared_ptr<storage::Committer> reader = committer_;
   HEAPA_RETURN_IF_ERROR(CommitBatch(lock, batch));
   // Overlapping this read with the write (on another thread) made a Sample(512) of a 1M pool
   // slower on 2 cores: both are CPU-bound, and the read already uses two threads.
   const Status read = ReadContent(*reader, out);
-  if (!read.ok() && !out->empty()) ReleaseLease(out->front().lease, *out);
+  if (!read.ok() && !out->empty()) ReleaseLease(out->front().lease, *out, rk);
   return read;
 }
 
-void Pool::ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled) {
+void Pool::ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled,
+                        const RequestKey& rk) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_ || !CheckWritable().ok()) return;  // the lease expires as any other
   // In id order, as ExpireLeases returns the queries of one lease (one deadline).
@@ -93,10 +94,11 @@ void Pool::ReleaseLease(LeaseId lease, const std::vector<SampledQuery>& sampled)
     index::Entry* e = ix_->Find(sq.id);
     if (e != nullptr && e->state == QueryState::kInFlight && e->lease == lease) held.push_back(e);
   }
-  if (held.empty()) return;
+  if (held.empty() && rk.request == 0) return;
   std::sort(held.begin(), held.end(),
             [](const index::Entry* a, const index::Entry* b) { return a->id < b->id; });
   storage::Batch batch;
+  if (rk.request != 0) batch.Delete(storage::RequestKey(rk.client, rk.request));
   ix_->Begin();
   for (index::Entry* e : held) ReturnToPool(*e);
   ix_->counters().total_expired += held.size();

@@ -248,6 +248,25 @@ TEST_SUITE("index/pool") {
     REQUIRE(first.ok());
     REQUIRE(first->size() == 1);
     CHECK((*first)[0].query.prompt == "q1");
+    const std::vector<ReportItem> done = {{(*first)[0].id, (*first)[0].lease, {1}, 1}};
+    HEAPA_REQUIRE_OK(pool->Report(done).status());  // back to the pool
+    // With a request id: the failed Sample leaves no result behind, so its retry samples anew
+    // (and holds its leases) instead of answering with leases the failure released.
+    req.count = 2;
+    const RequestKey rk{7, 1};
+    got = pool->Sample(req, rk);
+    CHECK(got.status().code() == Status::Code::kCorruption);
+    CHECK(pool->Stats().in_flight == 0);
+    req.with_content = false;  // the retry reads no texts, so it succeeds
+    got = pool->Sample(req, rk);
+    HEAPA_REQUIRE_OK(got.status());
+    REQUIRE(got->size() == 2);
+    CHECK(pool->Stats().in_flight == 2);  // its leases are held (not the released ones)
+    // A further retry now answers with the stored result, the same leases.
+    auto again = pool->Sample(req, rk);
+    HEAPA_REQUIRE_OK(again.status());
+    REQUIRE(again->size() == 2);
+    CHECK((*again)[0].lease == (*got)[0].lease);
   }
 
   TEST_CASE("Report archives with Welford statistics and is idempotent per (id, lease)") {
