@@ -88,9 +88,9 @@ class Server::Impl {
         return;
       }
       auto it = sessions_.insert(sessions_.end(), nullptr);
-      auto session = std::make_shared<Session>(std::move(socket), service_, options_, &workers_,
-                                               &admin_workers_, &direct_replies_,
-                                               [this, it] { sessions_.erase(it); });
+      auto session =
+          std::make_shared<Session>(std::move(socket), service_, options_, &workers_,
+                                    &admin_workers_, &direct_replies_, [this, it] { Closed(it); });
       *it = session;
       if (sessions_.size() > options_.max_connections) {
         session->Reject(ProtocolError::kTooManyConnections,
@@ -100,6 +100,12 @@ class Server::Impl {
       }
       Accept();
     });
+  }
+
+  void Closed(std::list<std::shared_ptr<Session>>::iterator it) {
+    sessions_.erase(it);
+    error_code ec;
+    if (stopping_ && sessions_.empty()) shutdown_timer_.cancel(ec);  // Run() may return now
   }
 
   void StopOnIoThread() {
@@ -112,6 +118,14 @@ class Server::Impl {
     // Drain() may close a session, which erases it from the list: iterate over a copy.
     std::vector<std::shared_ptr<Session>> sessions(sessions_.begin(), sessions_.end());
     for (auto& s : sessions) s->Drain();
+    if (sessions_.empty()) return;
+    shutdown_timer_.expires_after(std::chrono::milliseconds(options_.shutdown_timeout_ms));
+    shutdown_timer_.async_wait([this](const error_code& wait_ec) {
+      if (wait_ec) return;
+      // A client that reads no responses must not keep the daemon from stopping.
+      std::vector<std::shared_ptr<Session>> left(sessions_.begin(), sessions_.end());
+      for (auto& s : left) s->Close();
+    });
   }
 
   Service* service_;
@@ -120,6 +134,7 @@ class Server::Impl {
   asio::ip::tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer accept_retry_{io_};
+  asio::steady_timer shutdown_timer_{io_};  // armed by a stop, while connections are open
   asio::thread_pool workers_;
   asio::thread_pool admin_workers_;
   std::list<std::shared_ptr<Session>> sessions_;  // I/O thread only

@@ -35,6 +35,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void Reject(ProtocolError error, const std::string& message);
   // Stops reading; closes once the requests already read are answered.
   void Drain();
+  // Closes now: responses not yet sent are dropped (requests being applied still finish).
+  void Close();
 
  private:
   // Turns the complete frames in the input buffer into requests (until reading pauses), then
@@ -73,7 +75,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // Queues a response (`framed`: already a frame, or the rest of one) and writes.
   void Send(std::string body, bool close_after, bool framed = false);
   void WriteNext();
-  void Close();
   bool ReadingPaused() const;
 
   boost::asio::ip::tcp::socket socket_;

@@ -79,6 +79,11 @@ int Main(int argc, char** argv) {
       ->check(AtLeast(1));
   app.add_option("--frame-timeout-ms", so.frame_timeout_ms, "time to receive a started frame")
       ->check(AtLeast(1));
+  app.add_option("--shutdown-timeout-ms", so.shutdown_timeout_ms,
+                 "on SIGTERM/SIGINT, how long connections may take to send their last responses "
+                 "(then they are closed; requests under way still finish)")
+      ->capture_default_str()
+      ->check(AtLeast(1));
   app.add_option("--max-pending-requests", so.max_pending_requests,
                  "requests read ahead per connection")
       ->check(AtLeast(1));

@@ -110,7 +110,7 @@ TEST_SUITE("net/heapad") {
       for (const char* flag :
            {"--max-pending-requests", "--max-pipelined-writes", "--max-output-bytes",
             "--max-frame-bytes", "--max-connections", "--max-batch", "--idle-timeout-ms",
-            "--frame-timeout-ms", "--write-buffer-mb"}) {
+            "--frame-timeout-ms", "--write-buffer-mb", "--shutdown-timeout-ms"}) {
         CAPTURE(flag);
         CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0", flag, "0"}) ==
               1);

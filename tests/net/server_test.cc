@@ -3,8 +3,10 @@
 #include "net/server.h"
 
 #include <doctest/doctest.h>
+#include <sys/socket.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -348,7 +350,9 @@ TEST_SUITE("net/server") {
   }
 
   TEST_CASE("a stop after a direct reply closes the connection and returns") {
-    RunningServer s(ServerOptions{}, ServiceOptions{});
+    ServerOptions so;
+    so.shutdown_timeout_ms = 60'000;  // a stop returns once the connections close, not then
+    RunningServer s(so, ServiceOptions{});
     testing::Raw raw(s.server->port());
     raw.SendFrame(testing::HelloBody(kProtocolVersion));
     REQUIRE(raw.ReadResponse().has_value());
@@ -376,6 +380,44 @@ TEST_SUITE("net/server") {
     CHECK(idle.Closed());  // long past its timeout: the server closed it
     busy.SendFrame(testing::StatsBody("no-such-pool"));
     CHECK(busy.ReadCode() == fb::Code::NOT_FOUND);
+  }
+
+  TEST_CASE("a stop closes a connection that reads no responses after shutdown_timeout_ms") {
+    ServerOptions so;
+    so.shutdown_timeout_ms = 300;
+    so.max_output_bytes = 64 << 10;  // reading pauses soon
+    RunningServer s(so, ServiceOptions{});
+    testing::Raw raw(s.server->port());
+    raw.SendFrame(testing::HelloBody(kProtocolVersion));
+    REQUIRE(raw.ReadResponse().has_value());
+    // Requests, never reading their answers, until the server has stopped reading them (our
+    // sends block for half a second): its output is stuck.
+    std::string frame(kFrameHeaderBytes, '\0');
+    EncodeFrameLength(static_cast<uint32_t>(testing::StatsBody("no-such-pool").size()),
+                      reinterpret_cast<unsigned char*>(frame.data()));
+    frame += testing::StatsBody("no-such-pool");
+    std::string burst;
+    for (int i = 0; i < 256; ++i) burst += frame;
+    auto blocked_since = std::chrono::steady_clock::now();
+    size_t sent = 0;
+    for (;;) {
+      const ssize_t n = ::send(raw.fd(), burst.data() + sent % burst.size(),
+                               burst.size() - sent % burst.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      const auto now = std::chrono::steady_clock::now();
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+        blocked_since = now;
+      } else {
+        REQUIRE(errno == EAGAIN);
+        if (now - blocked_since > std::chrono::milliseconds(500)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      REQUIRE(sent < (size_t{256} << 20));  // the server must stop reading at some point
+    }
+    const auto stop = std::chrono::steady_clock::now();
+    s.server->Stop();
+    CHECK(s.ran_out.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    CHECK(std::chrono::steady_clock::now() - stop >= std::chrono::milliseconds(300));
   }
 }
 
