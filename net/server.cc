@@ -87,6 +87,11 @@ class Server::Impl {
         });
         return;
       }
+      if (stopping_) {  // accepted just before the stop: not served
+        error_code close_ec;
+        socket.close(close_ec);
+        return;
+      }
       auto it = sessions_.insert(sessions_.end(), nullptr);
       auto session =
           std::make_shared<Session>(std::move(socket), service_, options_, &workers_,

@@ -16,9 +16,10 @@
 //
 // Stop() (also on SIGINT/SIGTERM when HandleSignals() was called): stop accepting, stop
 // reading, finish the requests already read, send their responses, close. A connection still
-// open shutdown_timeout_ms later (its client reads no responses) is closed with what it has
-// not sent; its requests still run to completion. Run() returns once every connection is
-// closed and every request finished.
+// open shutdown_timeout_ms later (its client reads no responses, or a request takes that
+// long) is closed: the requests it has begun still finish, durably, but their responses and
+// the requests not yet begun are dropped (a client resends those with their request ids).
+// Run() returns once every connection is closed and every begun request has finished.
 //
 // Thread safety: Stop() and direct_replies() may be called from any thread; everything else
 // from one thread.
@@ -46,7 +47,7 @@ struct ServerOptions {
   // Requests of one connection applied and waiting for their fsync at once.
   size_t max_pipelined_writes = 16;
   size_t max_output_bytes = 64u << 20;
-  // After Stop(): how long connections may take to send their last responses.
+  // After Stop(): how long connections may take to answer the requests already read.
   int64_t shutdown_timeout_ms = 10 * 1000;
   // Threads executing requests; 0: one per core, at least 2 and at most 16. A request does not hold
   // its thread while it waits for its fsync (the group write hands the response back), so these

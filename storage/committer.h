@@ -28,8 +28,8 @@
 // owner must then rebuild its in-memory state from the store, which holds some prefix of the
 // batches.
 //
-// Thread safety: all methods may be called concurrently; Enqueue calls must come in sequence
-// order (the owner serializes them under its own lock).
+// Thread safety: all methods may be called concurrently; Enqueue and EnqueueFolding calls
+// must come in sequence order (the owner serializes them under its own lock).
 #ifndef HEAPA_STORAGE_COMMITTER_H_
 #define HEAPA_STORAGE_COMMITTER_H_
 
@@ -67,8 +67,10 @@ class Committer {
   // After a failure the batch is dropped (Wait(seq) then reports the failure).
   void Enqueue(uint64_t seq, Batch batch);
 
-  // Whether operation `seq`'s batch is queued and no write has taken it yet. A batch enqueued
-  // while it is will be written in the same group: a leader takes the whole queue.
+  // Whether operation `seq`'s batch is queued and no write has taken it yet: a hint (a leader
+  // may take the queue right after), for EnqueueFolding, which checks again under its lock.
+  // A batch enqueued while `seq`'s is queued is written in the same group: a leader takes the
+  // whole queue.
   bool Queued(uint64_t seq) const;
 
   // As Enqueue, after removing the Put of `key` from operation `from`'s batch if that batch is

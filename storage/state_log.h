@@ -79,12 +79,13 @@ class StateLog {
   // The position moves on as if the batch were written; after a failed write, build a new
   // StateLog from the store.
   //
-  // `fold`: the caller makes sure that this batch is written in one atomic group with the batch
-  // whose journal record foldable() names (Committer::Queued), if foldable() is not 0. This
-  // batch's record then also carries that record's entries that are still current, within
-  // kMaxFoldedJournalEntries, and Write returns the earlier record's seq: the caller must
-  // remove its Put from the earlier batch (Committer::EnqueueFolding), or call Unfold if it
-  // could not. Otherwise (no fold) Write returns 0.
+  // `fold`: the caller found the batch whose journal record foldable() names still queued
+  // (Committer::Queued), if foldable() is not 0. This batch's record then also carries that
+  // record's entries that are still current, within kMaxFoldedJournalEntries, and Write returns
+  // the earlier record's seq. The caller must then remove that record's Put from the earlier
+  // batch, which is only safe while the two will be written in one atomic group
+  // (Committer::EnqueueFolding checks, under its lock), or call Unfold if it could not.
+  // Otherwise (no fold) Write returns 0.
   uint64_t Write(uint64_t seq, uint64_t next_id,
                  std::vector<std::pair<uint64_t, StateRecord>> changed, const StateOf& state_of,
                  Batch* batch, bool fold = false);
@@ -93,7 +94,8 @@ class StateLog {
   uint64_t foldable() const { return open_seq_; }
 
   // The earlier record Write folded, `folded` (its result), is written after all: it stays in
-  // the journal, until the chunks pass it.
+  // the journal, until the chunks pass it (if this Write's chunk rewrites passed it already, the
+  // next Write deletes it).
   void Unfold(uint64_t folded);
 
   // A copy of where the log stands (for tests; O(live journal records)).

@@ -32,6 +32,20 @@ inline CLI::Validator AtLeast(int64_t min) {
       "");
 }
 
+// Accepts a duration in milliseconds >= min and at most about 31 years (a larger one would
+// overflow a clock's nanoseconds and fire at once).
+inline constexpr int64_t kMaxFlagMilliseconds = 1'000'000'000'000;
+inline CLI::Validator Milliseconds(int64_t min) {
+  return CLI::Validator(
+      [min](const std::string& text) -> std::string {
+        int64_t v = 0;
+        if (ParsesAs(text, &v) && v >= min && v <= kMaxFlagMilliseconds) return "";
+        return fmt::format("{} is not a number of milliseconds in [{}, {}]", text, min,
+                           kMaxFlagMilliseconds);
+      },
+      "");
+}
+
 // Accepts a decimal number that fits in 64 bits unsigned: an id, a lease, a size or a seed.
 // CLI11 alone reads -1 into an unsigned variable as 2^64 - 1.
 inline CLI::Validator Unsigned() {

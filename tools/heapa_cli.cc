@@ -92,7 +92,7 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags* flags) {
                  "File holding the daemon's shared-secret token");
   app.add_option("--timeout-ms", flags->timeout_ms, "Timeout of each request")
       ->capture_default_str()
-      ->check(AtLeast(1));
+      ->check(Milliseconds(1));
   app.add_flag("--json", flags->json, "Print one JSON document instead of text");
 }
 

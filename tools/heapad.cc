@@ -76,14 +76,15 @@ int Main(int argc, char** argv) {
       ->check(AtLeast(1));
   app.add_option("--max-connections", so.max_connections, "open connections")->check(AtLeast(1));
   app.add_option("--idle-timeout-ms", so.idle_timeout_ms, "close a connection idle this long")
-      ->check(AtLeast(1));
+      ->check(Milliseconds(1));
   app.add_option("--frame-timeout-ms", so.frame_timeout_ms, "time to receive a started frame")
-      ->check(AtLeast(1));
+      ->check(Milliseconds(1));
   app.add_option("--shutdown-timeout-ms", so.shutdown_timeout_ms,
-                 "on SIGTERM/SIGINT, how long connections may take to send their last responses "
-                 "(then they are closed; requests under way still finish)")
+                 "on SIGTERM/SIGINT, how long connections may take to answer the requests already "
+                 "read; then they are closed (requests begun still finish, durably; the others "
+                 "are dropped unanswered)")
       ->capture_default_str()
-      ->check(AtLeast(1));
+      ->check(Milliseconds(1));
   app.add_option("--max-pending-requests", so.max_pending_requests,
                  "requests read ahead per connection")
       ->check(AtLeast(1));
@@ -101,7 +102,7 @@ int Main(int argc, char** argv) {
       ->check(AtLeast(1));
   app.add_option("--resume-interval-ms", po.resume_interval_ms,
                  "after a failed write, how often a mutation may try to resume the store")
-      ->check(AtLeast(0));
+      ->check(Milliseconds(0));
   app.add_option("--write-buffer-mb", write_buffer_mb,
                  "memtable budget of each pool, in MiB (half for the texts, half for the rest)")
       ->capture_default_str()

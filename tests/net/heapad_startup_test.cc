@@ -115,6 +115,9 @@ TEST_SUITE("net/heapad") {
         CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0", flag, "0"}) ==
               1);
       }
+      // A timeout too large for the clocks (it would fire at once).
+      CHECK(RunHeapad({"--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0",
+                       "--shutdown-timeout-ms", "9300000000000000"}) == 1);
       CHECK(RunHeapad({"--no-such-flag"}) == 1);
       CHECK(RunHeapad({"--help"}) == 0);
     }

@@ -280,7 +280,9 @@ TEST_SUITE("net/server") {
 
   TEST_CASE("a stop while a lone request is being applied answers it, then returns") {
     HeldAdminRequest admin;
-    RunningServer s(ServerOptions{}, admin.Options());
+    ServerOptions so;
+    so.shutdown_timeout_ms = 60'000;  // armed, as a request is under way: returns long before
+    RunningServer s(so, admin.Options());
     auto c = s.Connect();
     Fill(c.get(), 4);
     std::future<Result<Hash128>> held =
@@ -350,9 +352,7 @@ TEST_SUITE("net/server") {
   }
 
   TEST_CASE("a stop after a direct reply closes the connection and returns") {
-    ServerOptions so;
-    so.shutdown_timeout_ms = 60'000;  // a stop returns once the connections close, not then
-    RunningServer s(so, ServiceOptions{});
+    RunningServer s(ServerOptions{}, ServiceOptions{});
     testing::Raw raw(s.server->port());
     raw.SendFrame(testing::HelloBody(kProtocolVersion));
     REQUIRE(raw.ReadResponse().has_value());
