@@ -52,6 +52,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -296,6 +297,8 @@ class Pool final {
   std::vector<QueryId> TEST_PrefetchedIds() const;
   // Runs `hook` in every read-ahead between its read and its fill, without the pool's lock.
   void TEST_SetPrefetchHook(std::function<void()> hook);
+  // Runs `hook` in every Sample with texts between its write and its read, without the lock.
+  void TEST_SetContentReadHook(std::function<void()> hook);
 
  private:
   Pool(const std::string& dir, const PoolOptions& options, std::unique_ptr<storage::Store> store,
@@ -492,6 +495,12 @@ class Pool final {
   uint64_t mutations_ = 0;                 // guarded by mu_; BeginMutation counts them
   std::condition_variable prefetched_cv_;  // with mu_: prefetching_ was emptied
   std::function<void()> prefetch_hook_;    // guarded by mu_; TEST_SetPrefetchHook
+  // Guarded by mu_: the requests (client, request id) of Samples reading their texts after
+  // their write. A retry of one waits (LoadResult) until the read is done, and its lease
+  // released if it failed, so that it never answers with leases about to be released.
+  std::set<std::pair<uint64_t, uint64_t>> reading_requests_;
+  std::condition_variable read_done_cv_;     // with mu_: reading_requests_ lost an entry
+  std::function<void()> content_read_hook_;  // guarded by mu_; TEST_SetContentReadHook
   // Runs RunPrefetch. Declared last, so destroyed first: no task outlives the members.
   index::TaskThread prefetcher_{kPrefetchQueue};
 };

@@ -76,11 +76,25 @@ Status Pool::CheckWritable() {
 Status Pool::CommitAndReadContent(std::unique_lock<std::mutex>& lock, storage::Batch* batch,
                                   const RequestKey& rk, std::vector<SampledQuery>* out) {
   const std::shared_ptr<storage::Committer> reader = committer_;
-  HEAPA_RETURN_IF_ERROR(CommitBatch(lock, batch));
+  const std::function<void()> hook = content_read_hook_;
+  const std::pair<uint64_t, uint64_t> request(rk.client, rk.request);
+  if (rk.request != 0) reading_requests_.insert(request);
+  const auto done = [&] {
+    if (rk.request == 0) return;
+    std::lock_guard<std::mutex> relock(mu_);
+    reading_requests_.erase(request);
+    read_done_cv_.notify_all();
+  };
+  if (Status s = CommitBatch(lock, batch); !s.ok()) {
+    done();
+    return s;
+  }
+  if (hook) hook();
   // Overlapping this read with the write (on another thread) made a Sample(512) of a 1M pool
   // slower on 2 cores: both are CPU-bound, and the read already uses two threads.
   const Status read = ReadContent(*reader, out);
   if (!read.ok() && !out->empty()) ReleaseLease(out->front().lease, *out, rk);
+  done();
   return read;
 }
 

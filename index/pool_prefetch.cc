@@ -178,4 +178,9 @@ void Pool::TEST_SetPrefetchHook(std::function<void()> hook) {
   prefetch_hook_ = std::move(hook);
 }
 
+void Pool::TEST_SetContentReadHook(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(mu_);
+  content_read_hook_ = std::move(hook);
+}
+
 }  // namespace heapa

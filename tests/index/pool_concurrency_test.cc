@@ -4,12 +4,18 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "index/pool.h"
+#include "storage/batch.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+#include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa {
@@ -266,6 +272,49 @@ TEST_SUITE("index/pool_concurrency") {
     auto again = pool->Report(std::span<const ReportItem>(&item, 1));  // no scope: waits
     CHECK(again.status().code() == Status::Code::kUnknownOutcome);
     CHECK(first.Wait().code() == Status::Code::kUnknownOutcome);
+  }
+
+  TEST_CASE("a retry racing a Sample that reads its texts waits for its outcome") {
+    TempDir dir;
+    {
+      auto pool = OpenPool(dir.path(), PoolConfig{});
+      HEAPA_REQUIRE_OK(pool->Insert(std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).status());
+      HEAPA_REQUIRE_OK(pool->Close());
+    }
+    {
+      auto store = testing::OpenRawStore(dir.path());
+      storage::Batch batch;
+      batch.Put(storage::QueryKey(2), "not a query record");
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+    }
+    auto pool = OpenPool(dir.path(), PoolConfig{});
+    // The original is held between its write and its (failing) read of the texts; its retry
+    // (without texts) comes meanwhile.
+    std::promise<void> reading, go;
+    std::shared_future<void> go_signal = go.get_future().share();
+    pool->TEST_SetContentReadHook([&reading, go_signal] {
+      reading.set_value();
+      go_signal.wait();
+    });
+    const RequestKey rk{9, 1};
+    SampleRequest req;
+    req.count = 2;
+    req.with_content = true;
+    std::future<Result<std::vector<SampledQuery>>> first =
+        std::async(std::launch::async, [&] { return pool->Sample(req, rk); });
+    reading.get_future().wait();
+    pool->TEST_SetContentReadHook(nullptr);
+    SampleRequest retry_req = req;
+    retry_req.with_content = false;
+    std::future<Result<std::vector<SampledQuery>>> retry =
+        std::async(std::launch::async, [&] { return pool->Sample(retry_req, rk); });
+    CHECK(retry.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+    go.set_value();
+    CHECK(first.get().status().code() == Status::Code::kCorruption);
+    auto retried = retry.get();
+    HEAPA_REQUIRE_OK(retried.status());
+    REQUIRE(retried->size() == 2);
+    CHECK(pool->Stats().in_flight == 2);  // sampled anew: its leases are held
   }
 }
 }  // namespace heapa
