@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "index/pool.h"
+#include "index/pool_deferred.h"
 #include "storage/batch.h"
 #include "storage/check.h"
 #include "storage/committer.h"

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "index/pool_deferred.h"
 #include "net/convert.h"
 #include "net/frame.h"
 #include "net/metrics.h"

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "index/pool.h"
+#include "index/pool_deferred.h"
 #include "storage/batch.h"
 #include "storage/keys.h"
 #include "storage/store.h"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "index/pool.h"
+#include "index/pool_deferred.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "index/pool.h"
+#include "index/pool_deferred.h"
 #include "index/pool_check.h"
 #include "storage/batch.h"
 #include "storage/keys.h"

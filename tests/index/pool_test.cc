@@ -1,5 +1,6 @@
 // The Pool API: validation, dedup, leases, reports, recovery, and the open contract.
 #include "index/pool.h"
+#include "index/pool_deferred.h"
 
 #include <doctest/doctest.h>
 

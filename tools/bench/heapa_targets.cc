@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "index/pool.h"
+#include "index/pool_deferred.h"
 #include "index/pool_options.h"
 #include "index/refresh.h"
 #include "net/client.h"
