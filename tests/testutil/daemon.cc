@@ -2,8 +2,8 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,7 +91,15 @@ int Daemon::Stop() {
   int status = 0;
   if (pid_ <= 0) return status;
   ::kill(pid_, SIGTERM);
-  ::waitpid(pid_, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      FAIL_CHECK("heapad did not exit within 60 s of SIGTERM");
+      Kill();
+      return -1;  // no exit status: it did not exit
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   pid_ = -1;
   return status;
 }

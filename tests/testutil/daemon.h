@@ -23,7 +23,9 @@ class Daemon {
   uint16_t port() const { return port_; }
   // With a "--metrics" flag: the port of the metrics page (0 otherwise).
   uint16_t metrics_port() const { return metrics_port_; }
-  // SIGTERM and wait; returns the exit status (as from waitpid).
+  // SIGTERM and wait; returns the exit status (as from waitpid). A daemon still running 60 s
+  // later fails the test, is killed, and -1 is returned (heapad bounds its own drain:
+  // --shutdown-timeout-ms).
   int Stop();
   // SIGKILL and wait.
   void Kill();
