@@ -13,9 +13,6 @@
 
 #include "index/pool.h"
 #include "index/pool_deferred.h"
-#include "storage/batch.h"
-#include "storage/keys.h"
-#include "storage/store.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 
@@ -277,17 +274,7 @@ TEST_SUITE("index/pool_concurrency") {
 
   TEST_CASE("a retry racing a Sample that reads its texts waits for its outcome") {
     TempDir dir;
-    {
-      auto pool = OpenPool(dir.path(), PoolConfig{});
-      HEAPA_REQUIRE_OK(pool->Insert(std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).status());
-      HEAPA_REQUIRE_OK(pool->Close());
-    }
-    {
-      auto store = testing::OpenRawStore(dir.path());
-      storage::Batch batch;
-      batch.Put(storage::QueryKey(2), "not a query record");
-      HEAPA_REQUIRE_OK(store->Write(&batch));
-    }
+    testing::BuildPoolWithUnreadableText(dir.path());
     auto pool = OpenPool(dir.path(), PoolConfig{});
     // The original is held between its write and its (failing) read of the texts; its retry
     // (without texts) comes meanwhile.

@@ -1,15 +1,13 @@
 // The Pool API: validation, dedup, leases, reports, recovery, and the open contract.
 #include "index/pool.h"
-#include "index/pool_deferred.h"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "storage/batch.h"
-#include "storage/keys.h"
-#include "storage/store.h"
+#include "index/pool_deferred.h"
+#include "storage/records.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
 
@@ -205,17 +203,7 @@ TEST_SUITE("index/pool") {
 
   TEST_CASE("a Sample whose texts cannot be read fails, and its queries return to the pool") {
     TempDir dir;
-    {
-      auto pool = OpenPool(dir.path(), PoolConfig{});
-      InsertAll(*pool, {MakeQuery(1), MakeQuery(2)});
-      HEAPA_REQUIRE_OK(pool->Close());
-    }
-    {
-      auto store = testing::OpenRawStore(dir.path());
-      storage::Batch batch;
-      batch.Put(storage::QueryKey(2), "not a query record");
-      HEAPA_REQUIRE_OK(store->Write(&batch));
-    }
+    testing::BuildPoolWithUnreadableText(dir.path());
     auto pool = OpenPool(dir.path(), PoolConfig{});
     SampleRequest req;
     req.count = 2;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "storage/keys.h"
 #include "storage/pool_dir.h"
 #include "tests/testutil/test_util.h"
 
@@ -65,6 +66,18 @@ std::unique_ptr<storage::Store> OpenRawStore(const std::string& dir) {
   INFO(store.status().ToString());
   REQUIRE(store.ok());
   return std::move(store).value();
+}
+
+void BuildPoolWithUnreadableText(const std::string& dir) {
+  {
+    auto pool = OpenPool(dir, PoolConfig{});
+    HEAPA_REQUIRE_OK(pool->Insert(std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).status());
+    HEAPA_REQUIRE_OK(pool->Close());
+  }
+  auto store = OpenRawStore(dir);
+  storage::Batch batch;
+  batch.Put(storage::QueryKey(2), "not a query record");
+  HEAPA_REQUIRE_OK(store->Write(&batch));
 }
 
 }  // namespace heapa::testing

@@ -25,6 +25,10 @@ SamplePoolIds BuildSamplePool(const std::string& dir);
 // error: the way tests damage a pool.
 std::unique_ptr<storage::Store> OpenRawStore(const std::string& dir);
 
+// Creates a pool in `dir` holding queries 1 and 2 (MakeQuery), the text record of query 2
+// damaged so that reading it fails with Corruption, and closes it.
+void BuildPoolWithUnreadableText(const std::string& dir);
+
 }  // namespace heapa::testing
 
 #endif  // HEAPA_TESTS_TESTUTIL_SAMPLE_POOL_H_
