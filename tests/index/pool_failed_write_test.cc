@@ -243,5 +243,44 @@ TEST_SUITE("index/pool_failed_write") {
     CHECK((*again)[0].created);
     CHECK_FALSE((*again)[1].created);
   }
+
+  TEST_CASE("a failed group of folded reports is lost whole; the next group is written whole") {
+    TempDir dir;
+    auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    std::vector<NewQuery> qs;
+    for (int i = 0; i < 20; ++i) qs.push_back(testing::MakeQuery(i));
+    REQUIRE(pool->Insert(qs).ok());
+    SampleRequest req;
+    req.count = 20;
+    req.with_content = false;
+    auto sampled = pool->Sample(req);
+    HEAPA_REQUIRE_OK(sampled.status());
+    REQUIRE(sampled->size() == 20);
+    const Pool::Snapshot before = pool->TEST_Snapshot();
+    // Single reports under a scope: queued together, each journal record folding the one
+    // before (storage/state_log.h). The group's write fails: all of them are lost.
+    const auto report_all = [&] {
+      Pool::DeferredDurability scope(pool.get());
+      for (const SampledQuery& q : *sampled) {
+        const ReportItem item{q.id, q.lease, {static_cast<double>(q.id % 2)}, 1};
+        REQUIRE(pool->Report(std::span(&item, 1)).ok());
+      }
+      scope.Release();
+      return scope.Wait();
+    };
+    pool->TEST_FailWrites(Status::IOError("injected"));
+    CHECK(report_all().code() == Status::Code::kUnknownOutcome);
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    CHECK(pool->TEST_Snapshot() == before);  // rebuilt from the store: none applied
+    // Writable again: the same reports, folded again, are written and survive a reopen.
+    pool->TEST_FailWrites(Status::OK());
+    HEAPA_REQUIRE_OK(report_all());
+    CHECK(pool->Stats().in_flight == 0);
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    const Pool::Snapshot after = pool->TEST_Snapshot();
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
+    CHECK(pool->TEST_Snapshot() == after);
+  }
 }
 }  // namespace heapa
