@@ -277,6 +277,9 @@ class Pool final {
   // else read-only to keep serving reads (the read-write error is returned); then rebuilds.
   // An error with store_ reset means nothing could be opened. REQUIRES: mu_ and admin_mu_.
   Status ReopenStore();
+  // Adds what committer_ (and with `store`, store_) counted to the retired_ counters, before
+  // they are replaced. REQUIRES: mu_ held.
+  void RetireCounters(bool store);
   index::NodeValue RefreshValue(uint64_t id) const;
   // A child's policy difficulty (1 for queries without parents).
   double ChildDifficulty(uint64_t id) const;
@@ -437,6 +440,10 @@ class Pool final {
   // LoadResult skips the read (most requests: clients number them consecutively). At most
   // kTrackedClients clients; the requests of others are always looked up.
   std::unordered_map<uint64_t, uint64_t> last_request_;
+  // Guarded by mu_: what replaced committers and stores counted (RetireCounters), so that
+  // Stats' counters never go back.
+  uint64_t retired_writes_ = 0, retired_batches_ = 0, retired_max_group_ = 0;
+  uint64_t retired_wal_syncs_ = 0;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
   bool test_fail_after_writing_ = false;  // guarded by mu_; likewise
   // Statistics read ahead, by id; at most kMaxPrefetched. guarded by mu_.

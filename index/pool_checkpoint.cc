@@ -91,6 +91,7 @@ Status Pool::Restore(const std::string& tag) {
   }
   // The switch. From here a failure leaves the pool closed; a crash leaves either generation
   // live, complete.
+  RetireCounters(/*store=*/true);
   committer_.reset();
   Status closed = store_->Close();
   store_.reset();

@@ -1,4 +1,5 @@
 // Pool::Open and the rebuild of the index from storage (the strict scan).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -165,6 +166,7 @@ Result<std::unique_ptr<Pool>> Pool::Open(const std::string& dir, const PoolOptio
 }
 
 Status Pool::ReopenStore() {
+  RetireCounters(/*store=*/true);
   committer_.reset();
   if (store_) (void)store_->Close();  // a flush may fail on a full disk: the WAL has it all
   store_.reset();
@@ -188,7 +190,18 @@ Status Pool::ReopenStore() {
   return result;
 }
 
+void Pool::RetireCounters(bool store) {
+  if (committer_) {
+    const storage::Committer::Counters c = committer_->counters();
+    retired_writes_ += c.writes;
+    retired_batches_ += c.batches;
+    retired_max_group_ = std::max(retired_max_group_, c.max_group);
+  }
+  if (store && store_) retired_wal_syncs_ += store_->WalSyncs();
+}
+
 Status Pool::Rebuild() {
+  RetireCounters(/*store=*/false);
   committer_.reset();
   last_request_.clear();  // the store may hold other results now (a restore, lost batches)
   ForgetPrefetched();     // and other statistics

@@ -1,4 +1,6 @@
 // Pool reads: Get, Stats, config, the test snapshot, and Close.
+#include <algorithm>
+
 #include "index/pool.h"
 #include "storage/committer.h"
 #include "storage/keys.h"
@@ -53,7 +55,10 @@ PoolStats Pool::Stats() const {
     st.commit_batches = c.batches;
     st.commit_max_group = c.max_group;
   }
-  if (store_) st.wal_syncs = store_->WalSyncs();
+  st.commit_writes += retired_writes_;
+  st.commit_batches += retired_batches_;
+  st.commit_max_group = std::max(st.commit_max_group, retired_max_group_);
+  st.wal_syncs = retired_wal_syncs_ + (store_ ? store_->WalSyncs() : 0);
   st.prefetch_hits = prefetch_hits_;
   st.prefetch_misses = prefetch_misses_;
   st.prefetch_skipped = prefetch_skipped_;

@@ -138,9 +138,10 @@ struct PoolStats {
   std::string degraded;         // empty when writable; else why the pool is read-only
   uint64_t expired_leases = 0;  // IN_FLIGHT past their deadline, not yet returned by a Sample
   // Group commit since open: synced writes, the operations they carried, the largest group.
+  // Counted on, not reset, when the pool rebuilds (a failed write, a restore).
   uint64_t commit_writes = 0, commit_batches = 0, commit_max_group = 0;
-  // WAL syncs since the pool's store was (re)opened, as RocksDB's write path counts them
-  // (storage::Store::WalSyncs): at least commit_writes when writes are synced.
+  // WAL syncs since open, as RocksDB's write path counts them (storage::Store::WalSyncs), over
+  // every store the pool opened since: at least commit_writes when writes are synced.
   uint64_t wal_syncs = 0;
   // Statistics read ahead since open (index/pool_prefetch.cc): the records Reports took from
   // memory (hits) and read themselves (misses); the read-aheads skipped, because too many

@@ -178,7 +178,7 @@ std::string Metrics::Render(const PoolRegistry& pools, uint64_t direct_replies) 
   gauge("heapa_pool_commit_max_group", "The most operations one synced write carried.",
         [](const PoolStats& s) { return s.commit_max_group; });
   counter("heapa_pool_wal_syncs_total",
-          "WAL syncs since the pool's store was opened, as RocksDB counts them (at least one "
+          "WAL syncs since the pool was opened, as RocksDB counts them (at least one "
           "per synced write).",
           [](const PoolStats& s) { return s.wal_syncs; });
   counter("heapa_pool_prefetch_hits_total",

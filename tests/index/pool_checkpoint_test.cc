@@ -90,7 +90,13 @@ TEST_SUITE("index/pool_checkpoint") {
     req.count = 1;
     auto future = pool->Sample(req);
     REQUIRE(future.ok());
+    const PoolStats before = pool->Stats();
+    REQUIRE(before.commit_writes >= 2);
+    REQUIRE(before.wal_syncs >= before.commit_writes);
     HEAPA_REQUIRE_OK(pool->Restore("t"));
+    // A new store and committer: the counters go on from where they were.
+    CHECK(pool->Stats().commit_writes >= before.commit_writes);
+    CHECK(pool->Stats().wal_syncs >= before.wal_syncs);
     auto again = pool->Sample(req);
     REQUIRE(again.ok());
     REQUIRE(again->size() == 1);

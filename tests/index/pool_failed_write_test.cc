@@ -268,9 +268,13 @@ TEST_SUITE("index/pool_failed_write") {
       scope.Release();
       return scope.Wait();
     };
+    const PoolStats counted = pool->Stats();
     pool->TEST_FailWrites(Status::IOError("injected"));
     CHECK(report_all().code() == Status::Code::kUnknownOutcome);
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
+    // Rebuilt on a new committer: its counters go on from the old one's, failed write included.
+    CHECK(pool->Stats().commit_writes == counted.commit_writes + 1);
+    CHECK(pool->Stats().commit_batches == counted.commit_batches + 20);
     CHECK(pool->TEST_Snapshot() == before);  // rebuilt from the store: none applied
     // Writable again: the same reports, folded again, are written and survive a reopen.
     pool->TEST_FailWrites(Status::OK());
