@@ -247,30 +247,13 @@ TEST_SUITE("index/pool_failed_write") {
   TEST_CASE("a failed group of folded reports is lost whole; the next group is written whole") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
-    std::vector<NewQuery> qs;
-    for (int i = 0; i < 20; ++i) qs.push_back(testing::MakeQuery(i));
-    REQUIRE(pool->Insert(qs).ok());
-    SampleRequest req;
-    req.count = 20;
-    req.with_content = false;
-    auto sampled = pool->Sample(req);
-    HEAPA_REQUIRE_OK(sampled.status());
-    REQUIRE(sampled->size() == 20);
+    const std::vector<SampledQuery> sampled = testing::InsertAndLease(*pool, 20, 20);
     const Pool::Snapshot before = pool->TEST_Snapshot();
-    // Single reports under a scope: queued together, each journal record folding the one
-    // before (storage/state_log.h). The group's write fails: all of them are lost.
-    const auto report_all = [&] {
-      Pool::DeferredDurability scope(pool.get());
-      for (const SampledQuery& q : *sampled) {
-        const ReportItem item{q.id, q.lease, {static_cast<double>(q.id % 2)}, 1};
-        REQUIRE(pool->Report(std::span(&item, 1)).ok());
-      }
-      scope.Release();
-      return scope.Wait();
-    };
+    // Single reports under a scope, folded into one journal record: the group's write fails,
+    // and all of them are lost.
     const PoolStats counted = pool->Stats();
     pool->TEST_FailWrites(Status::IOError("injected"));
-    CHECK(report_all().code() == Status::Code::kUnknownOutcome);
+    CHECK(testing::ReportEachDeferred(*pool, sampled).code() == Status::Code::kUnknownOutcome);
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
     // Rebuilt on a new committer: its counters go on from the old one's, failed write included.
     CHECK(pool->Stats().commit_writes == counted.commit_writes + 1);
@@ -278,7 +261,7 @@ TEST_SUITE("index/pool_failed_write") {
     CHECK(pool->TEST_Snapshot() == before);  // rebuilt from the store: none applied
     // Writable again: the same reports, folded again, are written and survive a reopen.
     pool->TEST_FailWrites(Status::OK());
-    HEAPA_REQUIRE_OK(report_all());
+    HEAPA_REQUIRE_OK(testing::ReportEachDeferred(*pool, sampled));
     CHECK(pool->Stats().in_flight == 0);
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
     const Pool::Snapshot after = pool->TEST_Snapshot();

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "index/pool.h"
-#include "index/pool_deferred.h"
 #include "index/pool_check.h"
 #include "storage/batch.h"
 #include "storage/keys.h"
@@ -17,6 +16,7 @@
 #include "tests/testutil/old_formats.h"
 #include "tests/testutil/random_ops.h"
 #include "tests/testutil/sample_pool.h"
+#include "tests/testutil/store_util.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa {
@@ -121,41 +121,17 @@ TEST_SUITE("index/pool_reopen") {
   TEST_CASE("reports queued together write one journal record, and reopen to the same index") {
     testing::TempDir dir;
     auto pool = testing::OpenPool(dir.path(), PoolConfig{});
-    std::vector<NewQuery> qs;
-    for (int i = 0; i < 200; ++i) qs.push_back(testing::MakeQuery(i));
-    HEAPA_REQUIRE_OK(pool->Insert(qs).status());
-    SampleRequest req;
-    req.count = 100;
-    req.with_content = false;
-    auto sampled = pool->Sample(req);
-    HEAPA_REQUIRE_OK(sampled.status());
-    REQUIRE(sampled->size() == 100);
-    {
-      // The daemon's way: no report waits for its write, so all 100 are queued at once, and
-      // each one's journal record folds the one before (up to kMaxFoldedJournalEntries states).
-      Pool::DeferredDurability deferred(pool.get());
-      for (const SampledQuery& q : *sampled) {
-        const std::vector<ReportItem> item = {{q.id, q.lease, {static_cast<double>(q.id % 2)}, 1}};
-        auto out = pool->Report(item);
-        HEAPA_REQUIRE_OK(out.status());
-        CHECK((*out)[0] == ReportOutcome::kApplied);
-      }
-      deferred.Release();
-      HEAPA_REQUIRE_OK(deferred.Wait());
-    }
+    // The daemon's way: no report waits for its write, so all 100 are queued at once, and each
+    // one's journal record folds the one before (up to kMaxFoldedJournalEntries states).
+    HEAPA_REQUIRE_OK(testing::ReportEachDeferred(*pool, testing::InsertAndLease(*pool, 200, 100)));
     const auto before = pool->TEST_Snapshot();
     HEAPA_REQUIRE_OK(pool->Close());
-    uint64_t records = 0;
-    {
-      auto store = testing::OpenRawStore(dir.path());
-      HEAPA_REQUIRE_OK(store->Scan(storage::FamilyPrefix(storage::KeyFamily::kJournal),
-                                   [&](std::string_view, std::string_view) {
-                                     ++records;
-                                     return Status::OK();
-                                   }));
-    }
-    CHECK(records == (100 + storage::kMaxFoldedJournalEntries - 1) /
-                         storage::kMaxFoldedJournalEntries);  // 100 unfolded
+    testing::KeyValuePairs records;
+    HEAPA_REQUIRE_OK(testing::ScanInto(*testing::OpenRawStore(dir.path()),
+                                       storage::FamilyPrefix(storage::KeyFamily::kJournal),
+                                       &records));
+    CHECK(records.size() == (100 + storage::kMaxFoldedJournalEntries - 1) /
+                                storage::kMaxFoldedJournalEntries);  // 100 unfolded
     pool = testing::OpenPool(dir.path(), PoolConfig{});
     CHECK(pool->TEST_Snapshot() == before);
   }

@@ -116,13 +116,9 @@ struct Run {
 };
 
 uint64_t StoredJournalRecords(const Store& store) {
-  uint64_t stored = 0;
-  HEAPA_REQUIRE_OK(
-      store.Scan(FamilyPrefix(KeyFamily::kJournal), [&](std::string_view, std::string_view) {
-        ++stored;
-        return Status::OK();
-      }));
-  return stored;
+  testing::KeyValuePairs records;
+  HEAPA_REQUIRE_OK(testing::ScanInto(store, FamilyPrefix(KeyFamily::kJournal), &records));
+  return records.size();
 }
 
 }  // namespace

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <span>
+
+#include "index/pool_deferred.h"
 
 namespace heapa::testing {
 
@@ -58,6 +61,31 @@ NewQuery MakeQuery(int n, std::optional<double> reward) {
   q.source = "test";
   q.reward = reward;
   return q;
+}
+
+std::vector<SampledQuery> InsertAndLease(Pool& pool, int inserted, int leased) {
+  std::vector<NewQuery> qs;
+  for (int i = 0; i < inserted; ++i) qs.push_back(MakeQuery(i));
+  HEAPA_REQUIRE_OK(pool.Insert(qs).status());
+  SampleRequest req;
+  req.count = static_cast<uint32_t>(leased);
+  req.with_content = false;
+  auto sampled = pool.Sample(req);
+  HEAPA_REQUIRE_OK(sampled.status());
+  REQUIRE(sampled->size() == static_cast<size_t>(leased));
+  return std::move(sampled).value();
+}
+
+Status ReportEachDeferred(Pool& pool, const std::vector<SampledQuery>& sampled) {
+  Pool::DeferredDurability scope(&pool);
+  for (const SampledQuery& q : sampled) {
+    const ReportItem item{q.id, q.lease, {static_cast<double>(q.id % 2)}, 1};
+    auto out = pool.Report(std::span(&item, 1));
+    HEAPA_REQUIRE_OK(out.status());
+    CHECK((*out)[0] == ReportOutcome::kApplied);
+  }
+  scope.Release();
+  return scope.Wait();
 }
 
 }  // namespace heapa::testing

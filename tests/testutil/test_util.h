@@ -8,6 +8,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "index/pool.h"
 #include "storage/status.h"
@@ -85,6 +86,15 @@ std::unique_ptr<Pool> OpenPool(const std::string& dir, const PoolConfig& config,
 
 // A seed query with a distinct prompt "q<n>", scored when `reward` is set.
 NewQuery MakeQuery(int n, std::optional<double> reward = std::nullopt);
+
+// Inserts queries 0..inserted-1 (MakeQuery) into `pool` and samples `leased` of them without
+// texts, failing the test unless it gets them all.
+std::vector<SampledQuery> InsertAndLease(Pool& pool, int inserted, int leased);
+
+// Reports each of `sampled` alone (reward id % 2, step 1), each applied, under one
+// DeferredDurability scope, as the daemon does: their batches queue together, each journal
+// record folding the one before (storage/state_log.h). Returns the scope's Wait().
+Status ReportEachDeferred(Pool& pool, const std::vector<SampledQuery>& sampled);
 
 }  // namespace heapa::testing
 
