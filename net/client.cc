@@ -117,7 +117,10 @@ std::vector<InsertResult> InsertResults(const ResponseBuffer& rb) {
   std::vector<InsertResult> out;
   const fb::InsertReply* r = rb.response->body_as_InsertReply();
   if (r && r->results()) {
-    for (const fb::InsertResult* x : *r->results()) out.push_back({x->id(), x->created()});
+    for (flatbuffers::uoffset_t i = 0; i < r->results()->size(); ++i) {
+      const fb::InsertResult x = StructAt(r->results(), i);
+      out.push_back({x.id(), x.created()});
+    }
   }
   return out;
 }
@@ -244,9 +247,9 @@ Result<std::vector<std::pair<QueryId, double>>> Client::Refresh(
   std::vector<std::pair<QueryId, double>> out;
   const fb::RefreshReply* r = rb.response->body_as_RefreshReply();
   if (r && r->ids() && r->values() && r->ids()->size() == r->values()->size()) {
-    for (flatbuffers::uoffset_t i = 0; i < r->ids()->size(); ++i) {
-      out.emplace_back(r->ids()->Get(i), r->values()->Get(i));
-    }
+    const std::vector<uint64_t> ids = CopyElements(r->ids());
+    const std::vector<double> values = CopyElements(r->values());
+    for (size_t i = 0; i < ids.size(); ++i) out.emplace_back(ids[i], values[i]);
   }
   return out;
 }

@@ -7,11 +7,6 @@ namespace {
 
 std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
-template <typename T>
-std::vector<T> Vec(const flatbuffers::Vector<T>* v) {
-  return v ? std::vector<T>(v->begin(), v->end()) : std::vector<T>();
-}
-
 std::vector<std::pair<std::string, std::string>> Meta(
     const flatbuffers::Vector<flatbuffers::Offset<fb::KeyValue>>* v) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -126,7 +121,7 @@ NewQuery FromWire(const fb::Query* q) {
   out.answer = Str(q->answer());
   out.source = Str(q->source());
   out.origin = static_cast<Origin>(q->origin());
-  out.tokens = Vec(q->tokens());
+  out.tokens = CopyElements(q->tokens());
   out.meta = Meta(q->meta());
   if (q->has_reward()) out.reward = q->reward();
   out.step = q->step();
@@ -142,11 +137,11 @@ flatbuffers::Offset<fb::Query> BuildQuery(Builder& b, const NewQuery& q) {
 
 NewChild FromWire(const fb::Child* c) {
   NewChild out;
-  out.parents = Vec(c->parents());
+  out.parents = CopyElements(c->parents());
   out.prompt = Str(c->prompt());
   out.answer = Str(c->answer());
   out.source = Str(c->source());
-  out.tokens = Vec(c->tokens());
+  out.tokens = CopyElements(c->tokens());
   out.meta = Meta(c->meta());
   out.policy_difficulty = c->policy_difficulty();
   if (c->has_est_reward()) out.est_reward = c->est_reward();
@@ -163,7 +158,7 @@ flatbuffers::Offset<fb::Child> BuildChild(Builder& b, const NewChild& c) {
 }
 
 ReportItem FromWire(const fb::ReportItem* r) {
-  return ReportItem{r->id(), r->lease(), Vec(r->rewards()), r->step()};
+  return ReportItem{r->id(), r->lease(), CopyElements(r->rewards()), r->step()};
 }
 
 flatbuffers::Offset<fb::ReportItem> BuildReportItem(Builder& b, const ReportItem& r) {
@@ -177,12 +172,12 @@ QueryRecord FromWire(const fb::QueryRecord* q) {
   out.answer = Str(q->answer());
   out.source = Str(q->source());
   out.origin = static_cast<Origin>(q->origin());
-  out.tokens = Vec(q->tokens());
+  out.tokens = CopyElements(q->tokens());
   out.meta = Meta(q->meta());
   out.created_step = q->created_step();
   out.created_ms = q->created_ms();
   out.policy_difficulty = q->policy_difficulty();
-  out.parents = Vec(q->parents());
+  out.parents = CopyElements(q->parents());
   return out;
 }
 
@@ -256,8 +251,8 @@ flatbuffers::Offset<fb::GetReply> BuildGetReply(Builder& b, const QueryInfo& inf
 
 LineageView FromWire(const fb::LineageReply* l) {
   LineageView out;
-  out.parents = Vec(l->parents());
-  out.children = Vec(l->children());
+  out.parents = CopyElements(l->parents());
+  out.children = CopyElements(l->children());
   if (l->ancestors()) {
     for (const fb::LineageNode* n : *l->ancestors())
       out.ancestors.emplace_back(n->id(), n->depth());

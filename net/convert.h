@@ -8,8 +8,11 @@
 
 #include <flatbuffers/flatbuffers.h>
 
+#include <bit>
+#include <cstring>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "index/pool_options.h"
@@ -22,6 +25,31 @@
 namespace heapa::net {
 
 using Builder = flatbuffers::FlatBufferBuilder;
+
+// Elements of a verified vector, wherever they sit. FlatBuffers 2.0.8's Verifier checks only the
+// 4-byte alignment of a vector's length, so a peer's frame can pass verification with 8-byte
+// elements (u64, double, structs holding them) 4 bytes off their alignment; reading those in
+// place (the vector's iterators, Get, a struct's accessors) is undefined behaviour. These copy
+// the bytes instead, so every 8-byte vector of a message is read through them.
+static_assert(std::endian::native == std::endian::little, "FlatBuffers scalars are little-endian");
+
+template <typename T>
+std::vector<T> CopyElements(const flatbuffers::Vector<T>* v) {
+  static_assert(std::is_arithmetic_v<T>);
+  if (v == nullptr || v->size() == 0) return {};
+  std::vector<T> out(v->size());
+  std::memcpy(out.data(), v->Data(), out.size() * sizeof(T));
+  return out;
+}
+
+// The i-th struct of a vector of structs, copied out (i < v->size()).
+template <typename S>
+S StructAt(const flatbuffers::Vector<const S*>* v, flatbuffers::uoffset_t i) {
+  static_assert(std::is_trivially_copyable_v<S>);
+  S out;
+  std::memcpy(&out, v->Data() + size_t{i} * sizeof(S), sizeof(S));
+  return out;
+}
 
 // Status <-> wire code. UnknownOutcome and the protocol-level codes are distinct on the wire.
 fb::Code ToWireCode(Status::Code code);
