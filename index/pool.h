@@ -182,8 +182,9 @@ class Pool final {
   // ---- Checkpoints.
 
   // Makes a checkpoint named `tag` (hard links; operations are not paused). InvalidArgument
-  // for a bad tag, AlreadyExists when the tag is taken.
-  Status Checkpoint(const std::string& tag);
+  // for a bad tag, AlreadyExists when the tag is taken, except by request `rk` itself: a
+  // retry of the request that made it is answered OK (storage/request_marker.h).
+  Status Checkpoint(const std::string& tag, const RequestKey& rk = {});
   Result<std::vector<storage::CheckpointInfo>> ListCheckpoints() const;
   // Returns the pool exactly to checkpoint `tag`: everything after it, including leases
   // granted since, is dropped. Lease numbers and the durable sequence keep counting upward, so
@@ -192,8 +193,9 @@ class Pool final {
   // the abandoned future may name a different query after the restore, so work still pending
   // from that future (teacher validations) must be dropped by the caller. NotFound for an
   // unknown tag; FailedPrecondition for a checkpoint of another config. On failure after the
-  // switch the pool is closed (reopen it).
-  Status Restore(const std::string& tag);
+  // switch the pool is closed (reopen it). A retry of request `rk` is answered OK without
+  // restoring again while the generation it made is live.
+  Status Restore(const std::string& tag, const RequestKey& rk = {});
   // Creates a new pool in `new_dir` from checkpoint `tag`, or from the current state when
   // nullopt. AlreadyExists when `new_dir` holds a pool.
   Status Fork(const std::string& new_dir, const std::optional<std::string>& tag) const;

@@ -6,16 +6,22 @@
 #include "index/pool.h"
 #include "storage/batch.h"
 #include "storage/committer.h"
+#include "storage/failpoint.h"
 #include "storage/format_upgrade.h"
 #include "storage/keys.h"
 #include "storage/pool_dir.h"
 #include "storage/records.h"
+#include "storage/request_marker.h"
 #include "storage/store.h"
 
 namespace heapa {
 namespace fs = std::filesystem;
 
-Status Pool::Checkpoint(const std::string& tag) {
+namespace {
+storage::RequestId IdOf(const RequestKey& rk) { return {rk.client, rk.request}; }
+}  // namespace
+
+Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(tag));
   std::lock_guard<std::mutex> admin(admin_mu_);
   std::shared_ptr<storage::Store> store;  // alive (if closed meanwhile: Unavailable) for the call
@@ -26,14 +32,31 @@ Status Pool::Checkpoint(const std::string& tag) {
   }
   const std::string path = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
-  if (fs::exists(path, ec)) return Status::AlreadyExists("checkpoint '" + tag + "' exists");
+  if (fs::exists(path, ec)) {
+    if (storage::HasRequestMarker(path, storage::kCreatedByMarker, IdOf(rk))) return Status::OK();
+    return Status::AlreadyExists("checkpoint '" + tag + "' exists");
+  }
   const fs::path root = fs::path(path).parent_path();
   fs::create_directories(root, ec);
   if (ec) return Status::IOError("create " + root.string() + ": " + ec.message());
+  // Built under a staging name (cleared of an interrupted attempt's leftovers, RocksDB's
+  // ".tmp" included), marked, then renamed: the tag appears complete and marked, or not at all.
+  const std::string staging = storage::PoolDir::CheckpointStagingPath(dir_, tag);
+  fs::remove_all(staging, ec);
+  fs::remove_all(staging + ".tmp", ec);
   // Without the operation lock: RocksDB checkpoints a consistent prefix of batches while
   // samples and reports go on.
-  HEAPA_RETURN_IF_ERROR(store->CreateCheckpoint(path));
-  return storage::PoolDir::SyncDir(root.string());
+  HEAPA_RETURN_IF_ERROR(store->CreateCheckpoint(staging));
+  if (IdOf(rk).valid()) {
+    HEAPA_RETURN_IF_ERROR(
+        storage::WriteRequestMarker(staging, storage::kCreatedByMarker, IdOf(rk)));
+  }
+  storage::Failpoint("admin.before_publish");
+  fs::rename(staging, path, ec);
+  if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
+  HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(root.string()));
+  storage::Failpoint("admin.after_publish");
+  return Status::OK();
 }
 
 Result<std::vector<storage::CheckpointInfo>> Pool::ListCheckpoints() const {
@@ -41,9 +64,17 @@ Result<std::vector<storage::CheckpointInfo>> Pool::ListCheckpoints() const {
   return storage::PoolDir::ListCheckpoints(dir_);
 }
 
-Status Pool::Restore(const std::string& tag) {
+Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(tag));
   std::lock_guard<std::mutex> admin(admin_mu_);
+  {
+    // A retry of the restore that made the live generation: done already.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!store_) return Status::Unavailable("pool is closed");
+    if (storage::HasRequestMarker(store_->dir(), storage::kRestoredByMarker, IdOf(rk))) {
+      return Status::OK();
+    }
+  }
   const std::string src = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
   if (!fs::is_directory(src, ec)) return Status::NotFound("no checkpoint '" + tag + "'");
@@ -89,6 +120,10 @@ Status Pool::Restore(const std::string& tag) {
     HEAPA_RETURN_IF_ERROR(restored->Write(&batch));
     HEAPA_RETURN_IF_ERROR(restored->Close());
   }
+  if (IdOf(rk).valid()) {
+    HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(db, storage::kRestoredByMarker, IdOf(rk)));
+  }
+  storage::Failpoint("admin.before_publish");
   // The switch. From here a failure leaves the pool closed; a crash leaves either generation
   // live, complete.
   RetireCounters(/*store=*/true);
@@ -97,6 +132,7 @@ Status Pool::Restore(const std::string& tag) {
   store_.reset();
   HEAPA_RETURN_IF_ERROR(closed);
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::SwitchLive(dir_, db));
+  storage::Failpoint("admin.after_publish");
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::RemoveStale(dir_));
   HEAPA_ASSIGN_OR_RETURN(store_, storage::Store::Open(db, so));
   degraded_ = Status::OK();

@@ -3,9 +3,16 @@
 // Open() opens every pool found and fails (naming the pool and the reason) if any of them is
 // corrupt: the daemon never serves a partial set or starts an empty pool where one existed.
 //
-// Thread safety: all methods may be called concurrently. Pools returned by Find() stay valid
-// until Drop() of that name or the registry's destruction; Drop waits for no one, so the
-// service holds a shared_ptr for the duration of a request.
+// A new pool (Create, Fork) is built in pools/.creating-<name>/ and renamed into place once
+// complete, so a crash never leaves a half-made pool under its name; Open removes what such a
+// crash left. A dropped pool is renamed to pools/.dropped-<name>/ and emptied. Create, Fork and
+// Drop take the request's id: a retry of the request that made (or dropped) the pool is
+// answered OK without acting again (storage/request_marker.h; a name remembers its last drop).
+//
+// Thread safety: all methods may be called concurrently; Create, Drop and Fork run one at a
+// time. Pools returned by Find() stay valid until Drop() of that name or the registry's
+// destruction; Drop waits for no one, so the service holds a shared_ptr for the duration of a
+// request.
 #ifndef HEAPA_NET_POOL_REGISTRY_H_
 #define HEAPA_NET_POOL_REGISTRY_H_
 
@@ -31,13 +38,16 @@ class PoolRegistry {
   std::vector<std::string> Names() const;
   std::vector<std::pair<std::string, uint64_t>> DurableSeqs() const;
 
-  // InvalidArgument for a bad name or config; AlreadyExists when the name is taken.
-  Status Create(const std::string& name, const PoolConfig& config);
-  // Closes the pool and removes its directory. NotFound for an unknown pool.
-  Status Drop(const std::string& name);
+  // InvalidArgument for a bad name or config; AlreadyExists when the name is taken (but by
+  // request `rk` itself: OK).
+  Status Create(const std::string& name, const PoolConfig& config, const RequestKey& rk = {});
+  // Closes the pool and removes its directory. NotFound for an unknown pool, unless request
+  // `rk` was the last to drop that name: OK, whether or not the name was taken again since.
+  Status Drop(const std::string& name, const RequestKey& rk = {});
   // Forks pool `name` (from checkpoint `tag`, or now) into a new pool `new_name` and opens it.
+  // AlreadyExists when `new_name` is taken (but by request `rk` itself: OK).
   Status Fork(const std::string& name, const std::string& new_name,
-              const std::optional<std::string>& tag);
+              const std::optional<std::string>& tag, const RequestKey& rk = {});
 
   // Closes every pool; returns the first error.
   Status CloseAll();
@@ -51,9 +61,13 @@ class PoolRegistry {
   PoolRegistry(std::string data_dir, const PoolOptions& base)
       : data_dir_(std::move(data_dir)), base_(base) {}
   std::string PoolDir(const std::string& name) const;
+  std::string PoolsDir() const;
+  // Renames the complete pool at `staging` to `name`, durably, and opens it.
+  Status Publish(const std::string& staging, const std::string& name, const RequestKey& rk);
 
   const std::string data_dir_;
   const PoolOptions base_;
+  std::mutex admin_mu_;  // Create, Drop, Fork; taken before mu_
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Pool>> pools_;  // guarded by mu_
 };

@@ -181,7 +181,7 @@ Reply HandlePoolRequest(Builder& b, const fb::Request* req, Pool& pool, const Re
       return Body(fb::ResponseBody::PoolStatsReply, BuildStatsReply(b, pool.Stats()));
     case fb::RequestBody::Checkpoint: {
       const auto* tag = req->body_as_Checkpoint()->tag();
-      return Reply{pool.Checkpoint(tag ? tag->str() : "")};
+      return Reply{pool.Checkpoint(tag ? tag->str() : "", rk)};
     }
     case fb::RequestBody::ListCheckpoints: {
       auto r = pool.ListCheckpoints();
@@ -195,7 +195,7 @@ Reply HandlePoolRequest(Builder& b, const fb::Request* req, Pool& pool, const Re
     }
     case fb::RequestBody::Restore: {
       const auto* tag = req->body_as_Restore()->tag();
-      return Reply{pool.Restore(tag ? tag->str() : "")};
+      return Reply{pool.Restore(tag ? tag->str() : "", rk)};
     }
     case fb::RequestBody::Digest: {
       auto r = pool.Digest();
@@ -358,15 +358,18 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
     return done(Body(fb::ResponseBody::HelloReply, reply));
   }
   const std::string pool_name = req->pool() ? req->pool()->str() : "";
+  // Anonymous clients (id 0) share no request ids: their requests are not retryable.
+  const RequestKey rk{session->client_id, session->client_id != 0 ? rid : 0};
   const bool admin = IsAdminVerb(req->body_type());
   const bool take_slot = admin && admin_mode != AdminMode::kAdmitted;
-  // A request on a pool that does not exist is answered so, not refused for want of a slot.
+  // A request on a pool that does not exist is answered so, not refused for want of a slot;
+  // but a drop that may be a retry goes on, to be answered by its marker.
   if (take_slot) {
-    std::string target = pool_name;  // PoolDrop names its pool in its body
-    if (const fb::PoolDrop* drop = req->body_as_PoolDrop(); drop != nullptr) {
-      target = drop->name() ? drop->name()->str() : "";
-    }
-    if (auto found = pools_->Find(target); !found.ok()) return done(Reply{found.status()});
+    const fb::PoolDrop* drop = req->body_as_PoolDrop();
+    const std::string target =  // PoolDrop names its pool in its body
+        drop == nullptr ? pool_name : (drop->name() ? drop->name()->str() : "");
+    auto found = pools_->Find(target);
+    if (!found.ok() && (drop == nullptr || rk.request == 0)) return done(Reply{found.status()});
   }
   if (take_slot && !TakeAdminSlot()) {
     return done(Reply{Status::ResourceExhausted(
@@ -393,25 +396,24 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
     case fb::RequestBody::PoolCreate: {
       const fb::PoolCreate* c = req->body_as_PoolCreate();
       const std::string name = c->name() ? c->name()->str() : "";
-      return done(Reply{pools_->Create(name, FromWire(c->config()))});
+      return done(Reply{pools_->Create(name, FromWire(c->config()), rk)});
     }
     case fb::RequestBody::PoolDrop: {
       const auto* name = req->body_as_PoolDrop()->name();
-      return done(Reply{pools_->Drop(name ? name->str() : "")});
+      return done(Reply{pools_->Drop(name ? name->str() : "", rk)});
     }
     case fb::RequestBody::Fork: {
       const fb::Fork* f = req->body_as_Fork();
       std::optional<std::string> tag;
       if (f->tag()) tag = f->tag()->str();
-      return done(Reply{pools_->Fork(pool_name, f->new_pool() ? f->new_pool()->str() : "", tag)});
+      return done(
+          Reply{pools_->Fork(pool_name, f->new_pool() ? f->new_pool()->str() : "", tag, rk)});
     }
     default:
       break;
   }
   auto pool = pools_->Find(pool_name);
   if (!pool.ok()) return done(Reply{pool.status()});
-  // Anonymous clients (id 0) share no request ids: their requests are not retryable.
-  const RequestKey rk{session->client_id, session->client_id != 0 ? rid : 0};
   state->request_id = rid;
   state->pool = *pool;
   state->deferred = std::make_unique<Pool::DeferredDurability>(pool->get());

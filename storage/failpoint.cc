@@ -13,9 +13,9 @@
 namespace heapa::storage {
 namespace {
 
-constexpr std::array<std::string_view, 6> kNames = {
-    "commit.before_write", "commit.after_write", "pool.before_enqueue",
-    "report.mid_apply",    "rebuild.scan",       "shutdown.before_close"};
+constexpr std::array<std::string_view, 8> kNames = {
+    "commit.before_write", "commit.after_write",    "pool.before_enqueue",  "report.mid_apply",
+    "rebuild.scan",        "shutdown.before_close", "admin.before_publish", "admin.after_publish"};
 
 // Remaining hits before each point fires; 0: unarmed.
 struct Armed {
@@ -69,8 +69,8 @@ void Failpoint(std::string_view name) {
   while (left > 0 && !countdown.compare_exchange_weak(left, left - 1)) {
   }
   if (left == 1) {
-    std::fprintf(stderr, "heapa: failpoint %.*s reached, exiting\n",
-                 static_cast<int>(name.size()), name.data());
+    std::fprintf(stderr, "heapa: failpoint %.*s reached, exiting\n", static_cast<int>(name.size()),
+                 name.data());
     _exit(kFailpointExitCode);
   }
 }

@@ -26,6 +26,9 @@ inline constexpr int kFailpointBadSpec = 87;
 //   report.mid_apply      a report has applied half of its items to the index
 //   rebuild.scan          the rebuild of an index read one more state record
 //   shutdown.before_close the daemon drained its pools and is about to close them
+//   admin.before_publish  an admin request (create, fork, checkpoint, restore, drop) has built
+//                         its result, with its request marker, and not yet published it
+//   admin.after_publish   it has published its result, nobody has been told
 std::span<const std::string_view> FailpointNames();
 
 // Exits the process if `name` is armed and this is its n-th hit.

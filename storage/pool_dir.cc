@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "storage/request_marker.h"
+
 namespace heapa::storage {
 namespace fs = std::filesystem;
 namespace {
@@ -115,6 +117,15 @@ Status PoolDir::RemoveStale(const std::string& dir) {
     }
   }
   if (ec) return FsError("list " + dir, ec);
+  const fs::path checkpoints = fs::path(dir) / "checkpoints";
+  if (fs::is_directory(checkpoints, ec)) {
+    for (const auto& entry : fs::directory_iterator(checkpoints, ec)) {
+      if (entry.path().filename().string().rfind(kStagingPrefix, 0) == 0) {
+        stale.push_back(entry.path());
+      }
+    }
+    if (ec) return FsError("list " + checkpoints.string(), ec);
+  }
   for (const fs::path& p : stale) {
     fs::remove_all(p, ec);
     if (ec) return FsError("remove " + p.string(), ec);
@@ -141,6 +152,10 @@ Status PoolDir::ValidateTag(const std::string& tag) {
 
 std::string PoolDir::CheckpointPath(const std::string& dir, const std::string& tag) {
   return (fs::path(dir) / "checkpoints" / tag).string();
+}
+
+std::string PoolDir::CheckpointStagingPath(const std::string& dir, const std::string& tag) {
+  return (fs::path(dir) / "checkpoints" / (kStagingPrefix + tag)).string();
 }
 
 Result<std::vector<CheckpointInfo>> PoolDir::ListCheckpoints(const std::string& dir) {
@@ -175,6 +190,8 @@ Status PoolDir::CloneDb(const std::string& src, const std::string& dst) {
   if (ec) return FsError("create " + dst, ec);
   for (const auto& entry : fs::directory_iterator(src, ec)) {
     if (!entry.is_regular_file()) continue;
+    const std::string name = entry.path().filename().string();
+    if (name == kCreatedByMarker || name == kRestoredByMarker) continue;
     const fs::path to = fs::path(dst) / entry.path().filename();
     if (entry.path().extension() == ".sst") {
       fs::create_hard_link(entry.path(), to, ec);

@@ -3,7 +3,8 @@
 //
 //   <dir>/LIVE                names the live generation, e.g. "db-000003"
 //   <dir>/db-000003/          the live RocksDB database
-//   <dir>/checkpoints/<tag>/  RocksDB checkpoints (SST files hard-linked)
+//   <dir>/checkpoints/<tag>/  RocksDB checkpoints (SST files hard-linked); each is built as
+//                             checkpoints/.creating-<tag>/ and renamed into place when complete
 //
 // LIVE changes only by writing LIVE.tmp, fsync, rename over LIVE, fsync of <dir>: a crash
 // leaves either the old or the new generation live, never neither. Generations that LIVE does
@@ -21,6 +22,11 @@
 #include "storage/status.h"
 
 namespace heapa::storage {
+
+// A directory being built (a checkpoint here; a pool in net::PoolRegistry) is named with this
+// prefix until a rename publishes it whole. Tags and pool names never start with '.', so a
+// staging directory is never taken for a finished one; leftovers are removed on open.
+inline constexpr char kStagingPrefix[] = ".creating-";
 
 struct CheckpointInfo {
   std::string tag;
@@ -44,17 +50,21 @@ class PoolDir {
   // Makes the generation at `db_path` (inside `dir`) live, atomically and durably.
   static Status SwitchLive(const std::string& dir, const std::string& db_path);
 
-  // Removes generations that LIVE does not name, and temporary files.
+  // Removes generations that LIVE does not name, temporary files and checkpoints left half
+  // built (checkpoints/.creating-*).
   static Status RemoveStale(const std::string& dir);
 
   // InvalidArgument unless `tag` is 1-64 characters of [A-Za-z0-9._-], not starting with '.'.
   static Status ValidateTag(const std::string& tag);
   static std::string CheckpointPath(const std::string& dir, const std::string& tag);
+  // Where checkpoint `tag` is built before it is renamed to CheckpointPath.
+  static std::string CheckpointStagingPath(const std::string& dir, const std::string& tag);
   // Tags in name order. An absent checkpoints directory lists nothing.
   static Result<std::vector<CheckpointInfo>> ListCheckpoints(const std::string& dir);
 
   // Copies the database at `src` to the new directory `dst`: SST files (immutable) are
-  // hard-linked, everything else is copied; files and directory are fsync'ed.
+  // hard-linked, everything else but request markers (which describe `src`, not its data,
+  // storage/request_marker.h) is copied; files and directory are fsync'ed.
   static Status CloneDb(const std::string& src, const std::string& dst);
 
   // fsync of a directory, so that entries created or renamed in it are durable.

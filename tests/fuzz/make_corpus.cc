@@ -16,6 +16,7 @@
 #include "net/frame.h"
 #include "protocol_generated.h"
 #include "storage/records.h"
+#include "storage/request_marker.h"
 
 namespace {
 
@@ -183,11 +184,14 @@ std::string Unsealed(const std::string& sealed) { return sealed.substr(0, sealed
 void RecordSeeds() {
   using namespace heapa::storage;
   // Mode byte: low nibble = decoder (0 query, 1 state, 2 stats, 3 config, 4 counters, 5 format,
-  // 6 op result, 7 dedup, 8 edge, 9 state chunk, 10 state journal); bit 7 = the value carries its own checksum.
+  // 6 op result, 7 dedup, 8 edge, 9 state chunk, 10 state journal, 11 request marker); bit 7 =
+  // the value carries its own checksum (a request marker has none: it is written raw).
   const auto both = [](const std::string& name, int decoder, const std::string& sealed) {
     Write("records", name, std::string(1, static_cast<char>(decoder)) + Unsealed(sealed));
     Write("records", name + "_raw", std::string(1, static_cast<char>(0x80 | decoder)) + sealed);
   };
+  Write("records", "request_marker",
+        std::string(1, static_cast<char>(0x80 | 11)) + FormatRequestMarker({12, 345}));
   std::string v;
   QueryRecord q;
   q.prompt = "What is 2+2?";

@@ -1,22 +1,26 @@
 // fuzz_records: the on-disk record decoders of storage/records.h, every Decode* (reliability-plan
-// §4.4 C3). A stored value must decode to Corruption or to a record, never crash.
+// §4.4 C3), and the request markers' parser (storage/request_marker.h). A stored value must
+// decode to Corruption or to a record, never crash.
 //
-// Input: byte 0 picks the decoder (low nibble, modulo the 11 decoders) and the mode (bit 7 set:
+// Input: byte 0 picks the decoder (low nibble, modulo the 12 decoders) and the mode (bit 7 set:
 // the rest is the whole stored value, checksum included, as read from disk; clear: the rest is
 // kind | payload and a valid XXH3-64 is appended, so that the mutations reach the FlatBuffers
 // Verifier and the semantic checks behind the checksum). The same bytes then go through every
 // other decoder too.
 //
 // Oracle: a value that decodes is re-encoded, and the encoding must decode to an equal record
-// (Decode . Encode . Decode == Decode): what the decoder accepts, the pool can write back.
+// (Decode . Encode . Decode == Decode): what the decoder accepts, the pool can write back. A
+// marker that parses must be exactly the bytes its writer makes of the id.
 #include <xxhash.h>
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "storage/records.h"
+#include "storage/request_marker.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace heapa::fuzz {
@@ -37,7 +41,8 @@ void RoundTrip(const char* name, Decoder<Rec> decode, Encoder<Rec> encode, std::
   encode(rec, &again);
   Rec back{};
   const Status s = decode(again, &back);
-  HEAPA_FUZZ_CHECK(s.ok(), std::string(name) + ": re-encoded record does not decode: " + s.ToString());
+  HEAPA_FUZZ_CHECK(s.ok(),
+                   std::string(name) + ": re-encoded record does not decode: " + s.ToString());
   HEAPA_FUZZ_CHECK(back == rec, std::string(name) + ": re-encoded record decodes differently");
 }
 
@@ -45,7 +50,7 @@ void RoundTrip(const char* name, Decoder<Rec> decode, Encoder<Rec> encode, std::
 void EncodeFormatRef(const uint32_t& v, std::string* out) { EncodeFormat(v, out); }
 void EncodeDedupRef(const uint64_t& v, std::string* out) { EncodeDedup(v, out); }
 
-constexpr unsigned kDecoders = 11;
+constexpr unsigned kDecoders = 12;
 
 void DecodeWith(unsigned which, std::string_view value) {
   switch (which % kDecoders) {
@@ -70,6 +75,13 @@ void DecodeWith(unsigned which, std::string_view value) {
     case 10:
       return RoundTrip<StateJournalRecord>("state journal", DecodeStateJournal, EncodeStateJournal,
                                            value);
+    case 11: {
+      const std::optional<RequestId> id = ParseRequestMarker(value);
+      if (!id) return;
+      HEAPA_FUZZ_CHECK(id->valid(), "a marker parsed to an anonymous id");
+      HEAPA_FUZZ_CHECK(FormatRequestMarker(*id) == value, "a marker parsed from other bytes");
+      return;
+    }
     default: {
       // An edge's difficulty must be finite and positive; compare bits, not with ==.
       double d = 0;

@@ -191,6 +191,67 @@ TEST_SUITE("index/pool_checkpoint") {
     CHECK(pool->Stats().pooled == 3);
   }
 
+  TEST_CASE("a retried Checkpoint or Restore is answered OK and acts once") {
+    testing::TempDir dir;
+    auto pool = testing::OpenPool(dir.path(), Config());
+    auto insert = [&](int n) {
+      REQUIRE(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(n)}).ok());
+    };
+    insert(1);
+    const RequestKey cp{4, 10}, restore{4, 11}, later{4, 12};
+    HEAPA_REQUIRE_OK(pool->Checkpoint("t", cp));
+    HEAPA_REQUIRE_OK(pool->Checkpoint("t", cp));
+    CHECK(pool->Checkpoint("t", later).code() == Status::Code::kAlreadyExists);
+    CHECK(pool->Checkpoint("t").code() == Status::Code::kAlreadyExists);
+    auto list = pool->ListCheckpoints();
+    REQUIRE(list.ok());
+    REQUIRE(list->size() == 1);  // no staging directory is listed
+    CHECK((*list)[0].tag == "t");
+
+    insert(2);
+    HEAPA_REQUIRE_OK(pool->Restore("t", restore));
+    CHECK(pool->Stats().pooled == 1);
+    insert(3);
+    HEAPA_REQUIRE_OK(pool->Restore("t", restore));  // the retry: query 3 stays
+    CHECK(pool->Stats().pooled == 2);
+    // Across a reopen too.
+    HEAPA_REQUIRE_OK(pool->Close());
+    pool.reset();
+    auto reopened = Pool::Open(dir.path(), PoolOptions{});
+    REQUIRE(reopened.ok());
+    pool = std::move(reopened).value();
+    HEAPA_REQUIRE_OK(pool->Restore("t", restore));
+    CHECK(pool->Stats().pooled == 2);
+    HEAPA_REQUIRE_OK(pool->Checkpoint("t", cp));
+    // Another request restores; after it, the first one's retry restores again (only the
+    // restore that made the live generation is remembered).
+    HEAPA_REQUIRE_OK(pool->Restore("t", later));
+    CHECK(pool->Stats().pooled == 1);
+    insert(4);
+    HEAPA_REQUIRE_OK(pool->Restore("t", later));
+    CHECK(pool->Stats().pooled == 2);
+  }
+
+  TEST_CASE("a half-built checkpoint is removed on open, and retried over") {
+    testing::TempDir dir;
+    { auto pool = testing::OpenPool(dir.path(), Config()); }
+    const std::filesystem::path staging = std::filesystem::path(dir.path()) / "checkpoints";
+    std::filesystem::create_directories(staging / ".creating-t");
+    std::filesystem::create_directories(staging / ".creating-u.tmp");
+    {
+      auto pool = Pool::Open(dir.path(), PoolOptions{});
+      REQUIRE(pool.ok());
+      CHECK_FALSE(std::filesystem::exists(staging / ".creating-t"));
+      CHECK_FALSE(std::filesystem::exists(staging / ".creating-u.tmp"));
+      // A staging directory that appears while the pool is open (a crash of another build)
+      // is cleared by the Checkpoint of its tag.
+      std::filesystem::create_directories(staging / ".creating-v" / "junk");
+      HEAPA_REQUIRE_OK((*pool)->Checkpoint("v"));
+      CHECK_FALSE(std::filesystem::exists(staging / ".creating-v"));
+      CHECK_FALSE(std::filesystem::exists(staging / "v" / "junk"));
+    }
+  }
+
   TEST_CASE("a leftover generation from an interrupted restore is removed on open") {
     testing::TempDir dir;
     { auto pool = testing::OpenPool(dir.path(), Config()); }

@@ -1,0 +1,127 @@
+// net/pool_registry.h: exactly-once Create, Fork and Drop, and what a crash leaves in pools/.
+#include "net/pool_registry.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/request_marker.h"
+#include "tests/testutil/test_util.h"
+
+namespace heapa::net {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+std::unique_ptr<PoolRegistry> OpenRegistry(const TempDir& dir) {
+  auto reg = PoolRegistry::Open(dir.path(), PoolOptions{});
+  INFO(reg.status().ToString());
+  REQUIRE(reg.ok());
+  return std::move(reg).value();
+}
+
+void InsertOne(PoolRegistry& reg, const std::string& name, int n) {
+  auto pool = reg.Find(name);
+  REQUIRE(pool.ok());
+  const std::vector<NewQuery> qs = {testing::MakeQuery(n)};
+  HEAPA_REQUIRE_OK((*pool)->Insert(qs).status());
+}
+
+size_t Queries(PoolRegistry& reg, const std::string& name) {
+  auto pool = reg.Find(name);
+  REQUIRE(pool.ok());
+  return (*pool)->Stats().counters.total_added;
+}
+
+}  // namespace
+
+TEST_SUITE("net/pool_registry") {
+  TEST_CASE("a retried Create, Fork or Drop is answered OK and acts once; others as before") {
+    TempDir dir;
+    auto reg = OpenRegistry(dir);
+    const RequestKey create{9, 1}, fork{9, 2}, drop{9, 3}, other{9, 4}, stranger{10, 1};
+    HEAPA_REQUIRE_OK(reg->Create("a", PoolConfig{}, create));
+    HEAPA_REQUIRE_OK(reg->Create("a", PoolConfig{}, create));
+    CHECK(reg->Create("a", PoolConfig{}, other).code() == Status::Code::kAlreadyExists);
+    CHECK(reg->Create("a", PoolConfig{}, stranger).code() == Status::Code::kAlreadyExists);
+    CHECK(reg->Create("a", PoolConfig{}).code() == Status::Code::kAlreadyExists);  // anonymous
+    InsertOne(*reg, "a", 1);
+
+    HEAPA_REQUIRE_OK(reg->Fork("a", "b", std::nullopt, fork));
+    InsertOne(*reg, "b", 2);
+    HEAPA_REQUIRE_OK(reg->Fork("a", "b", std::nullopt, fork));  // not forked again
+    CHECK(Queries(*reg, "b") == 2);
+    CHECK(reg->Fork("a", "b", std::nullopt, other).code() == Status::Code::kAlreadyExists);
+    CHECK(reg->Names() == std::vector<std::string>{"a", "b"});
+
+    HEAPA_REQUIRE_OK(reg->Drop("b", drop));
+    HEAPA_REQUIRE_OK(reg->Drop("b", drop));
+    CHECK(reg->Drop("b", other).code() == Status::Code::kNotFound);
+    CHECK(reg->Drop("b").code() == Status::Code::kNotFound);
+    // The name taken again: the old drop's retry still answers OK and drops nothing.
+    HEAPA_REQUIRE_OK(reg->Create("b", PoolConfig{}, other));
+    HEAPA_REQUIRE_OK(reg->Drop("b", drop));
+    CHECK(reg->Find("b").ok());
+
+    // The markers are durable: the same answers after a reopen.
+    HEAPA_REQUIRE_OK(reg->CloseAll());
+    reg.reset();
+    reg = OpenRegistry(dir);
+    HEAPA_REQUIRE_OK(reg->Create("a", PoolConfig{}, create));
+    CHECK(Queries(*reg, "a") == 1);
+    HEAPA_REQUIRE_OK(reg->Drop("b", drop));
+    CHECK(reg->Find("b").ok());
+    HEAPA_REQUIRE_OK(reg->Drop("b", other));  // the create of the new "b" was request `other`
+    CHECK(reg->Names() == std::vector<std::string>{"a"});
+    // A later drop of the name replaces the earlier one's marker.
+    HEAPA_REQUIRE_OK(reg->Drop("b", other));
+    CHECK(reg->Drop("b", drop).code() == Status::Code::kNotFound);
+  }
+
+  TEST_CASE("a dropped pool leaves only its marker; anonymous drops leave nothing to match") {
+    TempDir dir;
+    auto reg = OpenRegistry(dir);
+    HEAPA_REQUIRE_OK(reg->Create("p", PoolConfig{}));
+    HEAPA_REQUIRE_OK(reg->Drop("p", RequestKey{3, 3}));
+    const fs::path dropped = fs::path(dir.path()) / "pools" / ".dropped-p";
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(dropped)) left.push_back(e.path().filename());
+    CHECK(left == std::vector<std::string>{storage::kDroppedByMarker});
+    HEAPA_REQUIRE_OK(reg->Create("p", PoolConfig{}));
+    HEAPA_REQUIRE_OK(reg->Drop("p"));
+    CHECK(reg->Drop("p", RequestKey{3, 3}).code() == Status::Code::kNotFound);
+  }
+
+  TEST_CASE(
+      "Open removes half-built pools and empties dropped ones; a pool without LIVE stops it") {
+    TempDir dir;
+    const fs::path pools = fs::path(dir.path()) / "pools";
+    fs::create_directories(pools / ".creating-x" / "db-000001");
+    std::ofstream(pools / ".creating-x" / "db-000001" / "CURRENT") << "junk";
+    fs::create_directories(pools / ".trash-y");
+    fs::create_directories(pools / ".dropped-z" / "db-000003");
+    HEAPA_REQUIRE_OK(storage::WriteRequestMarker((pools / ".dropped-z").string(),
+                                                 storage::kDroppedByMarker, {1, 1}));
+    {
+      auto reg = OpenRegistry(dir);
+      CHECK(reg->Names().empty());
+      HEAPA_REQUIRE_OK(reg->Drop("z", RequestKey{1, 1}));  // the interrupted drop, retried
+    }
+    CHECK_FALSE(fs::exists(pools / ".creating-x"));
+    CHECK_FALSE(fs::exists(pools / ".trash-y"));
+    CHECK_FALSE(fs::exists(pools / ".dropped-z" / "db-000003"));
+    CHECK(fs::exists(pools / ".dropped-z" / storage::kDroppedByMarker));
+
+    fs::create_directories(pools / "q");  // not made by heapad: no LIVE
+    auto reg = PoolRegistry::Open(dir.path(), PoolOptions{});
+    REQUIRE_FALSE(reg.ok());
+    CHECK(reg.status().ToString().find("pool 'q'") != std::string::npos);
+  }
+}
+
+}  // namespace heapa::net
