@@ -1,12 +1,12 @@
 // net::Client: a blocking client of heapad, used by every tool and by the tests.
 //
 // One TCP connection, opened with a Hello. Every call sends one request and waits for its
-// response, with a timeout (InsertMany, ReportMany and GetMany pipeline several). Mutating pool
-// requests carry a request id; when the connection breaks (send or receive error, timeout, the
-// daemon restarting), the client reconnects, says Hello again and resends the same request with the
-// same id, so the daemon returns the result of the first attempt if it was applied (exactly once).
-// Reads are retried the same way. Admin requests (create/drop pools, checkpoint, restore, fork) are
-// not resent once sent: a broken connection then returns UnknownOutcome.
+// response, with a timeout (InsertMany, ReportMany and GetMany pipeline several). Mutating
+// requests (pool operations, and create/drop pools, checkpoint, restore, fork) carry a request
+// id; when the connection breaks (send or receive error, timeout, the daemon restarting), the
+// client reconnects, says Hello again and resends the same request with the same id, so the
+// daemon returns the result of the first attempt if it was applied (exactly once; for the admin
+// requests see storage/request_marker.h). Reads are retried the same way.
 //
 // Thread safety: none; use one Client per thread.
 #ifndef HEAPA_NET_CLIENT_H_

@@ -124,8 +124,7 @@ std::string Client::Impl::Message(const ResponseBuffer& r) {
   return r.response->message() ? r.response->message()->str() : "";
 }
 
-// Sends one request and reads its response, reconnecting and resending as the policy says.
-Status Client::Impl::Call(std::string request, Retry retry, ServerInfo* info, ResponseBuffer* out,
+Status Client::Impl::Call(std::string request, ServerInfo* info, ResponseBuffer* out,
                           const std::string& pool) {
   int64_t backoff = options_.retry_backoff_ms;
   Status last;
@@ -148,10 +147,6 @@ Status Client::Impl::Call(std::string request, Retry retry, ServerInfo* info, Re
       return FromWire(out->response->code(), Message(*out));
     }
     Disconnect();
-    if (retry == Retry::kOnce) {
-      return Status::UnknownOutcome("connection lost after the request was sent: " +
-                                    last.ToString());
-    }
   }
   return last;
 }

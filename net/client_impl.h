@@ -16,9 +16,6 @@ namespace heapa::net {
 
 using Clock = std::chrono::steady_clock;
 
-// Whether a request may be sent again after the connection broke with it unanswered.
-enum class Retry { kResend, kOnce };
-
 // A parsed response that owns its (aligned) bytes.
 struct ResponseBuffer {
   std::vector<uint64_t> words;
@@ -50,15 +47,14 @@ class Client::Impl {
                             fb::RequestBody type, flatbuffers::Offset<void> body);
   static std::string Message(const ResponseBuffer& r);
 
-  // Sends one request and reads its response, reconnecting and resending as the policy says.
-  // The response's code as a Status.
-  Status Call(std::string request, Retry retry, ServerInfo* info, ResponseBuffer* out,
-              const std::string& pool);
+  // Sends one request and reads its response; after a broken connection, reconnects and
+  // resends it (every request is safe to resend: a mutation carries its request id), until
+  // max_attempts attempts in a row got no response. The response's code as a Status.
+  Status Call(std::string request, ServerInfo* info, ResponseBuffer* out, const std::string& pool);
   // Pipelined: sends the requests back to back (kPipelineWindow unanswered at most) and reads
   // their responses in order into (*out)[i], their codes into (*statuses)[i]. After a broken
-  // connection, reconnects and resends the unanswered ones, so every request must be safe to
-  // resend (Retry::kResend). Returns the transport error once max_attempts attempts in a row
-  // got no response; OK when every request was answered.
+  // connection, reconnects and resends the unanswered ones. Returns the transport error once
+  // max_attempts attempts in a row got no response; OK when every request was answered.
   Status CallMany(const std::vector<OutgoingRequest>& requests, ServerInfo* info,
                   const std::string& pool, std::vector<ResponseBuffer>* out,
                   std::vector<Status>* statuses);

@@ -205,16 +205,21 @@ class PoolVerbsTest(DaemonTestCase):
 
 class ReconnectTest(DaemonTestCase):
     def test_resent_request_is_applied_once(self):
-        # A lost reply: the same (client id, request id) sent again returns the first result.
+        # A lost reply: the same (client id, request id) sent again returns the first result,
+        # for an admin request (its request marker) as for a pool request (its stored result).
         with heapa.Client(port=self.daemon.port, client_id=4242) as c1:
-            c1.create_pool("m")
-            c1.insert("m", ["a", "b", "c"])  # request id 1
+            c1.create_pool("m")  # request id 1
+            c1.insert("m", ["a", "b", "c"])  # request id 2
         with heapa.Client(port=self.daemon.port, client_id=4242) as c2:
-            replay = c2.insert("m", ["x", "y"])  # request id 1 again: the stored result
+            c2.create_pool("m")  # request id 1 again: OK, not AlreadyExists
+            replay = c2.insert("m", ["x", "y"])  # request id 2 again: the stored result
             self.assertEqual([r.id for r in replay], [1, 2, 3])
             self.assertEqual(c2.stats("m").total_added, 3)
-            fresh = c2.insert("m", ["x"])  # request id 2: new
+            fresh = c2.insert("m", ["x"])  # request id 3: new
             self.assertEqual(fresh[0].id, 4)
+        with heapa.Client(port=self.daemon.port, client_id=4343) as c3:
+            with self.assertRaises(heapa.AlreadyExistsError):
+                c3.create_pool("m")  # another client's create
 
     def test_reconnects_after_a_broken_connection(self):
         with heapa.Client(port=self.daemon.port) as c:

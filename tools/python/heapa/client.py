@@ -1,14 +1,14 @@
 """`Client`: a blocking Python client of heapad, modelled on the C++ `net::Client`.
 
 One TCP connection, opened with a Hello. Each call sends one request and waits for its
-response, within `timeout` seconds. Mutating pool requests (insert, insert_children,
-validate, sample, report, reinsert, recover) carry a request id, consecutive per client id;
-when the connection breaks (a send or receive error, a timeout, the daemon restarting) the
-client reconnects, says Hello again and resends the same request with the same id, so the
-daemon returns the result of the first attempt if it was applied (exactly once). Reads are
-retried the same way. Admin requests (create/drop pools, checkpoint, restore, fork) are not
-resent once sent: a broken connection then raises `UnknownOutcomeError`. A Hello the daemon
-rejects (a wrong token or version, too many connections) raises at once, without retrying.
+response, within `timeout` seconds. Mutating requests (insert, insert_children, validate,
+sample, report, reinsert, recover, and the admin requests create/drop pools, checkpoint,
+restore, fork) carry a request id, consecutive per client id; when the connection breaks (a
+send or receive error, a timeout, the daemon restarting) the client reconnects, says Hello
+again and resends the same request with the same id, so the daemon returns the result of the
+first attempt if it was applied (exactly once; see net/PROTOCOL.md). Reads are retried the
+same way. A Hello the daemon rejects (a wrong token or version, too many connections) raises
+at once, without retrying.
 
 On every Hello the client compares each pool's durable sequence number with the highest one
 it has seen and raises `LostWritesError` if the daemon went backwards (reliability-plan R6).
@@ -112,11 +112,11 @@ class Client:
             if not hasattr(cfg, k):
                 raise TypeError(f"PoolConfig has no field {k!r}")
             setattr(cfg, k, v)
-        self._call("", wire.pool_create_body(name, cfg), wire.decode_none, resend=False)
+        self._call("", wire.pool_create_body(name, cfg), wire.decode_none, mutating=True)
 
     def drop_pool(self, name: str) -> None:
         """Drops pool `name` and its data. NotFoundError when there is none."""
-        self._call("", wire.pool_drop_body(name), wire.decode_none, resend=False)
+        self._call("", wire.pool_drop_body(name), wire.decode_none, mutating=True)
 
     def get_config(self, pool: str) -> t.PoolConfig:
         """The pool's stored config."""
@@ -182,7 +182,7 @@ class Client:
 
     def checkpoint(self, pool: str, tag: str) -> None:
         """Makes checkpoint `tag`. AlreadyExistsError when the tag is taken."""
-        self._call(pool, wire.checkpoint_body(tag), wire.decode_none, resend=False)
+        self._call(pool, wire.checkpoint_body(tag), wire.decode_none, mutating=True)
 
     def list_checkpoints(self, pool: str) -> List[t.CheckpointInfo]:
         """The pool's checkpoints."""
@@ -190,11 +190,11 @@ class Client:
 
     def restore(self, pool: str, tag: str) -> None:
         """Returns the pool exactly to checkpoint `tag` (leases granted since are dropped)."""
-        self._call(pool, wire.restore_body(tag), wire.decode_none, resend=False)
+        self._call(pool, wire.restore_body(tag), wire.decode_none, mutating=True)
 
     def fork(self, pool: str, new_pool: str, tag: Optional[str] = None) -> None:
         """Creates `new_pool` from checkpoint `tag`, or from the current state when None."""
-        self._call(pool, wire.fork_body(new_pool, tag), wire.decode_none, resend=False)
+        self._call(pool, wire.fork_body(new_pool, tag), wire.decode_none, mutating=True)
 
     def digest(self, pool: str) -> t.Digest:
         """XXH3-128 of the pool's canonical state."""
@@ -269,8 +269,7 @@ class Client:
             got += len(chunk)
         return b"".join(chunks)
 
-    def _call(self, pool: str, body: Any, decode: Any, mutating: bool = False,
-              resend: bool = True) -> Any:
+    def _call(self, pool: str, body: Any, decode: Any, mutating: bool = False) -> Any:
         """Sends one request, reconnecting and resending as the module docstring says."""
         request_id = 0
         if mutating:
@@ -294,9 +293,6 @@ class Client:
             except _TransportError as e:
                 self.close()
                 last = str(e)
-                if not resend:
-                    raise errors.UnknownOutcomeError(
-                        f"connection lost after the request was sent: {e}") from None
                 continue
             if pool and reply.durable_seq > 0:
                 self._durable[pool] = max(self._durable.get(pool, 0), reply.durable_seq)
