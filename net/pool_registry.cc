@@ -104,18 +104,9 @@ Status PoolRegistry::Create(const std::string& name, const PoolConfig& config,
                             const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(ValidateName(name));
   std::lock_guard<std::mutex> admin(admin_mu_);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (pools_.count(name)) {
-      if (storage::HasRequestMarker(PoolDir(name), storage::kCreatedByMarker, IdOf(rk))) {
-        return Status::OK();
-      }
-      return Status::AlreadyExists("pool '" + name + "' exists");
-    }
-  }
-  const std::string staging = (fs::path(PoolsDir()) / (storage::kStagingPrefix + name)).string();
-  std::error_code ec;
-  fs::remove_all(staging, ec);  // an interrupted attempt's
+  HEAPA_ASSIGN_OR_RETURN(const bool made, MadeBy(name, rk));
+  if (made) return Status::OK();
+  const std::string staging = ClearStaging(name);
   PoolOptions o = base_;
   o.create_if_missing = true;
   o.error_if_exists = true;
@@ -162,22 +153,26 @@ Status PoolRegistry::Fork(const std::string& name, const std::string& new_name,
                           const std::optional<std::string>& tag, const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(ValidateName(new_name));
   std::lock_guard<std::mutex> admin(admin_mu_);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (pools_.count(new_name)) {
-      if (storage::HasRequestMarker(PoolDir(new_name), storage::kCreatedByMarker, IdOf(rk))) {
-        return Status::OK();
-      }
-      return Status::AlreadyExists("pool '" + new_name + "' exists");
-    }
-  }
+  HEAPA_ASSIGN_OR_RETURN(const bool made, MadeBy(new_name, rk));
+  if (made) return Status::OK();
   HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> src, Find(name));
-  const std::string staging =
-      (fs::path(PoolsDir()) / (storage::kStagingPrefix + new_name)).string();
-  std::error_code ec;
-  fs::remove_all(staging, ec);  // an interrupted attempt's
+  const std::string staging = ClearStaging(new_name);
   HEAPA_RETURN_IF_ERROR(src->Fork(staging, tag));
   return Publish(staging, new_name, rk);
+}
+
+Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!pools_.count(name)) return false;
+  if (storage::HasRequestMarker(PoolDir(name), storage::kCreatedByMarker, IdOf(rk))) return true;
+  return Status::AlreadyExists("pool '" + name + "' exists");
+}
+
+std::string PoolRegistry::ClearStaging(const std::string& name) const {
+  const std::string staging = (fs::path(PoolsDir()) / (storage::kStagingPrefix + name)).string();
+  std::error_code ec;
+  fs::remove_all(staging, ec);  // an interrupted attempt's; what cannot go fails the build
+  return staging;
 }
 
 Status PoolRegistry::Publish(const std::string& staging, const std::string& name,

@@ -62,6 +62,11 @@ class PoolRegistry {
       : data_dir_(std::move(data_dir)), base_(base) {}
   std::string PoolDir(const std::string& name) const;
   std::string PoolsDir() const;
+  // True when pool `name` exists and request `rk` made it (a retry); false when the name is
+  // free; AlreadyExists when another request made it. REQUIRES: admin_mu_ held.
+  Result<bool> MadeBy(const std::string& name, const RequestKey& rk) const;
+  // Where pool `name` is built, emptied of an interrupted attempt's leftovers.
+  std::string ClearStaging(const std::string& name) const;
   // Renames the complete pool at `staging` to `name`, durably, and opens it.
   Status Publish(const std::string& staging, const std::string& name, const RequestKey& rk);
 
