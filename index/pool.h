@@ -26,9 +26,10 @@
 // applying anything (after waiting for the original's batch to be durable). A key reused for
 // a different kind of operation is InvalidArgument. The
 // result of request r is deleted when the same client's request r + kRequestWindow is stored
-// (clients number requests consecutively, as net::Client does). A call that changed nothing
-// (an empty sample, an all-duplicate report, an empty reinsert or recover) stores no result:
-// running it again is harmless.
+// (clients number requests consecutively, as net::Client does; a number this pool never sees,
+// spent on another pool or on an admin request, leaves the result it would have deleted). A call
+// that changed nothing (an empty sample, an all-duplicate report, an empty reinsert or recover)
+// stores no result: running it again is harmless.
 //
 // Semantics: ../shared/DESIGN.md §3 and heapa-algorithm.md §3 (placement, sampling, eviction),
 // §4.4-4.5 (reinsertion, refresh), §5.2-5.3 (augmented children).
@@ -193,8 +194,8 @@ class Pool final {
   // the abandoned future may name a different query after the restore, so work still pending
   // from that future (teacher validations) must be dropped by the caller. NotFound for an
   // unknown tag; FailedPrecondition for a checkpoint of another config. On failure after the
-  // switch the pool is closed (reopen it). A retry of request `rk` is answered OK without
-  // restoring again while the generation it made is live.
+  // switch the pool is closed (reopen it). A retry of request `rk`, one of the pool's last
+  // storage::kMaxMarkerIds restores, is answered OK without restoring again.
   Status Restore(const std::string& tag, const RequestKey& rk = {});
   // Creates a new pool in `new_dir` from checkpoint `tag`, or from the current state when
   // nullopt. AlreadyExists when `new_dir` holds a pool.

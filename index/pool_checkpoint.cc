@@ -33,23 +33,29 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   const std::string path = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
   if (fs::exists(path, ec)) {
-    if (storage::HasRequestMarker(path, storage::kCreatedByMarker, IdOf(rk))) return Status::OK();
+    HEAPA_ASSIGN_OR_RETURN(const bool mine,
+                           storage::HasRequestMarker(path, storage::kCreatedByMarker, IdOf(rk)));
+    if (mine) return Status::OK();
     return Status::AlreadyExists("checkpoint '" + tag + "' exists");
   }
   const fs::path root = fs::path(path).parent_path();
-  fs::create_directories(root, ec);
+  if (fs::create_directories(root, ec)) {
+    HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(dir_));  // the rename below needs it
+  }
   if (ec) return Status::IOError("create " + root.string() + ": " + ec.message());
   // Built under a staging name (cleared of an interrupted attempt's leftovers, RocksDB's
   // ".tmp" included), marked, then renamed: the tag appears complete and marked, or not at all.
   const std::string staging = storage::PoolDir::CheckpointStagingPath(dir_, tag);
-  fs::remove_all(staging, ec);
-  fs::remove_all(staging + ".tmp", ec);
+  for (const std::string& leftover : {staging, staging + ".tmp"}) {
+    fs::remove_all(leftover, ec);
+    if (ec) return Status::IOError("remove " + leftover + ": " + ec.message());
+  }
   // Without the operation lock: RocksDB checkpoints a consistent prefix of batches while
   // samples and reports go on.
   HEAPA_RETURN_IF_ERROR(store->CreateCheckpoint(staging));
-  if (IdOf(rk).valid()) {
-    HEAPA_RETURN_IF_ERROR(
-        storage::WriteRequestMarker(staging, storage::kCreatedByMarker, IdOf(rk)));
+  if (const storage::RequestId id = IdOf(rk); id.valid()) {
+    HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(staging, storage::kCreatedByMarker,
+                                                      std::span<const storage::RequestId>(&id, 1)));
   }
   storage::Failpoint("admin.before_publish");
   fs::rename(staging, path, ec);
@@ -67,13 +73,19 @@ Result<std::vector<storage::CheckpointInfo>> Pool::ListCheckpoints() const {
 Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(tag));
   std::lock_guard<std::mutex> admin(admin_mu_);
+  // The restores that led to the live generation, the latest kMaxMarkerIds: a retry of one of
+  // them is done already (and must not undo a later one); the new generation carries them on.
+  std::vector<storage::RequestId> restores;
   {
-    // A retry of the restore that made the live generation: done already.
     std::lock_guard<std::mutex> lock(mu_);
     if (!store_) return Status::Unavailable("pool is closed");
-    if (storage::HasRequestMarker(store_->dir(), storage::kRestoredByMarker, IdOf(rk))) {
-      return Status::OK();
-    }
+    HEAPA_ASSIGN_OR_RETURN(restores,
+                           storage::ReadRequestMarker(store_->dir(), storage::kRestoredByMarker));
+  }
+  if (const storage::RequestId id = IdOf(rk); id.valid()) {
+    if (std::find(restores.begin(), restores.end(), id) != restores.end()) return Status::OK();
+    restores.push_back(id);
+    if (restores.size() > storage::kMaxMarkerIds) restores.erase(restores.begin());
   }
   const std::string src = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
@@ -120,8 +132,8 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
     HEAPA_RETURN_IF_ERROR(restored->Write(&batch));
     HEAPA_RETURN_IF_ERROR(restored->Close());
   }
-  if (IdOf(rk).valid()) {
-    HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(db, storage::kRestoredByMarker, IdOf(rk)));
+  if (!restores.empty()) {
+    HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(db, storage::kRestoredByMarker, restores));
   }
   storage::Failpoint("admin.before_publish");
   // The switch. From here a failure leaves the pool closed; a crash leaves either generation

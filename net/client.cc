@@ -49,7 +49,8 @@ Status Do(Client::Impl* impl, ServerInfo* info, const std::string& pool, fb::Req
   const auto body = body_fn(b);
   // Mutations carry a fresh request id; resends reuse it (the daemon then replays the result).
   const uint64_t rid = mutating ? impl->NextRequestId() : 0;
-  return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), info, out, pool);
+  return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), mutating, info, out,
+                    pool);
 }
 
 // Pipelined: one request per body_fn(b, i), i < n, sent back to back. Mutations carry a fresh

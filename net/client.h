@@ -6,7 +6,8 @@
 // id; when the connection breaks (send or receive error, timeout, the daemon restarting), the
 // client reconnects, says Hello again and resends the same request with the same id, so the
 // daemon returns the result of the first attempt if it was applied (exactly once; for the admin
-// requests see storage/request_marker.h). Reads are retried the same way.
+// requests see storage/request_marker.h). Reads are retried the same way. A mutation sent and
+// never answered in max_attempts attempts returns UnknownOutcome.
 //
 // Thread safety: none; use one Client per thread.
 #ifndef HEAPA_NET_CLIENT_H_
@@ -36,7 +37,8 @@ struct ClientOptions {
   int64_t timeout_ms = 30000;      // per request (connect, send and receive)
   int max_attempts = 5;            // per request, reconnects included
   int64_t retry_backoff_ms = 100;  // doubled after each failed attempt, capped at 2 s
-  // Identifies this client for exactly-once retries; 0 picks a random one.
+  // Identifies this client for exactly-once retries; 0 picks a random one. Never reuse one
+  // across processes: its request ids would match old results and request markers.
   uint64_t client_id = 0;
   std::string client_name = "heapa-client";
 };

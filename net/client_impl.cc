@@ -124,10 +124,11 @@ std::string Client::Impl::Message(const ResponseBuffer& r) {
   return r.response->message() ? r.response->message()->str() : "";
 }
 
-Status Client::Impl::Call(std::string request, ServerInfo* info, ResponseBuffer* out,
+Status Client::Impl::Call(std::string request, bool mutating, ServerInfo* info, ResponseBuffer* out,
                           const std::string& pool) {
   int64_t backoff = options_.retry_backoff_ms;
   Status last;
+  bool sent = false;  // by an earlier attempt, unanswered: applied or not, nobody knows
   for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
     if (attempt > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
@@ -140,13 +141,24 @@ Status Client::Impl::Call(std::string request, ServerInfo* info, ResponseBuffer*
     }
     const Clock::time_point deadline =
         Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+    const bool resend = sent;
+    sent = true;
     last = Exchange(request, deadline, out);
     if (last.ok()) {
       const uint64_t seq = out->response->durable_seq();
       if (!pool.empty() && seq > 0) durable_[pool] = std::max(durable_[pool], seq);
-      return FromWire(out->response->code(), Message(*out));
+      last = FromWire(out->response->code(), Message(*out));
+      // A resent mutation refused for want of room (the admin slots, say, that the original
+      // may still hold) says nothing about the original: ask again later.
+      if (mutating && resend && last.code() == Status::Code::kResourceExhausted) continue;
+      return last;
     }
     Disconnect();
+  }
+  if (mutating && sent) {
+    return Status::UnknownOutcome("no answer to a request that was sent, in " +
+                                  std::to_string(std::max(1, options_.max_attempts)) +
+                                  " attempts; it may have been applied: " + last.ToString());
   }
   return last;
 }

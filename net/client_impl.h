@@ -49,8 +49,11 @@ class Client::Impl {
 
   // Sends one request and reads its response; after a broken connection, reconnects and
   // resends it (every request is safe to resend: a mutation carries its request id), until
-  // max_attempts attempts in a row got no response. The response's code as a Status.
-  Status Call(std::string request, ServerInfo* info, ResponseBuffer* out, const std::string& pool);
+  // max_attempts attempts got no response. The response's code as a Status; a resent
+  // mutation answered RESOURCE_EXHAUSTED is asked again (its original may be running). A
+  // mutation sent but never answered is UnknownOutcome; otherwise the last transport error.
+  Status Call(std::string request, bool mutating, ServerInfo* info, ResponseBuffer* out,
+              const std::string& pool);
   // Pipelined: sends the requests back to back (kPipelineWindow unanswered at most) and reads
   // their responses in order into (*out)[i], their codes into (*statuses)[i]. After a broken
   // connection, reconnects and resends the unanswered ones. Returns the transport error once

@@ -1,6 +1,7 @@
 #include "net/pool_registry.h"
 
 #include <filesystem>
+#include <span>
 
 #include "storage/failpoint.h"
 #include "storage/pool_dir.h"
@@ -14,18 +15,23 @@ constexpr char kDroppedPrefix[] = ".dropped-";
 
 storage::RequestId IdOf(const RequestKey& rk) { return {rk.client, rk.request}; }
 
-// Deletes what a dropped pool's directory holds but its drop marker.
-Status EmptyDropped(const std::string& dir) {
+Status WriteMarker(const std::string& dir, const char* marker, const RequestKey& rk) {
+  const storage::RequestId id = IdOf(rk);
+  return storage::WriteRequestMarker(dir, marker, std::span<const storage::RequestId>(&id, 1));
+}
+
+// Deletes what a dropped pool's directory holds but its markers, best effort: what is left
+// is deleted by the next Open.
+void EmptyDropped(const std::string& dir) {
   std::error_code ec;
   std::vector<fs::path> doomed;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().filename() != storage::kDroppedByMarker) doomed.push_back(entry.path());
+    const fs::path name = entry.path().filename();
+    if (name != storage::kDroppedByMarker && name != storage::kCreatedByMarker) {
+      doomed.push_back(entry.path());
+    }
   }
-  for (const fs::path& p : doomed) {
-    if (!ec) fs::remove_all(p, ec);
-  }
-  if (ec) return Status::IOError("empty " + dir + ": " + ec.message());
-  return Status::OK();
+  for (const fs::path& p : doomed) fs::remove_all(p, ec);
 }
 
 }  // namespace
@@ -44,12 +50,18 @@ std::string PoolRegistry::PoolDir(const std::string& name) const {
 
 std::string PoolRegistry::PoolsDir() const { return (fs::path(data_dir_) / "pools").string(); }
 
+std::string PoolRegistry::DroppedDir(const std::string& name) const {
+  return (fs::path(PoolsDir()) / (kDroppedPrefix + name)).string();
+}
+
 Result<std::unique_ptr<PoolRegistry>> PoolRegistry::Open(const std::string& data_dir,
                                                          const PoolOptions& base) {
   std::unique_ptr<PoolRegistry> reg(new PoolRegistry(data_dir, base));
   const fs::path root = fs::path(data_dir) / "pools";
   std::error_code ec;
-  fs::create_directories(root, ec);
+  if (fs::create_directories(root, ec)) {
+    HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(data_dir));  // the renames in it need it
+  }
   if (ec) return Status::IOError("create " + root.string() + ": " + ec.message());
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(root, ec)) {
@@ -57,15 +69,16 @@ Result<std::unique_ptr<PoolRegistry>> PoolRegistry::Open(const std::string& data
   }
   if (ec) return Status::IOError("list " + root.string() + ": " + ec.message());
   for (const std::string& name : names) {
-    // What a crash left: a pool being built (never acknowledged), a drop's remains (emptied
-    // now if the crash came first), and the trash of older builds' drops.
+    // What a crash left, removed best effort (harmless if it stays): a pool being built
+    // (never acknowledged), a drop's remains (emptied now if the crash came first), and the
+    // trash of older builds' drops.
     if (name.rfind(storage::kStagingPrefix, 0) == 0 || name.rfind(".trash-", 0) == 0) {
-      fs::remove_all(root / name, ec);
-      if (ec) return Status::IOError("remove " + (root / name).string() + ": " + ec.message());
+      std::error_code ignored;
+      fs::remove_all(root / name, ignored);
       continue;
     }
     if (name.rfind(kDroppedPrefix, 0) == 0) {
-      HEAPA_RETURN_IF_ERROR(EmptyDropped((root / name).string()));
+      EmptyDropped((root / name).string());
       continue;
     }
     PoolOptions o = base;
@@ -106,7 +119,7 @@ Status PoolRegistry::Create(const std::string& name, const PoolConfig& config,
   std::lock_guard<std::mutex> admin(admin_mu_);
   HEAPA_ASSIGN_OR_RETURN(const bool made, MadeBy(name, rk));
   if (made) return Status::OK();
-  const std::string staging = ClearStaging(name);
+  HEAPA_ASSIGN_OR_RETURN(const std::string staging, ClearStaging(name));
   PoolOptions o = base_;
   o.create_if_missing = true;
   o.error_if_exists = true;
@@ -118,35 +131,39 @@ Status PoolRegistry::Create(const std::string& name, const PoolConfig& config,
 }
 
 Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
+  HEAPA_RETURN_IF_ERROR(ValidateName(name));
   std::lock_guard<std::mutex> admin(admin_mu_);
-  const std::string dropped = (fs::path(PoolsDir()) / (kDroppedPrefix + name)).string();
-  if (storage::HasRequestMarker(dropped, storage::kDroppedByMarker, IdOf(rk))) return Status::OK();
-  std::shared_ptr<Pool> pool;
+  const std::string dropped = DroppedDir(name);
+  HEAPA_ASSIGN_OR_RETURN(const bool done,
+                         storage::HasRequestMarker(dropped, storage::kDroppedByMarker, IdOf(rk)));
+  if (done) return Status::OK();
+  HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> pool, Find(name));
+  // What can fail is done while the pool still serves: forget the name's previous drop, then
+  // mark this one (or remove the stale marker of an attempt that did not get to the rename).
+  const std::string dir = PoolDir(name);
+  std::error_code ec;
+  fs::remove_all(dropped, ec);
+  if (ec) return Status::IOError("remove " + dropped + ": " + ec.message());
+  if (IdOf(rk).valid()) {
+    HEAPA_RETURN_IF_ERROR(WriteMarker(dir, storage::kDroppedByMarker, rk));
+  } else {
+    fs::remove(fs::path(dir) / storage::kDroppedByMarker, ec);
+    if (ec) return Status::IOError("remove a drop marker in " + dir + ": " + ec.message());
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = pools_.find(name);
-    if (it == pools_.end()) return Status::NotFound("pool '" + name + "' not found");
-    pool = it->second;
-    pools_.erase(it);
+    pools_.erase(name);
   }
   HEAPA_RETURN_IF_ERROR(pool->Close());
   // Rename first (atomic), then delete: a crash mid-delete leaves a dropped directory that
-  // the next Open empties, never a half-deleted pool that looks alive. The marker goes in
-  // before the rename, replacing a stale one of an attempt that did not get that far.
-  const std::string dir = PoolDir(name);
-  std::error_code ec;
-  fs::remove_all(dropped, ec);  // the name's previous drop is forgotten
-  if (IdOf(rk).valid()) {
-    HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(dir, storage::kDroppedByMarker, IdOf(rk)));
-  } else {
-    fs::remove(fs::path(dir) / storage::kDroppedByMarker, ec);
-  }
+  // the next Open empties, never a half-deleted pool that looks alive.
   storage::Failpoint("admin.before_publish");
   fs::rename(dir, dropped, ec);
   if (ec) return Status::IOError("drop " + name + ": " + ec.message());
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(PoolsDir()));
   storage::Failpoint("admin.after_publish");
-  return EmptyDropped(dropped);
+  EmptyDropped(dropped);  // the drop is done: what cannot be deleted now goes at the next Open
+  return Status::OK();
 }
 
 Status PoolRegistry::Fork(const std::string& name, const std::string& new_name,
@@ -156,37 +173,64 @@ Status PoolRegistry::Fork(const std::string& name, const std::string& new_name,
   HEAPA_ASSIGN_OR_RETURN(const bool made, MadeBy(new_name, rk));
   if (made) return Status::OK();
   HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> src, Find(name));
-  const std::string staging = ClearStaging(new_name);
+  HEAPA_ASSIGN_OR_RETURN(const std::string staging, ClearStaging(new_name));
   HEAPA_RETURN_IF_ERROR(src->Fork(staging, tag));
   return Publish(staging, new_name, rk);
 }
 
-Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!pools_.count(name)) return false;
-  if (storage::HasRequestMarker(PoolDir(name), storage::kCreatedByMarker, IdOf(rk))) return true;
+bool PoolRegistry::Answered(const std::string& name, bool drop, const RequestKey& rk) const {
+  const auto marked = [&](const std::string& dir, const char* marker) {
+    const Result<bool> r = storage::HasRequestMarker(dir, marker, IdOf(rk));
+    return r.ok() && *r;
+  };
+  if (drop) return marked(DroppedDir(name), storage::kDroppedByMarker);
+  return marked(PoolDir(name), storage::kCreatedByMarker) ||
+         marked(DroppedDir(name), storage::kCreatedByMarker);
+}
+
+Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk) {
+  bool open;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open = pools_.count(name) > 0;
+  }
+  if (!open && storage::PoolDir::LiveDb(PoolDir(name)).ok()) {
+    // Published by an attempt whose open failed (Publish): served from now on.
+    HEAPA_RETURN_IF_ERROR(OpenPublished(name));
+    open = true;
+  }
+  const storage::RequestId id = IdOf(rk);
+  if (!open) {
+    // Made by this request and dropped since: a late retry must not make it again.
+    return storage::HasRequestMarker(DroppedDir(name), storage::kCreatedByMarker, id);
+  }
+  HEAPA_ASSIGN_OR_RETURN(const bool mine,
+                         storage::HasRequestMarker(PoolDir(name), storage::kCreatedByMarker, id));
+  if (mine) return true;
   return Status::AlreadyExists("pool '" + name + "' exists");
 }
 
-std::string PoolRegistry::ClearStaging(const std::string& name) const {
+Result<std::string> PoolRegistry::ClearStaging(const std::string& name) const {
   const std::string staging = (fs::path(PoolsDir()) / (storage::kStagingPrefix + name)).string();
   std::error_code ec;
-  fs::remove_all(staging, ec);  // an interrupted attempt's; what cannot go fails the build
+  fs::remove_all(staging, ec);  // an interrupted attempt's
+  if (ec) return Status::IOError("remove " + staging + ": " + ec.message());
   return staging;
 }
 
 Status PoolRegistry::Publish(const std::string& staging, const std::string& name,
                              const RequestKey& rk) {
-  if (IdOf(rk).valid()) {
-    HEAPA_RETURN_IF_ERROR(
-        storage::WriteRequestMarker(staging, storage::kCreatedByMarker, IdOf(rk)));
-  }
+  if (IdOf(rk).valid()) HEAPA_RETURN_IF_ERROR(WriteMarker(staging, storage::kCreatedByMarker, rk));
   storage::Failpoint("admin.before_publish");
   std::error_code ec;
   fs::rename(staging, PoolDir(name), ec);
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(PoolsDir()));
   storage::Failpoint("admin.after_publish");
+  return OpenPublished(name);
+}
+
+Status PoolRegistry::OpenPublished(const std::string& name) {
   PoolOptions o = base_;
   o.create_if_missing = false;
   HEAPA_ASSIGN_OR_RETURN(std::unique_ptr<Pool> pool, Pool::Open(PoolDir(name), o));

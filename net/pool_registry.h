@@ -5,14 +5,15 @@
 //
 // A new pool (Create, Fork) is built in pools/.creating-<name>/ and renamed into place once
 // complete, so a crash never leaves a half-made pool under its name; Open removes what such a
-// crash left. A dropped pool is renamed to pools/.dropped-<name>/ and emptied. Create, Fork and
-// Drop take the request's id: a retry of the request that made (or dropped) the pool is
-// answered OK without acting again (storage/request_marker.h; a name remembers its last drop).
+// crash left. A dropped pool is renamed to pools/.dropped-<name>/ and emptied but for its
+// request markers (one such directory per dropped name, the name's last drop). Create, Fork
+// and Drop take the request's id: a retry of the request that made (or dropped) the pool is
+// answered OK without acting again, also after the pool was dropped (storage/request_marker.h).
 //
 // Thread safety: all methods may be called concurrently; Create, Drop and Fork run one at a
-// time. Pools returned by Find() stay valid until Drop() of that name or the registry's
-// destruction; Drop waits for no one, so the service holds a shared_ptr for the duration of a
-// request.
+// time (a retry waits for its original). Pools returned by Find() stay valid until Drop() of
+// that name or the registry's destruction; Drop waits for no one, so the service holds a
+// shared_ptr for the duration of a request.
 #ifndef HEAPA_NET_POOL_REGISTRY_H_
 #define HEAPA_NET_POOL_REGISTRY_H_
 
@@ -41,13 +42,18 @@ class PoolRegistry {
   // InvalidArgument for a bad name or config; AlreadyExists when the name is taken (but by
   // request `rk` itself: OK).
   Status Create(const std::string& name, const PoolConfig& config, const RequestKey& rk = {});
-  // Closes the pool and removes its directory. NotFound for an unknown pool, unless request
-  // `rk` was the last to drop that name: OK, whether or not the name was taken again since.
+  // Closes the pool and deletes its data. NotFound for an unknown pool, unless request `rk`
+  // was the last to drop that name: OK, whether or not the name was taken again since.
   Status Drop(const std::string& name, const RequestKey& rk = {});
   // Forks pool `name` (from checkpoint `tag`, or now) into a new pool `new_name` and opens it.
   // AlreadyExists when `new_name` is taken (but by request `rk` itself: OK).
   Status Fork(const std::string& name, const std::string& new_name,
               const std::optional<std::string>& tag, const RequestKey& rk = {});
+
+  // Whether request `rk` is a retry that Create or Fork (drop false) or Drop (drop true) of
+  // `name` would answer OK at once; false when anonymous or unreadable. Lets the service
+  // answer a retry about a pool that is gone without taking an admin slot.
+  bool Answered(const std::string& name, bool drop, const RequestKey& rk) const;
 
   // Closes every pool; returns the first error.
   Status CloseAll();
@@ -62,13 +68,17 @@ class PoolRegistry {
       : data_dir_(std::move(data_dir)), base_(base) {}
   std::string PoolDir(const std::string& name) const;
   std::string PoolsDir() const;
-  // True when pool `name` exists and request `rk` made it (a retry); false when the name is
-  // free; AlreadyExists when another request made it. REQUIRES: admin_mu_ held.
-  Result<bool> MadeBy(const std::string& name, const RequestKey& rk) const;
+  std::string DroppedDir(const std::string& name) const;
+  // True when request `rk` made pool `name` (a retry: the pool exists, or was dropped since);
+  // false when the name is free; AlreadyExists when another request made it. A pool on disk
+  // but not open (Publish could not open it) is opened first. REQUIRES: admin_mu_ held.
+  Result<bool> MadeBy(const std::string& name, const RequestKey& rk);
   // Where pool `name` is built, emptied of an interrupted attempt's leftovers.
-  std::string ClearStaging(const std::string& name) const;
-  // Renames the complete pool at `staging` to `name`, durably, and opens it.
+  Result<std::string> ClearStaging(const std::string& name) const;
+  // Marks the complete pool at `staging` as made by `rk`, renames it to `name`, durably, and
+  // opens it.
   Status Publish(const std::string& staging, const std::string& name, const RequestKey& rk);
+  Status OpenPublished(const std::string& name);
 
   const std::string data_dir_;
   const PoolOptions base_;

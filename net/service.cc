@@ -363,13 +363,22 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
   const bool admin = IsAdminVerb(req->body_type());
   const bool take_slot = admin && admin_mode != AdminMode::kAdmitted;
   // A request on a pool that does not exist is answered so, not refused for want of a slot;
-  // but a drop that may be a retry goes on, to be answered by its marker.
+  // a retry of a drop of it, or of a fork from it, that was done is answered OK.
   if (take_slot) {
     const fb::PoolDrop* drop = req->body_as_PoolDrop();
     const std::string target =  // PoolDrop names its pool in its body
         drop == nullptr ? pool_name : (drop->name() ? drop->name()->str() : "");
-    auto found = pools_->Find(target);
-    if (!found.ok() && (drop == nullptr || rk.request == 0)) return done(Reply{found.status()});
+    if (auto found = pools_->Find(target); !found.ok()) {
+      const fb::Fork* fork = req->body_as_Fork();
+      if (drop != nullptr && pools_->Answered(target, /*drop=*/true, rk)) {
+        return done(Reply{Status::OK()});
+      }
+      if (fork != nullptr && fork->new_pool() &&
+          pools_->Answered(fork->new_pool()->str(), /*drop=*/false, rk)) {
+        return done(Reply{Status::OK()});
+      }
+      return done(Reply{found.status()});
+    }
   }
   if (take_slot && !TakeAdminSlot()) {
     return done(Reply{Status::ResourceExhausted(

@@ -31,7 +31,8 @@ Result<std::vector<LocatedPool>> LocatePools(const std::string& path,
   }
   for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    // ".trash-<name>" is a pool being dropped (net/pool_registry.cc).
+    // Dot-names are not pools: .creating-<name> is one being built, .dropped-<name> the
+    // markers of a dropped one, .trash-<name> an older build's drop (net/pool_registry.cc).
     if (name.starts_with(".") || !it->is_directory(ec)) continue;
     if (only && *only != name) continue;
     out.push_back({name, it->path().string()});

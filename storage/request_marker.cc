@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -14,8 +15,9 @@
 namespace heapa::storage {
 namespace {
 
-// "client " + 20 digits + " request " + 20 digits + "\n", with room to spare.
-constexpr size_t kMaxMarkerBytes = 64;
+// "client " + 20 digits + " request " + 20 digits + "\n" is 57 bytes.
+constexpr size_t kMaxLineBytes = 64;
+constexpr size_t kMaxMarkerBytes = kMaxMarkerIds * kMaxLineBytes;
 
 // Parses a nonzero decimal u64 without sign or leading zeros at the front of `*in`.
 bool TakeNumber(std::string_view* in, uint64_t* out) {
@@ -34,43 +36,80 @@ bool TakeLiteral(std::string_view* in, std::string_view literal) {
 
 }  // namespace
 
-std::optional<RequestId> ParseRequestMarker(std::string_view bytes) {
-  RequestId id;
-  if (bytes.size() > kMaxMarkerBytes || !TakeLiteral(&bytes, "client ") ||
-      !TakeNumber(&bytes, &id.client) || !TakeLiteral(&bytes, " request ") ||
-      !TakeNumber(&bytes, &id.request) || bytes != "\n") {
-    return std::nullopt;
+std::string FormatRequestMarker(std::span<const RequestId> ids) {
+  std::string out;
+  for (const RequestId& id : ids) {
+    out += "client " + std::to_string(id.client) + " request " + std::to_string(id.request) + "\n";
   }
-  return id;
+  return out;
 }
 
-std::string FormatRequestMarker(RequestId id) {
-  return "client " + std::to_string(id.client) + " request " + std::to_string(id.request) + "\n";
+std::optional<std::vector<RequestId>> ParseRequestMarker(std::string_view bytes) {
+  if (bytes.empty() || bytes.size() > kMaxMarkerBytes) return std::nullopt;
+  std::vector<RequestId> ids;
+  while (!bytes.empty()) {
+    RequestId id;
+    if (ids.size() == kMaxMarkerIds || !TakeLiteral(&bytes, "client ") ||
+        !TakeNumber(&bytes, &id.client) || !TakeLiteral(&bytes, " request ") ||
+        !TakeNumber(&bytes, &id.request) || !TakeLiteral(&bytes, "\n")) {
+      return std::nullopt;
+    }
+    ids.push_back(id);
+  }
+  return ids;
 }
 
-Status WriteRequestMarker(const std::string& dir, const char* marker, RequestId id) {
-  if (!id.valid()) return Status::InvalidArgument("an anonymous request has no marker");
+Status WriteRequestMarker(const std::string& dir, const char* marker,
+                          std::span<const RequestId> ids) {
+  if (ids.empty() || ids.size() > kMaxMarkerIds) {
+    return Status::InvalidArgument("a request marker names 1.." + std::to_string(kMaxMarkerIds) +
+                                   " requests, not " + std::to_string(ids.size()));
+  }
+  for (const RequestId& id : ids) {
+    if (!id.valid()) return Status::InvalidArgument("an anonymous request has no marker");
+  }
   const std::string path = (std::filesystem::path(dir) / marker).string();
-  const std::string text = FormatRequestMarker(id);
+  const std::string text = FormatRequestMarker(ids);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IOError("create " + path + ": " + std::strerror(errno));
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  const bool synced = written && ::fsync(fd) == 0;
-  const int err = errno;
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  std::string error;
+  if (n < 0) {
+    error = std::strerror(errno);
+  } else if (static_cast<size_t>(n) != text.size()) {
+    error = "short write";
+  } else if (::fsync(fd) != 0) {
+    error = std::string("fsync: ") + std::strerror(errno);
+  }
   ::close(fd);
-  if (!synced) return Status::IOError("write " + path + ": " + std::strerror(err));
+  if (!error.empty()) return Status::IOError("write " + path + ": " + error);
   return PoolDir::SyncDir(dir);
 }
 
-bool HasRequestMarker(const std::string& dir, const char* marker, RequestId id) {
+Result<std::vector<RequestId>> ReadRequestMarker(const std::string& dir, const char* marker) {
+  const std::filesystem::path path = std::filesystem::path(dir) / marker;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (ec) return Status::IOError("stat " + path.string() + ": " + ec.message());
+    return std::vector<RequestId>();
+  }
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Status::Corruption(path.string() + " is not a request marker (not a file)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(kMaxMarkerBytes + 1, '\0');
+  if (in) in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!in && !in.eof()) return Status::IOError("cannot read " + path.string());
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  std::optional<std::vector<RequestId>> ids = ParseRequestMarker(bytes);
+  if (!ids) return Status::Corruption(path.string() + " is not a request marker");
+  return std::move(*ids);
+}
+
+Result<bool> HasRequestMarker(const std::string& dir, const char* marker, RequestId id) {
   if (!id.valid()) return false;
-  std::ifstream in(std::filesystem::path(dir) / marker, std::ios::binary);
-  if (!in) return false;
-  char buf[kMaxMarkerBytes + 1];
-  in.read(buf, sizeof(buf));
-  const std::optional<RequestId> found =
-      ParseRequestMarker(std::string_view(buf, static_cast<size_t>(in.gcount())));
-  return found.has_value() && *found == id;
+  HEAPA_ASSIGN_OR_RETURN(const std::vector<RequestId> ids, ReadRequestMarker(dir, marker));
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
 }  // namespace heapa::storage

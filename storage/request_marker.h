@@ -1,33 +1,42 @@
-// Request markers: which admin request made, restored or dropped a directory, so that a retry
-// of that request is answered as the first attempt was, without acting twice (exactly once for
-// PoolCreate, Fork, Checkpoint, Restore and PoolDrop; pool operations store their results in
-// the pool instead, index/pool.h).
+// Request markers: which admin requests made, restored or dropped a directory, so that a retry
+// of such a request is answered as the first attempt was, without acting twice (exactly once
+// for PoolCreate, Fork, Checkpoint, Restore and PoolDrop; pool operations store their results
+// in the pool instead, index/pool.h).
 //
-// A marker is a small file, "client <u64> request <u64>\n", written and fsync'ed inside a
-// directory before the rename or LIVE switch that publishes it. The marker therefore exists
-// exactly when the effect does: a crash before the publication leaves neither, one after it
-// both. Only the latest request is remembered per directory (a pool's last restore, a name's
-// last drop).
+// A marker is a small file of lines "client <u64> request <u64>\n", written and fsync'ed
+// inside a directory before the rename or LIVE switch that publishes the directory: a crash
+// before the publication leaves the effect undone (and any marker unpublished with it), one
+// after it leaves both. What each marker remembers:
+//   - CREATED-BY: the request that made a pool (create, fork) or a checkpoint; a dropped pool
+//     keeps it, so a late retry of its create does not make the pool again;
+//   - RESTORED-BY, in a restored database generation: the restores of the pool, the last
+//     kMaxMarkerIds (each restore carries the earlier ones over), so a late retry of a restore
+//     never undoes a later one;
+//   - DROPPED-BY: the request that last dropped a pool name.
 //
 // Thread safety: stateless functions; callers serialize operations on one directory.
 #ifndef HEAPA_STORAGE_REQUEST_MARKER_H_
 #define HEAPA_STORAGE_REQUEST_MARKER_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "storage/result.h"
 #include "storage/status.h"
 
 namespace heapa::storage {
 
-// The request that made a pool directory (create, fork) or a checkpoint.
 inline constexpr char kCreatedByMarker[] = "CREATED-BY";
-// The request whose restore made a database generation (inside the generation's directory).
 inline constexpr char kRestoredByMarker[] = "RESTORED-BY";
-// The request that dropped a pool (inside the dropped pool's directory).
 inline constexpr char kDroppedByMarker[] = "DROPPED-BY";
+
+// The most ids a marker holds.
+inline constexpr size_t kMaxMarkerIds = 64;
 
 struct RequestId {
   uint64_t client = 0;
@@ -37,20 +46,25 @@ struct RequestId {
   friend bool operator==(const RequestId&, const RequestId&) = default;
 };
 
-// Writes <dir>/<marker> naming `id`, replacing any earlier one, then fsyncs the file and `dir`.
-// InvalidArgument for an anonymous id.
-Status WriteRequestMarker(const std::string& dir, const char* marker, RequestId id);
+// Writes <dir>/<marker> naming `ids` (1..kMaxMarkerIds, all valid), replacing any earlier one,
+// then fsyncs the file and `dir`. InvalidArgument for other ids.
+Status WriteRequestMarker(const std::string& dir, const char* marker,
+                          std::span<const RequestId> ids);
 
-// True when <dir>/<marker> names exactly `id` (valid). A missing, oversize or malformed marker
-// matches nothing.
-bool HasRequestMarker(const std::string& dir, const char* marker, RequestId id);
+// The ids <dir>/<marker> names, oldest first; empty when there is no such file. IOError when
+// it cannot be read; Corruption when it is not a marker.
+Result<std::vector<RequestId>> ReadRequestMarker(const std::string& dir, const char* marker);
 
-// A marker's bytes: "client C request R\n".
-std::string FormatRequestMarker(RequestId id);
+// Whether <dir>/<marker> names `id`; false for an anonymous id, without reading. Errors as
+// ReadRequestMarker.
+Result<bool> HasRequestMarker(const std::string& dir, const char* marker, RequestId id);
 
-// The id a marker's bytes name; nullopt unless they are exactly "client C request R\n" with
-// C and R decimal, nonzero and without leading zeros.
-std::optional<RequestId> ParseRequestMarker(std::string_view bytes);
+// A marker's bytes: one line "client C request R\n" per id.
+std::string FormatRequestMarker(std::span<const RequestId> ids);
+
+// The ids a marker's bytes name; nullopt unless they are exactly 1..kMaxMarkerIds lines
+// "client C request R\n", C and R decimal, nonzero and without leading zeros.
+std::optional<std::vector<RequestId>> ParseRequestMarker(std::string_view bytes);
 
 }  // namespace heapa::storage
 

@@ -190,8 +190,9 @@ void RecordSeeds() {
     Write("records", name, std::string(1, static_cast<char>(decoder)) + Unsealed(sealed));
     Write("records", name + "_raw", std::string(1, static_cast<char>(0x80 | decoder)) + sealed);
   };
+  const std::vector<RequestId> marker_ids = {{12, 345}, {7, 1}};
   Write("records", "request_marker",
-        std::string(1, static_cast<char>(0x80 | 11)) + FormatRequestMarker({12, 345}));
+        std::string(1, static_cast<char>(0x80 | 11)) + FormatRequestMarker(marker_ids));
   std::string v;
   QueryRecord q;
   q.prompt = "What is 2+2?";

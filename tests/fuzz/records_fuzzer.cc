@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/records.h"
 #include "storage/request_marker.h"
@@ -76,10 +77,14 @@ void DecodeWith(unsigned which, std::string_view value) {
       return RoundTrip<StateJournalRecord>("state journal", DecodeStateJournal, EncodeStateJournal,
                                            value);
     case 11: {
-      const std::optional<RequestId> id = ParseRequestMarker(value);
-      if (!id) return;
-      HEAPA_FUZZ_CHECK(id->valid(), "a marker parsed to an anonymous id");
-      HEAPA_FUZZ_CHECK(FormatRequestMarker(*id) == value, "a marker parsed from other bytes");
+      const std::optional<std::vector<RequestId>> ids = ParseRequestMarker(value);
+      if (!ids) return;
+      HEAPA_FUZZ_CHECK(!ids->empty() && ids->size() <= kMaxMarkerIds,
+                       std::to_string(ids->size()) + " ids in a marker");
+      for (const RequestId& id : *ids) {
+        HEAPA_FUZZ_CHECK(id.valid(), "a marker parsed to an anonymous id");
+      }
+      HEAPA_FUZZ_CHECK(FormatRequestMarker(*ids) == value, "a marker parsed from other bytes");
       return;
     }
     default: {

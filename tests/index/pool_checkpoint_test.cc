@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "index/pool.h"
+#include "storage/request_marker.h"
 #include "tests/testutil/random_ops.h"
 #include "tests/testutil/test_util.h"
 
@@ -223,13 +224,22 @@ TEST_SUITE("index/pool_checkpoint") {
     HEAPA_REQUIRE_OK(pool->Restore("t", restore));
     CHECK(pool->Stats().pooled == 2);
     HEAPA_REQUIRE_OK(pool->Checkpoint("t", cp));
-    // Another request restores; after it, the first one's retry restores again (only the
-    // restore that made the live generation is remembered).
+    // Another request restores; a late retry of the first one then undoes nothing.
     HEAPA_REQUIRE_OK(pool->Restore("t", later));
     CHECK(pool->Stats().pooled == 1);
     insert(4);
+    HEAPA_REQUIRE_OK(pool->Restore("t", restore));
     HEAPA_REQUIRE_OK(pool->Restore("t", later));
     CHECK(pool->Stats().pooled == 2);
+    // The pool remembers its last kMaxMarkerIds restores; older ones are forgotten.
+    for (uint64_t i = 0; i < storage::kMaxMarkerIds - 1; ++i) {
+      HEAPA_REQUIRE_OK(pool->Restore("t", RequestKey{5, 100 + i}));
+    }
+    insert(5);
+    HEAPA_REQUIRE_OK(pool->Restore("t", later));  // the 64th latest: remembered
+    CHECK(pool->Stats().pooled == 2);
+    HEAPA_REQUIRE_OK(pool->Restore("t", restore));  // the 65th: restores again
+    CHECK(pool->Stats().pooled == 1);
   }
 
   TEST_CASE("a half-built checkpoint is removed on open, and retried over") {

@@ -97,6 +97,21 @@ TEST_SUITE("net/heapad_admin") {
       }
     }
   }
+
+  TEST_CASE("an admin request sent and never answered is UnknownOutcome, and its resend OK") {
+    TempDir dir;
+    Daemon d(dir.Sub("data"), {}, {"HEAPA_FAILPOINTS=admin.after_publish"});
+    auto client = ConnectTo(d, /*client_id=*/78, "", /*max_attempts=*/2);
+    const Status s = client->CreatePool("n", PoolConfig{});  // request id 1
+    CHECK(s.code() == Status::Code::kUnknownOutcome);
+    const int status = d.Wait();
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == storage::kFailpointExitCode));
+    d.set_env({});
+    d.Restart();
+    auto again = ConnectTo(d, /*client_id=*/78);
+    HEAPA_REQUIRE_OK(again->CreatePool("n", PoolConfig{}));  // request id 1 again: done
+    CHECK(*again->ListPools() == std::vector<std::string>{"n"});
+  }
 }
 
 }  // namespace heapa

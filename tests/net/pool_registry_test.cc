@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -83,6 +84,27 @@ TEST_SUITE("net/pool_registry") {
     CHECK(reg->Drop("b", drop).code() == Status::Code::kNotFound);
   }
 
+  TEST_CASE("a late retry of a create or fork of a pool dropped since does not make it again") {
+    TempDir dir;
+    auto reg = OpenRegistry(dir);
+    const RequestKey create{9, 1}, fork{9, 2}, drop{9, 3}, drop_fork{9, 4}, other{9, 5};
+    HEAPA_REQUIRE_OK(reg->Create("c", PoolConfig{}, create));
+    HEAPA_REQUIRE_OK(reg->Fork("c", "f", std::nullopt, fork));
+    HEAPA_REQUIRE_OK(reg->Drop("f", drop_fork));
+    HEAPA_REQUIRE_OK(reg->Drop("c", drop));
+    CHECK(reg->Answered("c", /*drop=*/false, create));
+    CHECK(reg->Answered("f", /*drop=*/false, fork));
+    CHECK(reg->Answered("c", /*drop=*/true, drop));
+    CHECK_FALSE(reg->Answered("c", /*drop=*/true, other));
+    CHECK_FALSE(reg->Answered("c", /*drop=*/false, other));
+    CHECK_FALSE(reg->Answered("c", /*drop=*/false, RequestKey{}));
+    HEAPA_REQUIRE_OK(reg->Create("c", PoolConfig{}, create));
+    HEAPA_REQUIRE_OK(reg->Fork("c", "f", std::nullopt, fork));
+    CHECK(reg->Names().empty());
+    HEAPA_REQUIRE_OK(reg->Create("c", PoolConfig{}, other));  // a new request does
+    CHECK(reg->Names() == std::vector<std::string>{"c"});
+  }
+
   TEST_CASE("a dropped pool leaves only its marker; anonymous drops leave nothing to match") {
     TempDir dir;
     auto reg = OpenRegistry(dir);
@@ -91,6 +113,7 @@ TEST_SUITE("net/pool_registry") {
     const fs::path dropped = fs::path(dir.path()) / "pools" / ".dropped-p";
     std::vector<std::string> left;
     for (const auto& e : fs::directory_iterator(dropped)) left.push_back(e.path().filename());
+    std::sort(left.begin(), left.end());  // the create was anonymous: no CREATED-BY
     CHECK(left == std::vector<std::string>{storage::kDroppedByMarker});
     HEAPA_REQUIRE_OK(reg->Create("p", PoolConfig{}));
     HEAPA_REQUIRE_OK(reg->Drop("p"));
@@ -105,8 +128,10 @@ TEST_SUITE("net/pool_registry") {
     std::ofstream(pools / ".creating-x" / "db-000001" / "CURRENT") << "junk";
     fs::create_directories(pools / ".trash-y");
     fs::create_directories(pools / ".dropped-z" / "db-000003");
+    const storage::RequestId drop_z{1, 1};
     HEAPA_REQUIRE_OK(storage::WriteRequestMarker((pools / ".dropped-z").string(),
-                                                 storage::kDroppedByMarker, {1, 1}));
+                                                 storage::kDroppedByMarker,
+                                                 std::span<const storage::RequestId>(&drop_z, 1)));
     {
       auto reg = OpenRegistry(dir);
       CHECK(reg->Names().empty());

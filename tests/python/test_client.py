@@ -243,6 +243,25 @@ class ReconnectTest(DaemonTestCase):
             st = c.stats("m")
             self.assertEqual((st.total_sampled, st.in_flight), (2, 2))
 
+    def test_unanswered_mutation_is_unknown_outcome(self):
+        # heapad dies at a failpoint after the create is published, before it answers, and is
+        # not back within the attempts: the outcome is unknown, not a definite failure.
+        port = self.daemon.port
+        self.daemon.stop()
+        os.environ["HEAPA_FAILPOINTS"] = "admin.after_publish"
+        try:
+            self.daemon.start(port)
+        finally:
+            del os.environ["HEAPA_FAILPOINTS"]
+        with heapa.Client(port=port, client_id=55, max_attempts=2, retry_backoff=0.01) as c:
+            with self.assertRaises(heapa.UnknownOutcomeError):
+                c.create_pool("m")  # request id 1
+        self.assertEqual(self.daemon.stop(), 86)  # storage::kFailpointExitCode
+        self.daemon.start(port)
+        with heapa.Client(port=port, client_id=55) as c:
+            c.create_pool("m")  # the resend, request id 1 again: done already
+            self.assertEqual(c.list_pools(), ["m"])
+
     def test_unreachable_daemon_is_unavailable(self):
         self.daemon.stop()
         t0 = time.monotonic()

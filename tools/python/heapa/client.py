@@ -7,8 +7,10 @@ restore, fork) carry a request id, consecutive per client id; when the connectio
 send or receive error, a timeout, the daemon restarting) the client reconnects, says Hello
 again and resends the same request with the same id, so the daemon returns the result of the
 first attempt if it was applied (exactly once; see net/PROTOCOL.md). Reads are retried the
-same way. A Hello the daemon rejects (a wrong token or version, too many connections) raises
-at once, without retrying.
+same way. A mutation that was sent but never answered in `max_attempts` attempts raises
+`UnknownOutcomeError`; a resent one answered RESOURCE_EXHAUSTED (its original may still be
+running) is asked again. A Hello the daemon rejects (a wrong token or version, too many
+connections) raises at once, without retrying.
 
 On every Hello the client compares each pool's durable sequence number with the highest one
 it has seen and raises `LostWritesError` if the daemon went backwards (reliability-plan R6).
@@ -49,6 +51,8 @@ class Client:
       max_attempts: per request, reconnects included.
       retry_backoff: seconds before the second attempt, doubled each time, capped at 2 s.
       client_id: identifies this client for exactly-once retries; 0 picks a random one.
+        Never reuse one across processes: its request ids would match old results and
+        request markers.
       client_name: for the daemon's logs.
       connect: False delays connecting to the first call.
     """
@@ -278,6 +282,7 @@ class Client:
         payload = wire.encode_request(request_id, pool, body)
         backoff = self.retry_backoff
         last = "no attempt made"
+        sent = False  # by an earlier attempt, unanswered: applied or not, nobody knows
         for attempt in range(max(1, self.max_attempts)):
             if attempt > 0:
                 time.sleep(backoff)
@@ -288,6 +293,7 @@ class Client:
                 except _TransportError as e:
                     last = str(e)
                     continue  # nothing was sent: always safe to try again
+            resend, sent = sent, True
             try:
                 reply = self._exchange(payload, time.monotonic() + self.timeout)
             except _TransportError as e:
@@ -298,9 +304,17 @@ class Client:
                 self._durable[pool] = max(self._durable.get(pool, 0), reply.durable_seq)
             if reply.code in _CLOSING_CODES:
                 self.close()  # the daemon closes the connection after these
+            if mutating and resend and reply.code == t.Code.RESOURCE_EXHAUSTED:
+                # No answer about the original, which may still hold the slot: ask later.
+                last = reply.message
+                continue
             if reply.code != t.Code.OK:
                 raise errors.error_for(reply.code, reply.message)
             return decode(reply)
+        if mutating and sent:
+            raise errors.UnknownOutcomeError(
+                f"{self.host}:{self.port}: no answer in {max(1, self.max_attempts)} attempts to "
+                f"a request that was sent; it may have been applied: {last}")
         raise errors.UnavailableError(
             f"{self.host}:{self.port}: {max(1, self.max_attempts)} attempts failed: {last}")
 

@@ -4,7 +4,8 @@ Every error the daemon returns is a `HeapaError` carrying the wire `code` (a `Co
 and the daemon's `message`; each code has its own subclass, so callers can catch exactly
 what they handle (`except heapa.NotFoundError`). Failures of the connection itself (nothing
 listening, a timeout, a broken socket, retries exhausted) are `UnavailableError`; a request
-that may or may not have been applied is `UnknownOutcomeError`.
+that may or may not have been applied (the daemon's write failed, or a mutation was sent and
+never answered) is `UnknownOutcomeError`.
 """
 
 from __future__ import annotations
