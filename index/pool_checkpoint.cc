@@ -75,13 +75,14 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   std::lock_guard<std::mutex> admin(admin_mu_);
   // The restores that led to the live generation, the latest kMaxMarkerIds: a retry of one of
   // them is done already (and must not undo a later one); the new generation carries them on.
-  std::vector<storage::RequestId> restores;
+  std::string live;  // only a Restore, which holds admin_mu_, changes it
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!store_) return Status::Unavailable("pool is closed");
-    HEAPA_ASSIGN_OR_RETURN(restores,
-                           storage::ReadRequestMarker(store_->dir(), storage::kRestoredByMarker));
+    live = store_->dir();
   }
+  HEAPA_ASSIGN_OR_RETURN(std::vector<storage::RequestId> restores,
+                         storage::ReadRequestMarker(live, storage::kRestoredByMarker));
   if (const storage::RequestId id = IdOf(rk); id.valid()) {
     if (std::find(restores.begin(), restores.end(), id) != restores.end()) return Status::OK();
     restores.push_back(id);

@@ -41,15 +41,21 @@ Result<std::string> Client::TEST_RawCall(std::string_view frame_body) {
 
 namespace {
 
+// What a request is: a read (no request id), a pool mutation or an admin mutation (each with
+// a request id of its own numbering).
+enum class Kind { kRead, kMutation, kAdmin };
+
 // The request helpers: build a body, call, and hand back the parsed response.
 template <typename BodyFn>
 Status Do(Client::Impl* impl, ServerInfo* info, const std::string& pool, fb::RequestBody type,
-          bool mutating, BodyFn body_fn, ResponseBuffer* out) {
+          Kind kind, BodyFn body_fn, ResponseBuffer* out) {
   Builder b(1024);
   const auto body = body_fn(b);
   // Mutations carry a fresh request id; resends reuse it (the daemon then replays the result).
-  const uint64_t rid = mutating ? impl->NextRequestId() : 0;
-  return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), mutating, info, out,
+  const uint64_t rid = kind == Kind::kMutation ? impl->NextRequestId()
+                       : kind == Kind::kAdmin  ? impl->NextAdminRequestId()
+                                               : 0;
+  return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), rid != 0, info, out,
                     pool);
 }
 
@@ -77,13 +83,13 @@ Status DoMany(Client::Impl* impl, ServerInfo* info, const std::string& pool, fb:
 
 }  // namespace
 
-#define HEAPA_CALL(pool, TYPE, mutating, body_fn) \
-  ResponseBuffer rb;                              \
-  HEAPA_RETURN_IF_ERROR(                          \
-      Do(impl_.get(), &server_, pool, fb::RequestBody::TYPE, mutating, body_fn, &rb))
+#define HEAPA_CALL(pool, TYPE, kind, body_fn) \
+  ResponseBuffer rb;                          \
+  HEAPA_RETURN_IF_ERROR(                      \
+      Do(impl_.get(), &server_, pool, fb::RequestBody::TYPE, Kind::kind, body_fn, &rb))
 
 Result<std::vector<std::string>> Client::ListPools() {
-  HEAPA_CALL("", PoolList, false, [](Builder& b) { return fb::CreatePoolList(b); });
+  HEAPA_CALL("", PoolList, kRead, [](Builder& b) { return fb::CreatePoolList(b); });
   std::vector<std::string> out;
   const fb::PoolListReply* r = rb.response->body_as_PoolListReply();
   if (r && r->names()) {
@@ -93,20 +99,20 @@ Result<std::vector<std::string>> Client::ListPools() {
 }
 
 Status Client::CreatePool(const std::string& pool, const PoolConfig& config) {
-  HEAPA_CALL("", PoolCreate, true, [&](Builder& b) {
+  HEAPA_CALL("", PoolCreate, kAdmin, [&](Builder& b) {
     return fb::CreatePoolCreate(b, b.CreateString(pool), BuildConfig(b, config));
   });
   return Status::OK();
 }
 
 Status Client::DropPool(const std::string& pool) {
-  HEAPA_CALL("", PoolDrop, true,
+  HEAPA_CALL("", PoolDrop, kAdmin,
              [&](Builder& b) { return fb::CreatePoolDrop(b, b.CreateString(pool)); });
   return Status::OK();
 }
 
 Result<PoolConfig> Client::GetConfig(const std::string& pool) {
-  HEAPA_CALL(pool, GetConfig, false, [](Builder& b) { return fb::CreateGetConfig(b); });
+  HEAPA_CALL(pool, GetConfig, kRead, [](Builder& b) { return fb::CreateGetConfig(b); });
   const fb::GetConfigReply* r = rb.response->body_as_GetConfigReply();
   if (!r) return Status::Internal("GetConfig answered without a body");
   return FromWire(r->config());
@@ -128,7 +134,7 @@ std::vector<InsertResult> InsertResults(const ResponseBuffer& rb) {
 
 Result<std::vector<InsertResult>> Client::Insert(const std::string& pool,
                                                  std::span<const NewQuery> queries) {
-  HEAPA_CALL(pool, Insert, true, [&](Builder& b) {
+  HEAPA_CALL(pool, Insert, kMutation, [&](Builder& b) {
     std::vector<flatbuffers::Offset<fb::Query>> qs;
     for (const NewQuery& q : queries) qs.push_back(BuildQuery(b, q));
     return fb::CreateInsert(b, b.CreateVector(qs));
@@ -155,7 +161,7 @@ Result<std::vector<std::vector<InsertResult>>> Client::InsertMany(
 
 Result<std::vector<InsertResult>> Client::InsertChildren(const std::string& pool,
                                                          std::span<const NewChild> children) {
-  HEAPA_CALL(pool, InsertChildren, true, [&](Builder& b) {
+  HEAPA_CALL(pool, InsertChildren, kMutation, [&](Builder& b) {
     std::vector<flatbuffers::Offset<fb::Child>> cs;
     for (const NewChild& c : children) cs.push_back(BuildChild(b, c));
     return fb::CreateInsertChildren(b, b.CreateVector(cs));
@@ -166,7 +172,7 @@ Result<std::vector<InsertResult>> Client::InsertChildren(const std::string& pool
 Status Client::Validate(const std::string& pool, QueryId id, bool accept,
                         std::optional<std::string> answer,
                         std::optional<double> teacher_difficulty) {
-  HEAPA_CALL(pool, Validate, true, [&](Builder& b) {
+  HEAPA_CALL(pool, Validate, kMutation, [&](Builder& b) {
     const auto a = answer ? b.CreateString(*answer) : 0;
     return fb::CreateValidate(b, id, accept, a, teacher_difficulty.has_value(),
                               teacher_difficulty.value_or(0));
@@ -176,7 +182,7 @@ Status Client::Validate(const std::string& pool, QueryId id, bool accept,
 
 Result<std::vector<SampledQuery>> Client::Sample(const std::string& pool,
                                                  const SampleRequest& req) {
-  HEAPA_CALL(pool, Sample, true, [&](Builder& b) {
+  HEAPA_CALL(pool, Sample, kMutation, [&](Builder& b) {
     return fb::CreateSample(b, req.count, req.lease_ms, req.with_content);
   });
   std::vector<SampledQuery> out;
@@ -189,7 +195,7 @@ Result<std::vector<SampledQuery>> Client::Sample(const std::string& pool,
 
 Result<std::vector<ReportOutcome>> Client::Report(const std::string& pool,
                                                   std::span<const ReportItem> items) {
-  HEAPA_CALL(pool, Report, true, [&](Builder& b) {
+  HEAPA_CALL(pool, Report, kMutation, [&](Builder& b) {
     std::vector<flatbuffers::Offset<fb::ReportItem>> is;
     for (const ReportItem& it : items) is.push_back(BuildReportItem(b, it));
     return fb::CreateReport(b, b.CreateVector(is));
@@ -224,20 +230,20 @@ Result<std::vector<std::vector<ReportOutcome>>> Client::ReportMany(
 }
 
 Result<size_t> Client::Reinsert(const std::string& pool) {
-  HEAPA_CALL(pool, Reinsert, true, [](Builder& b) { return fb::CreateReinsert(b); });
+  HEAPA_CALL(pool, Reinsert, kMutation, [](Builder& b) { return fb::CreateReinsert(b); });
   const fb::CountReply* r = rb.response->body_as_CountReply();
   return static_cast<size_t>(r ? r->count() : 0);
 }
 
 Result<size_t> Client::Recover(const std::string& pool) {
-  HEAPA_CALL(pool, Recover, true, [](Builder& b) { return fb::CreateRecover(b); });
+  HEAPA_CALL(pool, Recover, kMutation, [](Builder& b) { return fb::CreateRecover(b); });
   const fb::CountReply* r = rb.response->body_as_CountReply();
   return static_cast<size_t>(r ? r->count() : 0);
 }
 
 Result<std::vector<std::pair<QueryId, double>>> Client::Refresh(
     const std::string& pool, const std::optional<index::RefreshOptions>& options) {
-  HEAPA_CALL(pool, Refresh, false, [&](Builder& b) {
+  HEAPA_CALL(pool, Refresh, kRead, [&](Builder& b) {
     const index::RefreshOptions o = options.value_or(index::RefreshOptions{});
     return fb::CreateRefresh(b, !options.has_value(), static_cast<fb::RefreshMode>(o.mode),
                              static_cast<fb::PathWeighting>(o.weighting), o.temperature,
@@ -254,7 +260,7 @@ Result<std::vector<std::pair<QueryId, double>>> Client::Refresh(
 }
 
 Result<QueryInfo> Client::Get(const std::string& pool, QueryId id) {
-  HEAPA_CALL(pool, Get, false, [&](Builder& b) { return fb::CreateGet(b, id); });
+  HEAPA_CALL(pool, Get, kRead, [&](Builder& b) { return fb::CreateGet(b, id); });
   const fb::GetReply* r = rb.response->body_as_GetReply();
   if (!r) return Status::Internal("Get answered without a body");
   return FromWire(r);
@@ -284,14 +290,14 @@ Result<std::vector<QueryInfo>> Client::GetMany(const std::string& pool,
 }
 
 Result<LineageView> Client::Lineage(const std::string& pool, QueryId id, uint32_t max_depth) {
-  HEAPA_CALL(pool, Lineage, false, [&](Builder& b) { return fb::CreateLineage(b, id, max_depth); });
+  HEAPA_CALL(pool, Lineage, kRead, [&](Builder& b) { return fb::CreateLineage(b, id, max_depth); });
   const fb::LineageReply* r = rb.response->body_as_LineageReply();
   if (!r) return Status::Internal("Lineage answered without a body");
   return FromWire(r);
 }
 
 Result<PoolStats> Client::Stats(const std::string& pool) {
-  HEAPA_CALL(pool, PoolStats, false, [](Builder& b) { return fb::CreatePoolStats(b); });
+  HEAPA_CALL(pool, PoolStats, kRead, [](Builder& b) { return fb::CreatePoolStats(b); });
   const fb::PoolStatsReply* r = rb.response->body_as_PoolStatsReply();
   if (!r) return Status::Internal("Stats answered without a body");
   PoolStats st = FromWire(r);
@@ -299,13 +305,13 @@ Result<PoolStats> Client::Stats(const std::string& pool) {
 }
 
 Status Client::Checkpoint(const std::string& pool, const std::string& tag) {
-  HEAPA_CALL(pool, Checkpoint, true,
+  HEAPA_CALL(pool, Checkpoint, kAdmin,
              [&](Builder& b) { return fb::CreateCheckpoint(b, b.CreateString(tag)); });
   return Status::OK();
 }
 
 Result<std::vector<storage::CheckpointInfo>> Client::ListCheckpoints(const std::string& pool) {
-  HEAPA_CALL(pool, ListCheckpoints, false, [](Builder& b) { return fb::CreateListCheckpoints(b); });
+  HEAPA_CALL(pool, ListCheckpoints, kRead, [](Builder& b) { return fb::CreateListCheckpoints(b); });
   std::vector<storage::CheckpointInfo> out;
   const fb::ListCheckpointsReply* r = rb.response->body_as_ListCheckpointsReply();
   if (r && r->checkpoints()) {
@@ -317,14 +323,14 @@ Result<std::vector<storage::CheckpointInfo>> Client::ListCheckpoints(const std::
 }
 
 Status Client::Restore(const std::string& pool, const std::string& tag) {
-  HEAPA_CALL(pool, Restore, true,
+  HEAPA_CALL(pool, Restore, kAdmin,
              [&](Builder& b) { return fb::CreateRestore(b, b.CreateString(tag)); });
   return Status::OK();
 }
 
 Status Client::Fork(const std::string& pool, const std::string& new_pool,
                     const std::optional<std::string>& tag) {
-  HEAPA_CALL(pool, Fork, true, [&](Builder& b) {
+  HEAPA_CALL(pool, Fork, kAdmin, [&](Builder& b) {
     const auto t = tag ? b.CreateString(*tag) : 0;
     return fb::CreateFork(b, b.CreateString(new_pool), t);
   });
@@ -332,14 +338,14 @@ Status Client::Fork(const std::string& pool, const std::string& new_pool,
 }
 
 Result<Hash128> Client::Digest(const std::string& pool) {
-  HEAPA_CALL(pool, Digest, false, [](Builder& b) { return fb::CreateDigest(b); });
+  HEAPA_CALL(pool, Digest, kRead, [](Builder& b) { return fb::CreateDigest(b); });
   const fb::DigestReply* r = rb.response->body_as_DigestReply();
   if (!r) return Status::Internal("Digest answered without a body");
   return Hash128{r->high(), r->low()};
 }
 
 Status Client::VerifyIndex(const std::string& pool) {
-  HEAPA_CALL(pool, VerifyIndex, false, [](Builder& b) { return fb::CreateVerifyIndex(b); });
+  HEAPA_CALL(pool, VerifyIndex, kRead, [](Builder& b) { return fb::CreateVerifyIndex(b); });
   return Status::OK();
 }
 

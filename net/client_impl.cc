@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "net/frame.h"
@@ -129,6 +130,7 @@ Status Client::Impl::Call(std::string request, bool mutating, ServerInfo* info, 
   int64_t backoff = options_.retry_backoff_ms;
   Status last;
   bool sent = false;  // by an earlier attempt, unanswered: applied or not, nobody knows
+  std::optional<Clock::time_point> busy_since;  // the first busy refusal of a resend
   for (int attempt = 0; attempt < std::max(1, options_.max_attempts); ++attempt) {
     if (attempt > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
@@ -149,8 +151,19 @@ Status Client::Impl::Call(std::string request, bool mutating, ServerInfo* info, 
       if (!pool.empty() && seq > 0) durable_[pool] = std::max(durable_[pool], seq);
       last = FromWire(out->response->code(), Message(*out));
       // A resent mutation refused for want of room (the admin slots, say, that the original
-      // may still hold) says nothing about the original: ask again later.
-      if (mutating && resend && last.code() == Status::Code::kResourceExhausted) continue;
+      // may still hold) says nothing about the original: ask again, for up to timeout_ms,
+      // without counting attempts (the connection works).
+      if (mutating && resend && last.code() == Status::Code::kResourceExhausted) {
+        const Clock::time_point now = Clock::now();
+        if (!busy_since) busy_since = now;
+        if (now - *busy_since < std::chrono::milliseconds(options_.timeout_ms)) {
+          --attempt;
+          continue;
+        }
+        return Status::UnknownOutcome(
+            "resent, and refused as busy for " + std::to_string(options_.timeout_ms) +
+            " ms; the original may have been applied: " + last.ToString());
+      }
       return last;
     }
     Disconnect();
@@ -203,8 +216,17 @@ Status Client::Impl::CallMany(const std::vector<OutgoingRequest>& requests, Serv
   int failures = 0;  // in a row, without a response in between
   int64_t backoff = options_.retry_backoff_ms;
   Status last;
+  size_t ever_sent = 0;  // requests [answered, ever_sent) were sent and are unanswered
   while (answered < n) {
-    if (failures >= std::max(1, options_.max_attempts)) return last;
+    if (failures >= std::max(1, options_.max_attempts)) {
+      if (answered < ever_sent && requests[answered].request_id != 0) {
+        return Status::UnknownOutcome("no answer to request " + std::to_string(answered + 1) +
+                                      " of " + std::to_string(n) + ", which was sent, in " +
+                                      std::to_string(failures) +
+                                      " attempts; it may have been applied: " + last.ToString());
+      }
+      return last;
+    }
     if (failures > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
       backoff = std::min<int64_t>(backoff * 2, 2000);
@@ -230,6 +252,7 @@ Status Client::Impl::CallMany(const std::vector<OutgoingRequest>& requests, Serv
         AppendFrame(requests[sent].body, &frames);
       }
       if (!frames.empty()) {
+        ever_sent = std::max(ever_sent, sent);
         last = SendAll(frames, deadline);
         if (!last.ok()) break;
       }

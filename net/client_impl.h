@@ -66,6 +66,9 @@ class Client::Impl {
   Status Exchange(const std::string& request, Clock::time_point deadline, ResponseBuffer* out);
 
   uint64_t NextRequestId() { return next_request_id_++; }
+  // Admin requests (create/drop pools, checkpoint, restore, fork) number apart, from 2^63 + 1:
+  // a pool deletes a client's stored results by counting its requests, which they never reach.
+  uint64_t NextAdminRequestId() { return next_admin_request_id_++; }
   uint64_t DurableSeq(const std::string& pool) const;
 
  private:
@@ -86,6 +89,7 @@ class Client::Impl {
   size_t input_begin_ = 0;
   size_t input_end_ = 0;
   uint64_t next_request_id_ = 1;
+  uint64_t next_admin_request_id_ = (uint64_t{1} << 63) + 1;
   std::map<std::string, uint64_t> durable_;  // highest durable_seq seen per pool
 };
 

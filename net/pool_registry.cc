@@ -117,6 +117,7 @@ Status PoolRegistry::Create(const std::string& name, const PoolConfig& config,
                             const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(ValidateName(name));
   std::lock_guard<std::mutex> admin(admin_mu_);
+  const BusyName busy(this, name);
   HEAPA_ASSIGN_OR_RETURN(const bool made, MadeBy(name, rk));
   if (made) return Status::OK();
   HEAPA_ASSIGN_OR_RETURN(const std::string staging, ClearStaging(name));
@@ -133,17 +134,16 @@ Status PoolRegistry::Create(const std::string& name, const PoolConfig& config,
 Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(ValidateName(name));
   std::lock_guard<std::mutex> admin(admin_mu_);
+  const BusyName busy(this, name);
   const std::string dropped = DroppedDir(name);
   HEAPA_ASSIGN_OR_RETURN(const bool done,
                          storage::HasRequestMarker(dropped, storage::kDroppedByMarker, IdOf(rk)));
   if (done) return Status::OK();
   HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> pool, Find(name));
-  // What can fail is done while the pool still serves: forget the name's previous drop, then
-  // mark this one (or remove the stale marker of an attempt that did not get to the rename).
+  // Marked while the pool still serves (or the stale marker of an attempt that did not get
+  // to the rename removed): a failure here changes nothing.
   const std::string dir = PoolDir(name);
   std::error_code ec;
-  fs::remove_all(dropped, ec);
-  if (ec) return Status::IOError("remove " + dropped + ": " + ec.message());
   if (IdOf(rk).valid()) {
     HEAPA_RETURN_IF_ERROR(WriteMarker(dir, storage::kDroppedByMarker, rk));
   } else {
@@ -154,15 +154,34 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
     std::lock_guard<std::mutex> lock(mu_);
     pools_.erase(name);
   }
-  HEAPA_RETURN_IF_ERROR(pool->Close());
-  // Rename first (atomic), then delete: a crash mid-delete leaves a dropped directory that
-  // the next Open empties, never a half-deleted pool that looks alive.
-  storage::Failpoint("admin.before_publish");
-  fs::rename(dir, dropped, ec);
-  if (ec) return Status::IOError("drop " + name + ": " + ec.message());
-  HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(PoolsDir()));
+  // Its data is about to go: a close error (a flush on a full disk) does not matter, and the
+  // store is released whatever it says.
+  (void)pool->Close();
+  pool.reset();
+  // The name's previous drop goes aside, then the pool takes its place (the publication), then
+  // both are deleted: a crash mid-delete leaves a dropped directory that the next Open
+  // empties, never a half-deleted pool that looks alive. A failure before the publication puts
+  // everything back and serves the pool again.
+  const std::string trash = (fs::path(PoolsDir()) / (".trash-" + name)).string();
+  fs::remove_all(trash, ec);
+  const bool had_previous = fs::exists(dropped, ec);
+  if (had_previous) fs::rename(dropped, trash, ec);
+  if (!ec) {
+    storage::Failpoint("admin.before_publish");
+    fs::rename(dir, dropped, ec);
+  }
+  if (ec) {
+    const Status failed = Status::IOError("drop " + name + ": " + ec.message());
+    if (had_previous) fs::rename(trash, dropped, ec);
+    return OpenPublished(name).ok() ? failed : failed.WithContext("the pool is closed");
+  }
+  if (Status s = storage::PoolDir::SyncDir(PoolsDir()); !s.ok()) {
+    return Status::UnknownOutcome("drop " + name + ": " + s.ToString());
+  }
   storage::Failpoint("admin.after_publish");
-  EmptyDropped(dropped);  // the drop is done: what cannot be deleted now goes at the next Open
+  // The drop is done: what cannot be deleted now goes at the next Open.
+  fs::remove_all(trash, ec);
+  EmptyDropped(dropped);
   return Status::OK();
 }
 
@@ -170,6 +189,7 @@ Status PoolRegistry::Fork(const std::string& name, const std::string& new_name,
                           const std::optional<std::string>& tag, const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(ValidateName(new_name));
   std::lock_guard<std::mutex> admin(admin_mu_);
+  const BusyName busy(this, new_name);
   HEAPA_ASSIGN_OR_RETURN(const bool made, MadeBy(new_name, rk));
   if (made) return Status::OK();
   HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> src, Find(name));
@@ -178,7 +198,24 @@ Status PoolRegistry::Fork(const std::string& name, const std::string& new_name,
   return Publish(staging, new_name, rk);
 }
 
+bool PoolRegistry::Busy(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return busy_.count(name) > 0;
+}
+
+PoolRegistry::BusyName::BusyName(PoolRegistry* reg, std::string name)
+    : reg_(reg), name_(std::move(name)) {
+  std::lock_guard<std::mutex> lock(reg_->mu_);
+  reg_->busy_.insert(name_);
+}
+
+PoolRegistry::BusyName::~BusyName() {
+  std::lock_guard<std::mutex> lock(reg_->mu_);
+  reg_->busy_.erase(name_);
+}
+
 bool PoolRegistry::Answered(const std::string& name, bool drop, const RequestKey& rk) const {
+  if (!ValidateName(name).ok()) return false;
   const auto marked = [&](const std::string& dir, const char* marker) {
     const Result<bool> r = storage::HasRequestMarker(dir, marker, IdOf(rk));
     return r.ok() && *r;

@@ -8,7 +8,8 @@
 // crash left. A dropped pool is renamed to pools/.dropped-<name>/ and emptied but for its
 // request markers (one such directory per dropped name, the name's last drop). Create, Fork
 // and Drop take the request's id: a retry of the request that made (or dropped) the pool is
-// answered OK without acting again, also after the pool was dropped (storage/request_marker.h).
+// answered OK without acting again, also after the pool was dropped, until the name's next
+// drop (storage/request_marker.h). A Drop that fails before its rename serves the pool again.
 //
 // Thread safety: all methods may be called concurrently; Create, Drop and Fork run one at a
 // time (a retry waits for its original). Pools returned by Find() stay valid until Drop() of
@@ -21,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,9 +53,13 @@ class PoolRegistry {
               const std::optional<std::string>& tag, const RequestKey& rk = {});
 
   // Whether request `rk` is a retry that Create or Fork (drop false) or Drop (drop true) of
-  // `name` would answer OK at once; false when anonymous or unreadable. Lets the service
-  // answer a retry about a pool that is gone without taking an admin slot.
+  // `name` would answer OK at once; false when anonymous, invalid or unreadable. Lets the
+  // service answer a retry about a pool that is gone without taking an admin slot; only
+  // meaningful while !Busy(name).
   bool Answered(const std::string& name, bool drop, const RequestKey& rk) const;
+  // Whether a Create, Fork or Drop of `name` is running: whether the pool exists, and what
+  // its markers say, may change at any moment (a retry must wait for its original).
+  bool Busy(const std::string& name) const;
 
   // Closes every pool; returns the first error.
   Status CloseAll();
@@ -82,8 +88,22 @@ class PoolRegistry {
 
   const std::string data_dir_;
   const PoolOptions base_;
+  // Marks `name` Busy for its lifetime.
+  class BusyName {
+   public:
+    BusyName(PoolRegistry* reg, std::string name);
+    ~BusyName();
+    BusyName(const BusyName&) = delete;
+    BusyName& operator=(const BusyName&) = delete;
+
+   private:
+    PoolRegistry* const reg_;
+    const std::string name_;
+  };
+
   std::mutex admin_mu_;  // Create, Drop, Fork; taken before mu_
   mutable std::mutex mu_;
+  std::set<std::string> busy_;                          // guarded by mu_
   std::map<std::string, std::shared_ptr<Pool>> pools_;  // guarded by mu_
 };
 

@@ -368,13 +368,15 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
     const fb::PoolDrop* drop = req->body_as_PoolDrop();
     const std::string target =  // PoolDrop names its pool in its body
         drop == nullptr ? pool_name : (drop->name() ? drop->name()->str() : "");
-    if (auto found = pools_->Find(target); !found.ok()) {
-      const fb::Fork* fork = req->body_as_Fork();
+    const fb::Fork* fork = req->body_as_Fork();
+    const std::string made = fork != nullptr && fork->new_pool() ? fork->new_pool()->str() : "";
+    // While a create, fork or drop of the name runs, its outcome is unknown: wait for a slot.
+    if (auto found = pools_->Find(target);
+        !found.ok() && !pools_->Busy(target) && (made.empty() || !pools_->Busy(made))) {
       if (drop != nullptr && pools_->Answered(target, /*drop=*/true, rk)) {
         return done(Reply{Status::OK()});
       }
-      if (fork != nullptr && fork->new_pool() &&
-          pools_->Answered(fork->new_pool()->str(), /*drop=*/false, rk)) {
+      if (!made.empty() && pools_->Answered(made, /*drop=*/false, rk)) {
         return done(Reply{Status::OK()});
       }
       return done(Reply{found.status()});

@@ -94,6 +94,7 @@ Result<std::vector<RequestId>> ReadRequestMarker(const std::string& dir, const c
     return std::vector<RequestId>();
   }
   if (!std::filesystem::is_regular_file(path, ec)) {
+    if (ec) return Status::IOError("stat " + path.string() + ": " + ec.message());
     return Status::Corruption(path.string() + " is not a request marker (not a file)");
   }
   std::ifstream in(path, std::ios::binary);

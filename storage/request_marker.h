@@ -8,7 +8,8 @@
 // before the publication leaves the effect undone (and any marker unpublished with it), one
 // after it leaves both. What each marker remembers:
 //   - CREATED-BY: the request that made a pool (create, fork) or a checkpoint; a dropped pool
-//     keeps it, so a late retry of its create does not make the pool again;
+//     keeps it (until the name's next drop), so a late retry of its create does not make the
+//     pool again;
 //   - RESTORED-BY, in a restored database generation: the restores of the pool, the last
 //     kMaxMarkerIds (each restore carries the earlier ones over), so a late retry of a restore
 //     never undoes a later one;

@@ -98,18 +98,34 @@ TEST_SUITE("net/heapad_admin") {
     }
   }
 
+  TEST_CASE("pipelined inserts sent and never answered are UnknownOutcome") {
+    TempDir dir;
+    Daemon d(dir.Sub("data"));
+    HEAPA_REQUIRE_OK(ConnectTo(d)->CreatePool("p", PoolConfig{}));
+    REQUIRE(d.Stop() == 0);
+    d.set_env({"HEAPA_FAILPOINTS=commit.after_write"});  // dies with the first group durable
+    d.Restart();
+    auto client = ConnectTo(d, /*client_id=*/79, "", /*max_attempts=*/2);
+    std::vector<std::vector<NewQuery>> batches;
+    for (int i = 0; i < 8; ++i) batches.push_back({MakeQuery(i)});
+    const auto r = client->InsertMany("p", batches);
+    CHECK(r.status().code() == Status::Code::kUnknownOutcome);
+    const int status = d.Wait();
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == storage::kFailpointExitCode));
+  }
+
   TEST_CASE("an admin request sent and never answered is UnknownOutcome, and its resend OK") {
     TempDir dir;
     Daemon d(dir.Sub("data"), {}, {"HEAPA_FAILPOINTS=admin.after_publish"});
     auto client = ConnectTo(d, /*client_id=*/78, "", /*max_attempts=*/2);
-    const Status s = client->CreatePool("n", PoolConfig{});  // request id 1
+    const Status s = client->CreatePool("n", PoolConfig{});  // admin request 2^63 + 1
     CHECK(s.code() == Status::Code::kUnknownOutcome);
     const int status = d.Wait();
     CHECK((WIFEXITED(status) && WEXITSTATUS(status) == storage::kFailpointExitCode));
     d.set_env({});
     d.Restart();
     auto again = ConnectTo(d, /*client_id=*/78);
-    HEAPA_REQUIRE_OK(again->CreatePool("n", PoolConfig{}));  // request id 1 again: done
+    HEAPA_REQUIRE_OK(again->CreatePool("n", PoolConfig{}));  // the same id again: done
     CHECK(*again->ListPools() == std::vector<std::string>{"n"});
   }
 }

@@ -122,7 +122,7 @@ TEST_SUITE("net/heapad") {
     auto a = ConnectTo(d, /*client_id=*/4242);
     HEAPA_REQUIRE_OK(a->CreatePool("p", PoolConfig{}));
     const std::vector<NewQuery> qs = {MakeQuery(1), MakeQuery(2)};
-    auto first = a->Insert("p", qs);  // request id 2 of client 4242 (1 was the create)
+    auto first = a->Insert("p", qs);  // request id 1 of client 4242 (admin ids count apart)
     REQUIRE(first.ok());
     const uint64_t before = a->Stats("p")->counters.total_added;
 
@@ -137,8 +137,8 @@ TEST_SUITE("net/heapad") {
     // A reply lost in the crash: the same (client, request id) sent again, here by a fresh
     // connection that reuses the client id, returns the stored result and applies nothing.
     auto b = ConnectTo(d, /*client_id=*/4242);
-    REQUIRE(b->CreatePool("other", PoolConfig{}).ok());  // takes request id 1 of b
-    auto again = b->Insert("p", qs);                     // request id 2 again
+    REQUIRE(b->CreatePool("other", PoolConfig{}).ok());  // an admin id: another name
+    auto again = b->Insert("p", qs);                     // request id 1 again
     REQUIRE(again.ok());
     CHECK((*again)[0].id == (*first)[0].id);
     CHECK((*again)[0].created);  // the original answer

@@ -208,14 +208,14 @@ class ReconnectTest(DaemonTestCase):
         # A lost reply: the same (client id, request id) sent again returns the first result,
         # for an admin request (its request marker) as for a pool request (its stored result).
         with heapa.Client(port=self.daemon.port, client_id=4242) as c1:
-            c1.create_pool("m")  # request id 1
-            c1.insert("m", ["a", "b", "c"])  # request id 2
+            c1.create_pool("m")  # admin request id 2**63 + 1
+            c1.insert("m", ["a", "b", "c"])  # request id 1
         with heapa.Client(port=self.daemon.port, client_id=4242) as c2:
-            c2.create_pool("m")  # request id 1 again: OK, not AlreadyExists
-            replay = c2.insert("m", ["x", "y"])  # request id 2 again: the stored result
+            c2.create_pool("m")  # admin request id 2**63 + 1 again: OK, not AlreadyExists
+            replay = c2.insert("m", ["x", "y"])  # request id 1 again: the stored result
             self.assertEqual([r.id for r in replay], [1, 2, 3])
             self.assertEqual(c2.stats("m").total_added, 3)
-            fresh = c2.insert("m", ["x"])  # request id 3: new
+            fresh = c2.insert("m", ["x"])  # request id 2: new
             self.assertEqual(fresh[0].id, 4)
         with heapa.Client(port=self.daemon.port, client_id=4343) as c3:
             with self.assertRaises(heapa.AlreadyExistsError):
@@ -255,11 +255,11 @@ class ReconnectTest(DaemonTestCase):
             del os.environ["HEAPA_FAILPOINTS"]
         with heapa.Client(port=port, client_id=55, max_attempts=2, retry_backoff=0.01) as c:
             with self.assertRaises(heapa.UnknownOutcomeError):
-                c.create_pool("m")  # request id 1
+                c.create_pool("m")  # admin request id 2**63 + 1
         self.assertEqual(self.daemon.stop(), 86)  # storage::kFailpointExitCode
         self.daemon.start(port)
         with heapa.Client(port=port, client_id=55) as c:
-            c.create_pool("m")  # the resend, request id 1 again: done already
+            c.create_pool("m")  # the resend, the same request id: done already
             self.assertEqual(c.list_pools(), ["m"])
 
     def test_unreachable_daemon_is_unavailable(self):

@@ -67,6 +67,7 @@ class Client:
         self.server: Optional[t.ServerInfo] = None
         self._sock: Optional[socket.socket] = None
         self._next_request_id = 1
+        self._next_admin_request_id = (1 << 63) + 1
         self._durable: Dict[str, int] = {}  # the highest durable_seq seen, per pool
         if connect:
             self._connect()
@@ -116,11 +117,11 @@ class Client:
             if not hasattr(cfg, k):
                 raise TypeError(f"PoolConfig has no field {k!r}")
             setattr(cfg, k, v)
-        self._call("", wire.pool_create_body(name, cfg), wire.decode_none, mutating=True)
+        self._call("", wire.pool_create_body(name, cfg), wire.decode_none, admin=True)
 
     def drop_pool(self, name: str) -> None:
         """Drops pool `name` and its data. NotFoundError when there is none."""
-        self._call("", wire.pool_drop_body(name), wire.decode_none, mutating=True)
+        self._call("", wire.pool_drop_body(name), wire.decode_none, admin=True)
 
     def get_config(self, pool: str) -> t.PoolConfig:
         """The pool's stored config."""
@@ -186,7 +187,7 @@ class Client:
 
     def checkpoint(self, pool: str, tag: str) -> None:
         """Makes checkpoint `tag`. AlreadyExistsError when the tag is taken."""
-        self._call(pool, wire.checkpoint_body(tag), wire.decode_none, mutating=True)
+        self._call(pool, wire.checkpoint_body(tag), wire.decode_none, admin=True)
 
     def list_checkpoints(self, pool: str) -> List[t.CheckpointInfo]:
         """The pool's checkpoints."""
@@ -194,11 +195,11 @@ class Client:
 
     def restore(self, pool: str, tag: str) -> None:
         """Returns the pool exactly to checkpoint `tag` (leases granted since are dropped)."""
-        self._call(pool, wire.restore_body(tag), wire.decode_none, mutating=True)
+        self._call(pool, wire.restore_body(tag), wire.decode_none, admin=True)
 
     def fork(self, pool: str, new_pool: str, tag: Optional[str] = None) -> None:
         """Creates `new_pool` from checkpoint `tag`, or from the current state when None."""
-        self._call(pool, wire.fork_body(new_pool, tag), wire.decode_none, mutating=True)
+        self._call(pool, wire.fork_body(new_pool, tag), wire.decode_none, admin=True)
 
     def digest(self, pool: str) -> t.Digest:
         """XXH3-128 of the pool's canonical state."""
@@ -273,18 +274,30 @@ class Client:
             got += len(chunk)
         return b"".join(chunks)
 
-    def _call(self, pool: str, body: Any, decode: Any, mutating: bool = False) -> Any:
-        """Sends one request, reconnecting and resending as the module docstring says."""
+    def _call(self, pool: str, body: Any, decode: Any, mutating: bool = False,
+              admin: bool = False) -> Any:
+        """Sends one request, reconnecting and resending as the module docstring says.
+
+        Pool mutations and admin mutations (create/drop pools, checkpoint, restore, fork)
+        number their request ids apart, the latter from 2**63 + 1: a pool deletes a client's
+        stored results by counting its requests, which admin requests never reach."""
         request_id = 0
-        if mutating:
+        if admin:
+            mutating = True
+            request_id = self._next_admin_request_id
+            self._next_admin_request_id += 1
+        elif mutating:
             request_id = self._next_request_id
             self._next_request_id += 1
         payload = wire.encode_request(request_id, pool, body)
         backoff = self.retry_backoff
         last = "no attempt made"
         sent = False  # by an earlier attempt, unanswered: applied or not, nobody knows
-        for attempt in range(max(1, self.max_attempts)):
-            if attempt > 0:
+        busy_since = None  # the first busy refusal of a resend
+        attempt = 0
+        while attempt < max(1, self.max_attempts):
+            attempt += 1
+            if attempt > 1:
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
             if self._sock is None:
@@ -293,6 +306,12 @@ class Client:
                 except _TransportError as e:
                     last = str(e)
                     continue  # nothing was sent: always safe to try again
+                except errors.HeapaError as e:
+                    if mutating and sent and not isinstance(e, errors.LostWritesError):
+                        raise errors.UnknownOutcomeError(
+                            f"the request was sent, then the daemon refused the reconnect; it "
+                            f"may have been applied: {e}") from e
+                    raise
             resend, sent = sent, True
             try:
                 reply = self._exchange(payload, time.monotonic() + self.timeout)
@@ -305,9 +324,16 @@ class Client:
             if reply.code in _CLOSING_CODES:
                 self.close()  # the daemon closes the connection after these
             if mutating and resend and reply.code == t.Code.RESOURCE_EXHAUSTED:
-                # No answer about the original, which may still hold the slot: ask later.
-                last = reply.message
-                continue
+                # No answer about the original, which may still hold the slot: ask again, for
+                # up to `timeout` seconds, without counting attempts (the connection works).
+                busy_since = busy_since or time.monotonic()
+                if time.monotonic() - busy_since < self.timeout:
+                    attempt -= 1
+                    last = reply.message
+                    continue
+                raise errors.UnknownOutcomeError(
+                    f"resent, and refused as busy for {self.timeout} s; the original may have "
+                    f"been applied: {reply.message}")
             if reply.code != t.Code.OK:
                 raise errors.error_for(reply.code, reply.message)
             return decode(reply)
