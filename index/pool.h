@@ -27,9 +27,9 @@
 // a different kind of operation is InvalidArgument. The
 // result of request r is deleted when the same client's request r + kRequestWindow is stored
 // (clients number requests consecutively, as net::Client does; a number this pool never sees,
-// spent on another pool or on an admin request, leaves the result it would have deleted). A call
-// that changed nothing (an empty sample, an all-duplicate report, an empty reinsert or recover)
-// stores no result: running it again is harmless.
+// spent on another pool, leaves the result it would have deleted; admin requests count apart). A
+// call that changed nothing (an empty sample, an all-duplicate report, an empty reinsert or
+// recover) stores no result: running it again is harmless.
 //
 // Semantics: ../shared/DESIGN.md §3 and heapa-algorithm.md §3 (placement, sampling, eviction),
 // §4.4-4.5 (reinsertion, refresh), §5.2-5.3 (augmented children).

@@ -55,8 +55,8 @@ Status Do(Client::Impl* impl, ServerInfo* info, const std::string& pool, fb::Req
   const uint64_t rid = kind == Kind::kMutation ? impl->NextRequestId()
                        : kind == Kind::kAdmin  ? impl->NextAdminRequestId()
                                                : 0;
-  return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), rid != 0, info, out,
-                    pool);
+  return impl->Call(Client::Impl::Finish(b, rid, pool, type, body.Union()), rid != 0,
+                    kind == Kind::kAdmin, info, out, pool);
 }
 
 // Pipelined: one request per body_fn(b, i), i < n, sent back to back. Mutations carry a fresh

@@ -125,8 +125,8 @@ std::string Client::Impl::Message(const ResponseBuffer& r) {
   return r.response->message() ? r.response->message()->str() : "";
 }
 
-Status Client::Impl::Call(std::string request, bool mutating, ServerInfo* info, ResponseBuffer* out,
-                          const std::string& pool) {
+Status Client::Impl::Call(std::string request, bool mutating, bool admin, ServerInfo* info,
+                          ResponseBuffer* out, const std::string& pool) {
   int64_t backoff = options_.retry_backoff_ms;
   Status last;
   bool sent = false;  // by an earlier attempt, unanswered: applied or not, nobody knows
@@ -150,10 +150,10 @@ Status Client::Impl::Call(std::string request, bool mutating, ServerInfo* info, 
       const uint64_t seq = out->response->durable_seq();
       if (!pool.empty() && seq > 0) durable_[pool] = std::max(durable_[pool], seq);
       last = FromWire(out->response->code(), Message(*out));
-      // A resent mutation refused for want of room (the admin slots, say, that the original
-      // may still hold) says nothing about the original: ask again, for up to timeout_ms,
-      // without counting attempts (the connection works).
-      if (mutating && resend && last.code() == Status::Code::kResourceExhausted) {
+      // A resent admin request refused for want of an admin slot (which the original may
+      // still hold) says nothing about the original: ask again, for up to timeout_ms, without
+      // counting attempts (the connection works).
+      if (admin && resend && last.code() == Status::Code::kResourceExhausted) {
         const Clock::time_point now = Clock::now();
         if (!busy_since) busy_since = now;
         if (now - *busy_since < std::chrono::milliseconds(options_.timeout_ms)) {

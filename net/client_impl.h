@@ -49,15 +49,16 @@ class Client::Impl {
 
   // Sends one request and reads its response; after a broken connection, reconnects and
   // resends it (every request is safe to resend: a mutation carries its request id), until
-  // max_attempts attempts got no response. The response's code as a Status; a resent
-  // mutation answered RESOURCE_EXHAUSTED is asked again (its original may be running). A
+  // max_attempts attempts got no response. The response's code as a Status; a resent admin
+  // request answered RESOURCE_EXHAUSTED is asked again (its original may be running). A
   // mutation sent but never answered is UnknownOutcome; otherwise the last transport error.
-  Status Call(std::string request, bool mutating, ServerInfo* info, ResponseBuffer* out,
+  Status Call(std::string request, bool mutating, bool admin, ServerInfo* info, ResponseBuffer* out,
               const std::string& pool);
   // Pipelined: sends the requests back to back (kPipelineWindow unanswered at most) and reads
   // their responses in order into (*out)[i], their codes into (*statuses)[i]. After a broken
-  // connection, reconnects and resends the unanswered ones. Returns the transport error once
-  // max_attempts attempts in a row got no response; OK when every request was answered.
+  // connection, reconnects and resends the unanswered ones. Once max_attempts attempts in a
+  // row got no response: UnknownOutcome when an unanswered mutation was sent, else the
+  // transport error. OK when every request was answered.
   Status CallMany(const std::vector<OutgoingRequest>& requests, ServerInfo* info,
                   const std::string& pool, std::vector<ResponseBuffer>* out,
                   std::vector<Status>* statuses);

@@ -12,6 +12,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kDroppedPrefix[] = ".dropped-";
+constexpr char kTrashPrefix[] = ".trash-";
 
 storage::RequestId IdOf(const RequestKey& rk) { return {rk.client, rk.request}; }
 
@@ -54,6 +55,10 @@ std::string PoolRegistry::DroppedDir(const std::string& name) const {
   return (fs::path(PoolsDir()) / (kDroppedPrefix + name)).string();
 }
 
+std::string PoolRegistry::TrashDir(const std::string& name) const {
+  return (fs::path(PoolsDir()) / (kTrashPrefix + name)).string();
+}
+
 Result<std::unique_ptr<PoolRegistry>> PoolRegistry::Open(const std::string& data_dir,
                                                          const PoolOptions& base) {
   std::unique_ptr<PoolRegistry> reg(new PoolRegistry(data_dir, base));
@@ -72,7 +77,18 @@ Result<std::unique_ptr<PoolRegistry>> PoolRegistry::Open(const std::string& data
     // What a crash left, removed best effort (harmless if it stays): a pool being built
     // (never acknowledged), a drop's remains (emptied now if the crash came first), and the
     // trash of older builds' drops.
-    if (name.rfind(storage::kStagingPrefix, 0) == 0 || name.rfind(".trash-", 0) == 0) {
+    if (name.rfind(kTrashPrefix, 0) == 0) {
+      // A drop that moved the name's previous drop aside and did not get to its own rename
+      // (a crash): the previous one comes back. Otherwise the trash of a finished drop.
+      const std::string of = name.substr(sizeof(kTrashPrefix) - 1);
+      std::error_code ignored;
+      if (!fs::exists(reg->DroppedDir(of), ignored)) {
+        fs::rename(root / name, reg->DroppedDir(of), ignored);
+      }
+      fs::remove_all(root / name, ignored);
+      continue;
+    }
+    if (name.rfind(storage::kStagingPrefix, 0) == 0) {
       std::error_code ignored;
       fs::remove_all(root / name, ignored);
       continue;
@@ -162,18 +178,25 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
   // both are deleted: a crash mid-delete leaves a dropped directory that the next Open
   // empties, never a half-deleted pool that looks alive. A failure before the publication puts
   // everything back and serves the pool again.
-  const std::string trash = (fs::path(PoolsDir()) / (".trash-" + name)).string();
+  const std::string trash = TrashDir(name);
   fs::remove_all(trash, ec);
-  const bool had_previous = fs::exists(dropped, ec);
-  if (had_previous) fs::rename(dropped, trash, ec);
+  bool moved_aside = false;
+  if (!ec && fs::exists(dropped, ec) && !ec) {
+    fs::rename(dropped, trash, ec);
+    moved_aside = !ec;
+  }
   if (!ec) {
     storage::Failpoint("admin.before_publish");
     fs::rename(dir, dropped, ec);
   }
   if (ec) {
-    const Status failed = Status::IOError("drop " + name + ": " + ec.message());
-    if (had_previous) fs::rename(trash, dropped, ec);
-    return OpenPublished(name).ok() ? failed : failed.WithContext("the pool is closed");
+    Status failed = Status::IOError("drop " + name + ": " + ec.message());
+    if (moved_aside) {
+      fs::rename(trash, dropped, ec);
+      if (ec) failed = failed.WithContext("the previous drop stays in " + trash);
+    }
+    if (!OpenPublished(name).ok()) failed = failed.WithContext("the pool is closed");
+    return failed;
   }
   if (Status s = storage::PoolDir::SyncDir(PoolsDir()); !s.ok()) {
     return Status::UnknownOutcome("drop " + name + ": " + s.ToString());
@@ -198,9 +221,10 @@ Status PoolRegistry::Fork(const std::string& name, const std::string& new_name,
   return Publish(staging, new_name, rk);
 }
 
-bool PoolRegistry::Busy(const std::string& name) const {
+PoolRegistry::Lookup PoolRegistry::Look(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return busy_.count(name) > 0;
+  auto it = pools_.find(name);
+  return Lookup{it == pools_.end() ? nullptr : it->second, busy_.count(name) > 0};
 }
 
 PoolRegistry::BusyName::BusyName(PoolRegistry* reg, std::string name)

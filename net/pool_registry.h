@@ -55,11 +55,16 @@ class PoolRegistry {
   // Whether request `rk` is a retry that Create or Fork (drop false) or Drop (drop true) of
   // `name` would answer OK at once; false when anonymous, invalid or unreadable. Lets the
   // service answer a retry about a pool that is gone without taking an admin slot; only
-  // meaningful while !Busy(name).
+  // meaningful while not busy (Look).
   bool Answered(const std::string& name, bool drop, const RequestKey& rk) const;
-  // Whether a Create, Fork or Drop of `name` is running: whether the pool exists, and what
-  // its markers say, may change at any moment (a retry must wait for its original).
-  bool Busy(const std::string& name) const;
+  // Pool `name` (null when there is none) and whether a Create, Fork or Drop of it is running,
+  // read at one moment: while busy, whether the pool exists, and what its markers say, may
+  // change at any moment (a retry must wait for its original).
+  struct Lookup {
+    std::shared_ptr<Pool> pool;
+    bool busy = false;
+  };
+  Lookup Look(const std::string& name) const;
 
   // Closes every pool; returns the first error.
   Status CloseAll();
@@ -75,6 +80,7 @@ class PoolRegistry {
   std::string PoolDir(const std::string& name) const;
   std::string PoolsDir() const;
   std::string DroppedDir(const std::string& name) const;
+  std::string TrashDir(const std::string& name) const;
   // True when request `rk` made pool `name` (a retry: the pool exists, or was dropped since);
   // false when the name is free; AlreadyExists when another request made it. A pool on disk
   // but not open (Publish could not open it) is opened first. REQUIRES: admin_mu_ held.

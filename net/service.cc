@@ -371,15 +371,15 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
     const fb::Fork* fork = req->body_as_Fork();
     const std::string made = fork != nullptr && fork->new_pool() ? fork->new_pool()->str() : "";
     // While a create, fork or drop of the name runs, its outcome is unknown: wait for a slot.
-    if (auto found = pools_->Find(target);
-        !found.ok() && !pools_->Busy(target) && (made.empty() || !pools_->Busy(made))) {
+    const PoolRegistry::Lookup found = pools_->Look(target);
+    if (!found.pool && !found.busy && (made.empty() || !pools_->Look(made).busy)) {
       if (drop != nullptr && pools_->Answered(target, /*drop=*/true, rk)) {
         return done(Reply{Status::OK()});
       }
       if (!made.empty() && pools_->Answered(made, /*drop=*/false, rk)) {
         return done(Reply{Status::OK()});
       }
-      return done(Reply{found.status()});
+      return done(Reply{Status::NotFound("pool '" + target + "' not found")});
     }
   }
   if (take_slot && !TakeAdminSlot()) {

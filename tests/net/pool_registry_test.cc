@@ -126,7 +126,19 @@ TEST_SUITE("net/pool_registry") {
     const fs::path pools = fs::path(dir.path()) / "pools";
     fs::create_directories(pools / ".creating-x" / "db-000001");
     std::ofstream(pools / ".creating-x" / "db-000001" / "CURRENT") << "junk";
-    fs::create_directories(pools / ".trash-y");
+    fs::create_directories(pools / ".trash-y");  // an old build's drop: no marker
+    // A drop that moved the name's previous drop aside and crashed before its own rename,
+    // and one that crashed after it.
+    const storage::RequestId drop_w{2, 2}, drop_v{3, 3};
+    fs::create_directories(pools / ".trash-w");
+    HEAPA_REQUIRE_OK(storage::WriteRequestMarker((pools / ".trash-w").string(),
+                                                 storage::kDroppedByMarker,
+                                                 std::span<const storage::RequestId>(&drop_w, 1)));
+    fs::create_directories(pools / ".trash-v");
+    fs::create_directories(pools / ".dropped-v");
+    HEAPA_REQUIRE_OK(storage::WriteRequestMarker((pools / ".dropped-v").string(),
+                                                 storage::kDroppedByMarker,
+                                                 std::span<const storage::RequestId>(&drop_v, 1)));
     fs::create_directories(pools / ".dropped-z" / "db-000003");
     const storage::RequestId drop_z{1, 1};
     HEAPA_REQUIRE_OK(storage::WriteRequestMarker((pools / ".dropped-z").string(),
@@ -136,9 +148,13 @@ TEST_SUITE("net/pool_registry") {
       auto reg = OpenRegistry(dir);
       CHECK(reg->Names().empty());
       HEAPA_REQUIRE_OK(reg->Drop("z", RequestKey{1, 1}));  // the interrupted drop, retried
+      HEAPA_REQUIRE_OK(reg->Drop("w", RequestKey{2, 2}));  // the previous drop came back
+      HEAPA_REQUIRE_OK(reg->Drop("v", RequestKey{3, 3}));
     }
     CHECK_FALSE(fs::exists(pools / ".creating-x"));
     CHECK_FALSE(fs::exists(pools / ".trash-y"));
+    CHECK_FALSE(fs::exists(pools / ".trash-w"));
+    CHECK_FALSE(fs::exists(pools / ".trash-v"));
     CHECK_FALSE(fs::exists(pools / ".dropped-z" / "db-000003"));
     CHECK(fs::exists(pools / ".dropped-z" / storage::kDroppedByMarker));
 

@@ -3,13 +3,14 @@
 One TCP connection, opened with a Hello. Each call sends one request and waits for its
 response, within `timeout` seconds. Mutating requests (insert, insert_children, validate,
 sample, report, reinsert, recover, and the admin requests create/drop pools, checkpoint,
-restore, fork) carry a request id, consecutive per client id; when the connection breaks (a
+restore, fork) carry a request id, consecutive per client id (admin requests counting apart);
+when the connection breaks (a
 send or receive error, a timeout, the daemon restarting) the client reconnects, says Hello
 again and resends the same request with the same id, so the daemon returns the result of the
 first attempt if it was applied (exactly once; see net/PROTOCOL.md). Reads are retried the
 same way. A mutation that was sent but never answered in `max_attempts` attempts raises
-`UnknownOutcomeError`; a resent one answered RESOURCE_EXHAUSTED (its original may still be
-running) is asked again. A Hello the daemon rejects (a wrong token or version, too many
+`UnknownOutcomeError`; a resent admin request answered RESOURCE_EXHAUSTED (its original may
+still be running) is asked again. A Hello the daemon rejects (a wrong token or version, too many
 connections) raises at once, without retrying.
 
 On every Hello the client compares each pool's durable sequence number with the highest one
@@ -306,6 +307,11 @@ class Client:
                 except _TransportError as e:
                     last = str(e)
                     continue  # nothing was sent: always safe to try again
+                except (errors.TooManyConnectionsError, errors.UnavailableError) as e:
+                    if not (mutating and sent):
+                        raise
+                    last = str(e)  # transient, and the outcome is pending: try again
+                    continue
                 except errors.HeapaError as e:
                     if mutating and sent and not isinstance(e, errors.LostWritesError):
                         raise errors.UnknownOutcomeError(
@@ -323,10 +329,11 @@ class Client:
                 self._durable[pool] = max(self._durable.get(pool, 0), reply.durable_seq)
             if reply.code in _CLOSING_CODES:
                 self.close()  # the daemon closes the connection after these
-            if mutating and resend and reply.code == t.Code.RESOURCE_EXHAUSTED:
-                # No answer about the original, which may still hold the slot: ask again, for
-                # up to `timeout` seconds, without counting attempts (the connection works).
-                busy_since = busy_since or time.monotonic()
+            if admin and resend and reply.code == t.Code.RESOURCE_EXHAUSTED:
+                # No answer about the original, which may still hold the admin slot: ask
+                # again, for up to `timeout` seconds, without counting attempts.
+                if busy_since is None:
+                    busy_since = time.monotonic()
                 if time.monotonic() - busy_since < self.timeout:
                     attempt -= 1
                     last = reply.message
