@@ -17,10 +17,6 @@
 namespace heapa {
 namespace fs = std::filesystem;
 
-namespace {
-storage::RequestId IdOf(const RequestKey& rk) { return {rk.client, rk.request}; }
-}  // namespace
-
 Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(tag));
   std::lock_guard<std::mutex> admin(admin_mu_);
@@ -33,8 +29,8 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   const std::string path = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
   if (fs::exists(path, ec)) {
-    HEAPA_ASSIGN_OR_RETURN(const bool mine,
-                           storage::HasRequestMarker(path, storage::kCreatedByMarker, IdOf(rk)));
+    HEAPA_ASSIGN_OR_RETURN(const bool mine, storage::HasRequestMarker(
+                                                path, storage::kCreatedByMarker, rk.marker_id()));
     if (mine) return Status::OK();
     return Status::AlreadyExists("checkpoint '" + tag + "' exists");
   }
@@ -53,9 +49,9 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   // Without the operation lock: RocksDB checkpoints a consistent prefix of batches while
   // samples and reports go on.
   HEAPA_RETURN_IF_ERROR(store->CreateCheckpoint(staging));
-  if (const storage::RequestId id = IdOf(rk); id.valid()) {
-    HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(staging, storage::kCreatedByMarker,
-                                                      std::span<const storage::RequestId>(&id, 1)));
+  if (rk.marker_id().valid()) {
+    HEAPA_RETURN_IF_ERROR(
+        storage::WriteRequestMarker(staging, storage::kCreatedByMarker, rk.marker_id()));
   }
   storage::Failpoint("admin.before_publish");
   fs::rename(staging, path, ec);
@@ -83,7 +79,7 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   }
   HEAPA_ASSIGN_OR_RETURN(std::vector<storage::RequestId> restores,
                          storage::ReadRequestMarker(live, storage::kRestoredByMarker));
-  if (const storage::RequestId id = IdOf(rk); id.valid()) {
+  if (const storage::RequestId id = rk.marker_id(); id.valid()) {
     if (std::find(restores.begin(), restores.end(), id) != restores.end()) return Status::OK();
     restores.push_back(id);
     if (restores.size() > storage::kMaxMarkerIds) restores.erase(restores.begin());

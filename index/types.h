@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "storage/records.h"
+#include "storage/request_marker.h"
 
 namespace heapa {
 
@@ -35,6 +36,8 @@ using storage::StatsRecord;
 struct RequestKey {
   uint64_t client = 0;
   uint64_t request = 0;
+  // The id an admin request's markers name (storage/request_marker.h).
+  storage::RequestId marker_id() const { return {client, request}; }
 };
 
 // A query to insert.

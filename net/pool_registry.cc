@@ -1,7 +1,6 @@
 #include "net/pool_registry.h"
 
 #include <filesystem>
-#include <span>
 
 #include "storage/failpoint.h"
 #include "storage/pool_dir.h"
@@ -13,13 +12,6 @@ namespace {
 
 constexpr char kDroppedPrefix[] = ".dropped-";
 constexpr char kTrashPrefix[] = ".trash-";
-
-storage::RequestId IdOf(const RequestKey& rk) { return {rk.client, rk.request}; }
-
-Status WriteMarker(const std::string& dir, const char* marker, const RequestKey& rk) {
-  const storage::RequestId id = IdOf(rk);
-  return storage::WriteRequestMarker(dir, marker, std::span<const storage::RequestId>(&id, 1));
-}
 
 // Deletes what a dropped pool's directory holds but its markers, best effort: what is left
 // is deleted by the next Open.
@@ -152,16 +144,17 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
   std::lock_guard<std::mutex> admin(admin_mu_);
   const BusyName busy(this, name);
   const std::string dropped = DroppedDir(name);
-  HEAPA_ASSIGN_OR_RETURN(const bool done,
-                         storage::HasRequestMarker(dropped, storage::kDroppedByMarker, IdOf(rk)));
+  HEAPA_ASSIGN_OR_RETURN(const bool done, storage::HasRequestMarker(
+                                              dropped, storage::kDroppedByMarker, rk.marker_id()));
   if (done) return Status::OK();
   HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> pool, Find(name));
   // Marked while the pool still serves (or the stale marker of an attempt that did not get
   // to the rename removed): a failure here changes nothing.
   const std::string dir = PoolDir(name);
   std::error_code ec;
-  if (IdOf(rk).valid()) {
-    HEAPA_RETURN_IF_ERROR(WriteMarker(dir, storage::kDroppedByMarker, rk));
+  if (rk.marker_id().valid()) {
+    HEAPA_RETURN_IF_ERROR(
+        storage::WriteRequestMarker(dir, storage::kDroppedByMarker, rk.marker_id()));
   } else {
     fs::remove(fs::path(dir) / storage::kDroppedByMarker, ec);
     if (ec) return Status::IOError("remove a drop marker in " + dir + ": " + ec.message());
@@ -241,7 +234,7 @@ PoolRegistry::BusyName::~BusyName() {
 bool PoolRegistry::Answered(const std::string& name, bool drop, const RequestKey& rk) const {
   if (!ValidateName(name).ok()) return false;
   const auto marked = [&](const std::string& dir, const char* marker) {
-    const Result<bool> r = storage::HasRequestMarker(dir, marker, IdOf(rk));
+    const Result<bool> r = storage::HasRequestMarker(dir, marker, rk.marker_id());
     return r.ok() && *r;
   };
   if (drop) return marked(DroppedDir(name), storage::kDroppedByMarker);
@@ -260,7 +253,7 @@ Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk)
     HEAPA_RETURN_IF_ERROR(OpenPublished(name));
     open = true;
   }
-  const storage::RequestId id = IdOf(rk);
+  const storage::RequestId id = rk.marker_id();
   if (!open) {
     // Made by this request and dropped since: a late retry must not make it again.
     return storage::HasRequestMarker(DroppedDir(name), storage::kCreatedByMarker, id);
@@ -281,7 +274,9 @@ Result<std::string> PoolRegistry::ClearStaging(const std::string& name) const {
 
 Status PoolRegistry::Publish(const std::string& staging, const std::string& name,
                              const RequestKey& rk) {
-  if (IdOf(rk).valid()) HEAPA_RETURN_IF_ERROR(WriteMarker(staging, storage::kCreatedByMarker, rk));
+  if (rk.marker_id().valid())
+    HEAPA_RETURN_IF_ERROR(
+        storage::WriteRequestMarker(staging, storage::kCreatedByMarker, rk.marker_id()));
   storage::Failpoint("admin.before_publish");
   std::error_code ec;
   fs::rename(staging, PoolDir(name), ec);

@@ -86,6 +86,10 @@ Status WriteRequestMarker(const std::string& dir, const char* marker,
   return PoolDir::SyncDir(dir);
 }
 
+Status WriteRequestMarker(const std::string& dir, const char* marker, RequestId id) {
+  return WriteRequestMarker(dir, marker, std::span<const RequestId>(&id, 1));
+}
+
 Result<std::vector<RequestId>> ReadRequestMarker(const std::string& dir, const char* marker) {
   const std::filesystem::path path = std::filesystem::path(dir) / marker;
   std::error_code ec;

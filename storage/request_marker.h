@@ -52,6 +52,9 @@ struct RequestId {
 Status WriteRequestMarker(const std::string& dir, const char* marker,
                           std::span<const RequestId> ids);
 
+// The same for one id.
+Status WriteRequestMarker(const std::string& dir, const char* marker, RequestId id);
+
 // The ids <dir>/<marker> names, oldest first; empty when there is no such file. IOError when
 // it cannot be read; Corruption when it is not a marker.
 Result<std::vector<RequestId>> ReadRequestMarker(const std::string& dir, const char* marker);

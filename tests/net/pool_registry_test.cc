@@ -132,18 +132,15 @@ TEST_SUITE("net/pool_registry") {
     const storage::RequestId drop_w{2, 2}, drop_v{3, 3};
     fs::create_directories(pools / ".trash-w");
     HEAPA_REQUIRE_OK(storage::WriteRequestMarker((pools / ".trash-w").string(),
-                                                 storage::kDroppedByMarker,
-                                                 std::span<const storage::RequestId>(&drop_w, 1)));
+                                                 storage::kDroppedByMarker, drop_w));
     fs::create_directories(pools / ".trash-v");
     fs::create_directories(pools / ".dropped-v");
     HEAPA_REQUIRE_OK(storage::WriteRequestMarker((pools / ".dropped-v").string(),
-                                                 storage::kDroppedByMarker,
-                                                 std::span<const storage::RequestId>(&drop_v, 1)));
+                                                 storage::kDroppedByMarker, drop_v));
     fs::create_directories(pools / ".dropped-z" / "db-000003");
     const storage::RequestId drop_z{1, 1};
     HEAPA_REQUIRE_OK(storage::WriteRequestMarker((pools / ".dropped-z").string(),
-                                                 storage::kDroppedByMarker,
-                                                 std::span<const storage::RequestId>(&drop_z, 1)));
+                                                 storage::kDroppedByMarker, drop_z));
     {
       auto reg = OpenRegistry(dir);
       CHECK(reg->Names().empty());

@@ -17,10 +17,6 @@ void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-Status WriteOne(const std::string& dir, const char* marker, RequestId id) {
-  return WriteRequestMarker(dir, marker, std::span<const RequestId>(&id, 1));
-}
-
 bool Has(const std::string& dir, const char* marker, RequestId id) {
   const Result<bool> r = HasRequestMarker(dir, marker, id);
   INFO(r.status().ToString());
@@ -36,12 +32,12 @@ TEST_SUITE("storage/request_marker") {
     const std::string dir = tmp.path();
     const RequestId a{7, 42}, b{7, 43}, c{8, 42};
     CHECK_FALSE(Has(dir, kCreatedByMarker, a));  // no file
-    HEAPA_REQUIRE_OK(WriteOne(dir, kCreatedByMarker, a));
+    HEAPA_REQUIRE_OK(WriteRequestMarker(dir, kCreatedByMarker, a));
     CHECK(Has(dir, kCreatedByMarker, a));
     CHECK_FALSE(Has(dir, kCreatedByMarker, b));
     CHECK_FALSE(Has(dir, kCreatedByMarker, c));
     CHECK_FALSE(Has(dir, kDroppedByMarker, a));  // another marker's file
-    HEAPA_REQUIRE_OK(WriteOne(dir, kCreatedByMarker, b));
+    HEAPA_REQUIRE_OK(WriteRequestMarker(dir, kCreatedByMarker, b));
     CHECK(Has(dir, kCreatedByMarker, b));
     CHECK_FALSE(Has(dir, kCreatedByMarker, a));
     // Several ids, in order, up to kMaxMarkerIds.
@@ -55,14 +51,17 @@ TEST_SUITE("storage/request_marker") {
     many.push_back({1, 1});
     CHECK(WriteRequestMarker(dir, kRestoredByMarker, many).code() ==
           Status::Code::kInvalidArgument);
-    CHECK(WriteRequestMarker(dir, kRestoredByMarker, {}).code() == Status::Code::kInvalidArgument);
+    CHECK(WriteRequestMarker(dir, kRestoredByMarker, std::span<const RequestId>()).code() ==
+          Status::Code::kInvalidArgument);
   }
 
   TEST_CASE("anonymous requests are never marked and never match") {
     heapa::testing::TempDir tmp;
     const std::string dir = tmp.path();
-    CHECK(WriteOne(dir, kCreatedByMarker, {0, 5}).code() == Status::Code::kInvalidArgument);
-    CHECK(WriteOne(dir, kCreatedByMarker, {5, 0}).code() == Status::Code::kInvalidArgument);
+    CHECK(WriteRequestMarker(dir, kCreatedByMarker, {0, 5}).code() ==
+          Status::Code::kInvalidArgument);
+    CHECK(WriteRequestMarker(dir, kCreatedByMarker, {5, 0}).code() ==
+          Status::Code::kInvalidArgument);
     CHECK_FALSE(std::filesystem::exists(std::filesystem::path(dir) / kCreatedByMarker));
     WriteFile(dir + "/" + kCreatedByMarker, "garbage");  // not even read for an anonymous id
     CHECK_FALSE(Has(dir, kCreatedByMarker, {0, 0}));
