@@ -280,6 +280,10 @@ class Pool final {
   // else read-only to keep serving reads (the read-write error is returned); then rebuilds.
   // An error with store_ reset means nothing could be opened. REQUIRES: mu_ and admin_mu_.
   Status ReopenStore();
+  // The tail of a Restore, and of its resend after that tail failed: makes the LIVE switch to
+  // generation `db` durable, removes the stale generations (best effort), opens `db` and
+  // rebuilds. On error the pool is closed. REQUIRES: mu_ and admin_mu_, store_ closed.
+  Status OpenSwitched(const std::string& db);
   // Adds what committer_ (and with `store`, store_) counted to the retired_ counters, before
   // they are replaced. REQUIRES: mu_ held.
   void RetireCounters(bool store);

@@ -27,14 +27,15 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
     store = store_;
   }
   const std::string path = storage::PoolDir::CheckpointPath(dir_, tag);
+  const fs::path root = fs::path(path).parent_path();
   std::error_code ec;
   if (fs::exists(path, ec)) {
     HEAPA_ASSIGN_OR_RETURN(const bool mine, storage::HasRequestMarker(
                                                 path, storage::kCreatedByMarker, rk.marker_id()));
-    if (mine) return Status::OK();
+    // Ours: its rename may not have reached the disk when this request was first answered.
+    if (mine) return storage::PoolDir::SyncDir(root.string());
     return Status::AlreadyExists("checkpoint '" + tag + "' exists");
   }
-  const fs::path root = fs::path(path).parent_path();
   if (fs::create_directories(root, ec)) {
     HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(dir_));  // the rename below needs it
   }
@@ -56,8 +57,11 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   storage::Failpoint("admin.before_publish");
   fs::rename(staging, path, ec);
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
-  HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(root.string()));
-  storage::Failpoint("admin.after_publish");
+  // Published: an error from here on does not take it back, so the outcome is unknown to the
+  // client (a resend finds the marker).
+  Status s = storage::PoolDir::SyncDir(root.string());
+  if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
+  if (!s.ok()) return Status::UnknownOutcome("checkpoint '" + tag + "': " + s.ToString());
   return Status::OK();
 }
 
@@ -72,18 +76,30 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   // The restores that led to the live generation, the latest kMaxMarkerIds: a retry of one of
   // them is done already (and must not undo a later one); the new generation carries them on.
   std::string live;  // only a Restore, which holds admin_mu_, changes it
+  bool closed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!store_) return Status::Unavailable("pool is closed");
-    live = store_->dir();
+    closed = !store_;
+    if (!closed) live = store_->dir();
+  }
+  // A Restore that failed after its switch left the pool closed (UnknownOutcome): its resend
+  // learns from the live generation whether it was applied, and opens the pool again.
+  if (closed) {
+    HEAPA_ASSIGN_OR_RETURN(live, storage::PoolDir::LiveDb(dir_));
   }
   HEAPA_ASSIGN_OR_RETURN(std::vector<storage::RequestId> restores,
                          storage::ReadRequestMarker(live, storage::kRestoredByMarker));
   if (const storage::RequestId id = rk.marker_id(); id.valid()) {
-    if (std::find(restores.begin(), restores.end(), id) != restores.end()) return Status::OK();
+    if (std::find(restores.begin(), restores.end(), id) != restores.end()) {
+      if (!closed) return Status::OK();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (store_) return Status::OK();
+      return OpenSwitched(live);
+    }
     restores.push_back(id);
     if (restores.size() > storage::kMaxMarkerIds) restores.erase(restores.begin());
   }
+  if (closed) return Status::Unavailable("pool is closed");
   const std::string src = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
   if (!fs::is_directory(src, ec)) return Status::NotFound("no checkpoint '" + tag + "'");
@@ -137,13 +153,24 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   // live, complete.
   RetireCounters(/*store=*/true);
   committer_.reset();
-  Status closed = store_->Close();
+  Status s = store_->Close();
   store_.reset();
-  HEAPA_RETURN_IF_ERROR(closed);
-  HEAPA_RETURN_IF_ERROR(storage::PoolDir::SwitchLive(dir_, db));
-  storage::Failpoint("admin.after_publish");
-  HEAPA_RETURN_IF_ERROR(storage::PoolDir::RemoveStale(dir_));
-  HEAPA_ASSIGN_OR_RETURN(store_, storage::Store::Open(db, so));
+  HEAPA_RETURN_IF_ERROR(s);  // nothing switched
+  // Once LIVE may name the new generation, an error does not say the restore did not happen:
+  // its outcome is unknown to the client, whose resend (with the same request id) learns it.
+  s = storage::PoolDir::SwitchLive(dir_, db);
+  if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
+  if (s.ok()) s = OpenSwitched(db);
+  if (!s.ok()) {
+    return Status::UnknownOutcome("restore of '" + tag + "' (the pool is closed): " + s.ToString());
+  }
+  return Status::OK();
+}
+
+Status Pool::OpenSwitched(const std::string& db) {
+  HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(dir_));
+  (void)storage::PoolDir::RemoveStale(dir_);  // what stays goes at the next restore or open
+  HEAPA_ASSIGN_OR_RETURN(store_, storage::Store::Open(db, StoreOptionsFor(options_)));
   degraded_ = Status::OK();
   Status rebuilt = Rebuild();
   if (!rebuilt.ok()) {

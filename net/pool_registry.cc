@@ -146,7 +146,8 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
   const std::string dropped = DroppedDir(name);
   HEAPA_ASSIGN_OR_RETURN(const bool done, storage::HasRequestMarker(
                                               dropped, storage::kDroppedByMarker, rk.marker_id()));
-  if (done) return Status::OK();
+  // Done: its rename may not have reached the disk when this request was first answered.
+  if (done) return storage::PoolDir::SyncDir(PoolsDir());
   HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> pool, Find(name));
   // Marked while the pool still serves (or the stale marker of an attempt that did not get
   // to the rename removed): a failure here changes nothing.
@@ -191,10 +192,9 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
     if (!OpenPublished(name).ok()) failed = failed.WithContext("the pool is closed");
     return failed;
   }
-  if (Status s = storage::PoolDir::SyncDir(PoolsDir()); !s.ok()) {
-    return Status::UnknownOutcome("drop " + name + ": " + s.ToString());
-  }
-  storage::Failpoint("admin.after_publish");
+  Status s = storage::PoolDir::SyncDir(PoolsDir());
+  if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
+  if (!s.ok()) return Status::UnknownOutcome("drop " + name + ": " + s.ToString());
   // The drop is done: what cannot be deleted now goes at the next Open.
   fs::remove_all(trash, ec);
   EmptyDropped(dropped);
@@ -249,7 +249,9 @@ Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk)
     open = pools_.count(name) > 0;
   }
   if (!open && storage::PoolDir::LiveDb(PoolDir(name)).ok()) {
-    // Published by an attempt whose open failed (Publish): served from now on.
+    // Published by an attempt that failed after its rename (Publish): made durable and served
+    // from now on.
+    HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(PoolsDir()));
     HEAPA_RETURN_IF_ERROR(OpenPublished(name));
     open = true;
   }
@@ -281,9 +283,13 @@ Status PoolRegistry::Publish(const std::string& staging, const std::string& name
   std::error_code ec;
   fs::rename(staging, PoolDir(name), ec);
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
-  HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(PoolsDir()));
-  storage::Failpoint("admin.after_publish");
-  return OpenPublished(name);
+  // Published: an error from here on does not take it back, so the outcome is unknown to the
+  // client; its resend (MadeBy) syncs and opens what it finds.
+  Status s = storage::PoolDir::SyncDir(PoolsDir());
+  if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
+  if (s.ok()) s = OpenPublished(name);
+  if (!s.ok()) return Status::UnknownOutcome("pool '" + name + "': " + s.ToString());
+  return Status::OK();
 }
 
 Status PoolRegistry::OpenPublished(const std::string& name) {

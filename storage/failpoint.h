@@ -1,18 +1,23 @@
 // Test-only crash points (reliability-plan §3): named places in the write path where a test
-// can make the process die as a crash would.
+// can make the process die as a crash would, or fail as a disk would.
 //
-//   HEAPA_FAILPOINTS="commit.before_write@3,rebuild.scan"
+//   HEAPA_FAILPOINTS="commit.before_write@3,rebuild.scan,admin.after_publish=error"
 //
 // arms each named point; the n-th time the process reaches it (default: the first), it exits
 // at once with _exit(kFailpointExitCode): no destructors, no flush, no reply, exactly what a
-// SIGKILL at that instruction leaves behind. Unarmed points cost one predictable branch. The
-// variable is read once, at the first point reached. Unknown names are an error at that time
-// (the process exits with kFailpointBadSpec), so a typo never silently tests nothing.
+// SIGKILL at that instruction leaves behind. A point armed with "=error" instead makes
+// FailpointStatus return an IOError that one time (only points reached through
+// FailpointStatus can: arming another one so is a bad spec). Unarmed points cost one
+// predictable branch. The variable is read once, at the first point reached. Unknown names are
+// an error at that time (the process exits with kFailpointBadSpec), so a typo never silently
+// tests nothing.
 #ifndef HEAPA_STORAGE_FAILPOINT_H_
 #define HEAPA_STORAGE_FAILPOINT_H_
 
 #include <span>
 #include <string_view>
+
+#include "storage/status.h"
 
 namespace heapa::storage {
 
@@ -28,11 +33,15 @@ inline constexpr int kFailpointBadSpec = 87;
 //   shutdown.before_close the daemon drained its pools and is about to close them
 //   admin.before_publish  an admin request (create, fork, checkpoint, restore, drop) has built
 //                         its result, with its request marker, and not yet published it
-//   admin.after_publish   it has published its result, nobody has been told
+//   admin.after_publish   it has published its result, nobody has been told (FailpointStatus)
 std::span<const std::string_view> FailpointNames();
 
 // Exits the process if `name` is armed and this is its n-th hit.
 void Failpoint(std::string_view name);
+
+// As Failpoint, and returns IOError("failpoint <name>") instead of exiting if `name` was armed
+// with "=error"; otherwise OK.
+Status FailpointStatus(std::string_view name);
 
 }  // namespace heapa::storage
 

@@ -98,6 +98,51 @@ TEST_SUITE("net/heapad_admin") {
     }
   }
 
+  TEST_CASE("an admin request failing after it published is UnknownOutcome; its resend is OK") {
+    // A disk error after the rename that publishes the result (the directory's fsync, the
+    // pool's open) does not undo it: the reply must not say "not applied", and the resend
+    // with the same id completes it (syncs, opens) and is OK, the effect there once.
+    uint64_t client_id = 90;
+    for (const AdminCase& c : Cases()) {
+      CAPTURE(c.name);
+      TempDir dir;
+      Daemon d(dir.Sub("data"));
+      {
+        auto setup = ConnectTo(d);
+        HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
+        REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).ok());
+        HEAPA_REQUIRE_OK(setup->Checkpoint("p", "t"));
+        REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(3)}).ok());
+      }
+      REQUIRE(d.Stop() == 0);
+      d.set_env({"HEAPA_FAILPOINTS=admin.after_publish=error"});
+      d.Restart();
+      ++client_id;
+      const Status s = c.op(*ConnectTo(d, client_id));
+      INFO(s.ToString());
+      CHECK(s.code() == Status::Code::kUnknownOutcome);
+      auto again = ConnectTo(d, client_id);  // its first admin request has the same id
+      const Status resent = c.op(*again);
+      INFO(resent.ToString());
+      CHECK(resent.ok());
+      c.check(*again);
+    }
+  }
+
+  TEST_CASE("a failpoint that cannot return an error refuses to be armed with one") {
+    TempDir dir;
+    {
+      Daemon d(dir.Sub("data"));
+      auto client = ConnectTo(d);
+      HEAPA_REQUIRE_OK(client->CreatePool("p", PoolConfig{}));
+      REQUIRE(client->Insert("p", std::vector<NewQuery>{MakeQuery(1)}).ok());
+      REQUIRE(d.Stop() == 0);
+    }
+    const int status =
+        Daemon::RunToExit(dir.Sub("data"), {"HEAPA_FAILPOINTS=rebuild.scan=error"});
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == storage::kFailpointBadSpec));
+  }
+
   TEST_CASE("pipelined inserts sent and never answered are UnknownOutcome") {
     TempDir dir;
     Daemon d(dir.Sub("data"));
