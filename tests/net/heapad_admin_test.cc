@@ -138,8 +138,7 @@ TEST_SUITE("net/heapad_admin") {
       REQUIRE(client->Insert("p", std::vector<NewQuery>{MakeQuery(1)}).ok());
       REQUIRE(d.Stop() == 0);
     }
-    const int status =
-        Daemon::RunToExit(dir.Sub("data"), {"HEAPA_FAILPOINTS=rebuild.scan=error"});
+    const int status = Daemon::RunToExit(dir.Sub("data"), {"HEAPA_FAILPOINTS=rebuild.scan=error"});
     CHECK((WIFEXITED(status) && WEXITSTATUS(status) == storage::kFailpointBadSpec));
   }
 
