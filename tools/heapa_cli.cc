@@ -8,7 +8,8 @@
 // (`heapa <verb> --help` for each). Output is human-readable, or with --json exactly one JSON
 // document on stdout. An error prints "heapa: <Code>: <message>" on stderr and exits with:
 //   2 usage, 3 not found, 4 invalid argument / failed precondition / already exists,
-//   5 unavailable (cannot connect, daemon shutting down, pool degraded), 1 anything else.
+//   5 unavailable (cannot connect, daemon shutting down, pool degraded), 6 outcome unknown (a
+//   mutation may or may not have been applied: look before running it again), 1 anything else.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
@@ -36,6 +37,7 @@ constexpr int kExitUsage = 2;
 constexpr int kExitNotFound = 3;
 constexpr int kExitRejected = 4;
 constexpr int kExitUnavailable = 5;
+constexpr int kExitUnknownOutcome = 6;
 
 struct GlobalFlags {
   std::string host = "127.0.0.1";
@@ -57,6 +59,8 @@ int ExitCode(const Status& status) {
       return kExitRejected;
     case Status::Code::kUnavailable:
       return kExitUnavailable;
+    case Status::Code::kUnknownOutcome:
+      return kExitUnknownOutcome;
     default:
       return kExitError;
   }

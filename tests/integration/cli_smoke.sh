@@ -56,4 +56,17 @@ set -e
 kill -TERM "$pid"
 wait "$pid" || fail "heapad did not exit cleanly on SIGTERM"
 pid=
+# A request that may or may not have been applied exits 6: a heapad whose admin requests fail
+# after they publish (a test failpoint).
+HEAPA_FAILPOINTS=admin.after_publish=error "$heapad" --data-dir "$dir/data2" \
+  --listen 127.0.0.1:0 >"$dir/heapad2.out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$dir/heapad2.out" && break; sleep 0.05; done
+port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/heapad2.out")
+set +e
+h create unsure 2>/dev/null; [ $? -eq 6 ] || fail "an unknown outcome should exit 6"
+set -e
+kill -TERM "$pid"
+wait "$pid" || fail "the second heapad did not exit cleanly on SIGTERM"
+pid=
 echo "cli smoke: all verbs passed"
