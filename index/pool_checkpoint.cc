@@ -54,7 +54,7 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
     HEAPA_RETURN_IF_ERROR(
         storage::WriteRequestMarker(staging, storage::kCreatedByMarker, rk.marker_id()));
   }
-  storage::Failpoint("admin.before_publish");
+  HEAPA_RETURN_IF_ERROR(storage::FailpointStatus("admin.before_publish"));
   fs::rename(staging, path, ec);
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
   // Published: an error from here on does not take it back, so the outcome is unknown to the
@@ -148,7 +148,7 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   if (!restores.empty()) {
     HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(db, storage::kRestoredByMarker, restores));
   }
-  storage::Failpoint("admin.before_publish");
+  HEAPA_RETURN_IF_ERROR(storage::FailpointStatus("admin.before_publish"));
   // The switch. From here a failure leaves the pool closed; a crash leaves either generation
   // live, complete.
   RetireCounters(/*store=*/true);

@@ -180,8 +180,11 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
     moved_aside = !ec;
   }
   if (!ec) {
-    storage::Failpoint("admin.before_publish");
-    fs::rename(dir, dropped, ec);
+    if (!storage::FailpointStatus("admin.before_publish").ok()) {
+      ec = std::make_error_code(std::errc::io_error);  // as if the rename failed
+    } else {
+      fs::rename(dir, dropped, ec);
+    }
   }
   if (ec) {
     Status failed = Status::IOError("drop " + name + ": " + ec.message());
@@ -279,7 +282,7 @@ Status PoolRegistry::Publish(const std::string& staging, const std::string& name
   if (rk.marker_id().valid())
     HEAPA_RETURN_IF_ERROR(
         storage::WriteRequestMarker(staging, storage::kCreatedByMarker, rk.marker_id()));
-  storage::Failpoint("admin.before_publish");
+  HEAPA_RETURN_IF_ERROR(storage::FailpointStatus("admin.before_publish"));
   std::error_code ec;
   fs::rename(staging, PoolDir(name), ec);
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());

@@ -33,6 +33,7 @@ inline constexpr int kFailpointBadSpec = 87;
 //   shutdown.before_close the daemon drained its pools and is about to close them
 //   admin.before_publish  an admin request (create, fork, checkpoint, restore, drop) has built
 //                         its result, with its request marker, and not yet published it
+//                         (FailpointStatus: the publication fails)
 //   admin.after_publish   it has published its result, nobody has been told (FailpointStatus)
 std::span<const std::string_view> FailpointNames();
 

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <functional>
 #include <future>
 #include <string>
@@ -28,7 +29,8 @@ using testing::TempDir;
 struct AdminCase {
   const char* name;
   std::function<Status(net::Client&)> op;
-  std::function<void(net::Client&)> check;  // the effect, once
+  std::function<void(net::Client&)> check;      // the effect, once
+  std::function<void(net::Client&)> unchanged;  // no effect
 };
 
 std::vector<std::string> Tags(net::Client& c, const std::string& pool) {
@@ -41,24 +43,33 @@ std::vector<std::string> Tags(net::Client& c, const std::string& pool) {
 
 std::vector<AdminCase> Cases() {
   using Names = std::vector<std::string>;
+  const auto unchanged = [](net::Client& c) {  // pool "p" serves its 3 queries, and only it
+    CHECK(*c.ListPools() == Names{"p"});
+    CHECK(Tags(c, "p") == Names{"t"});
+    HEAPA_REQUIRE_OK(c.Insert("p", std::vector<NewQuery>{MakeQuery(4)}).status());
+    CHECK(c.Stats("p")->pooled == 4);
+  };
   return {
       {"create", [](net::Client& c) { return c.CreatePool("n", PoolConfig{}); },
        [](net::Client& c) {
          CHECK(*c.ListPools() == Names{"n", "p"});
-       }},
+       },
+       unchanged},
       {"fork", [](net::Client& c) { return c.Fork("p", "f", std::nullopt); },
        [](net::Client& c) {
          CHECK(*c.ListPools() == Names{"f", "p"});
          CHECK(c.Stats("f")->pooled == 3);
-       }},
+       },
+       unchanged},
       {"checkpoint", [](net::Client& c) { return c.Checkpoint("p", "u"); },
        [](net::Client& c) {
          CHECK(Tags(c, "p") == Names{"t", "u"});
-       }},
+       },
+       unchanged},
       {"restore", [](net::Client& c) { return c.Restore("p", "t"); },
-       [](net::Client& c) { CHECK(c.Stats("p")->pooled == 2); }},
+       [](net::Client& c) { CHECK(c.Stats("p")->pooled == 2); }, unchanged},
       {"drop", [](net::Client& c) { return c.DropPool("p"); },
-       [](net::Client& c) { CHECK(c.ListPools()->empty()); }},
+       [](net::Client& c) { CHECK(c.ListPools()->empty()); }, unchanged},
   };
 }
 
@@ -126,6 +137,34 @@ TEST_SUITE("net/heapad_admin") {
       INFO(resent.ToString());
       CHECK(resent.ok());
       c.check(*again);
+    }
+  }
+
+  TEST_CASE("an admin request whose publication fails is a definite error and changes nothing") {
+    for (const AdminCase& c : Cases()) {
+      CAPTURE(c.name);
+      TempDir dir;
+      Daemon d(dir.Sub("data"));
+      {
+        // As above, and "p" was dropped once before: a failed drop keeps that drop's marker.
+        auto setup = ConnectTo(d);
+        HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
+        HEAPA_REQUIRE_OK(setup->DropPool("p"));
+        HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
+        REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).ok());
+        HEAPA_REQUIRE_OK(setup->Checkpoint("p", "t"));
+        REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(3)}).ok());
+      }
+      REQUIRE(d.Stop() == 0);
+      d.set_env({"HEAPA_FAILPOINTS=admin.before_publish=error"});
+      d.Restart();
+      auto client = ConnectTo(d, /*client_id=*/97);
+      const Status s = c.op(*client);
+      INFO(s.ToString());
+      CHECK(s.code() == Status::Code::kIOError);
+      CHECK(std::filesystem::exists(dir.Sub("data/pools/.dropped-p/DROPPED-BY")));
+      CHECK_FALSE(std::filesystem::exists(dir.Sub("data/pools/.trash-p")));
+      c.unchanged(*client);
     }
   }
 

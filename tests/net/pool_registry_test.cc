@@ -2,6 +2,10 @@
 #include "net/pool_registry.h"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -39,9 +43,68 @@ size_t Queries(PoolRegistry& reg, const std::string& name) {
   return (*pool)->Stats().counters.total_added;
 }
 
+// Sets the immutable attribute of a directory for its lifetime (as `chattr +i`): nothing in it
+// can be renamed, created or removed, and it cannot be renamed itself, not even by root. ok()
+// is false where the file system or the privileges do not allow it.
+class Immutable {
+ public:
+  explicit Immutable(const fs::path& path) : fd_(::open(path.c_str(), O_RDONLY | O_DIRECTORY)) {
+    ok_ = fd_ >= 0 && Set(true);
+  }
+  ~Immutable() {
+    if (ok_) Set(false);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Immutable(const Immutable&) = delete;
+  Immutable& operator=(const Immutable&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  bool Set(bool on) {
+    int flags = 0;
+    if (::ioctl(fd_, FS_IOC_GETFLAGS, &flags) != 0) return false;
+    flags = on ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+    return ::ioctl(fd_, FS_IOC_SETFLAGS, &flags) == 0;
+  }
+  int fd_;
+  bool ok_ = false;
+};
+
 }  // namespace
 
 TEST_SUITE("net/pool_registry") {
+  TEST_CASE("a drop whose rename fails serves the pool again and keeps the name's last drop") {
+    TempDir dir;
+    auto reg = OpenRegistry(dir);
+    const fs::path pools = fs::path(dir.path()) / "pools";
+    const RequestKey first{5, 1}, second{5, 2};
+    HEAPA_REQUIRE_OK(reg->Create("p", PoolConfig{}));
+    HEAPA_REQUIRE_OK(reg->Drop("p", first));
+    HEAPA_REQUIRE_OK(reg->Create("p", PoolConfig{}));
+    InsertOne(*reg, "p", 1);
+    const auto last_drop_kept = [&] {
+      CHECK(reg->Names() == std::vector<std::string>{"p"});
+      CHECK(Queries(*reg, "p") == 1);  // served again, with its data
+      CHECK(reg->Answered("p", /*drop=*/true, first));
+      CHECK_FALSE(fs::exists(pools / ".trash-p"));
+    };
+    {
+      // The previous drop cannot be moved aside.
+      Immutable frozen(pools);
+      if (!frozen.ok()) {
+        MESSAGE("skipped: cannot make a directory immutable here (needs root and ext4/xfs)");
+        return;
+      }
+      const Status s = reg->Drop("p", second);
+      INFO(s.ToString());
+      CHECK(s.code() == Status::Code::kIOError);
+    }
+    last_drop_kept();
+    HEAPA_REQUIRE_OK(reg->Drop("p", second));  // the resend, once the disk allows it
+    CHECK(reg->Names().empty());
+    CHECK(reg->Answered("p", /*drop=*/true, second));
+  }
+
   TEST_CASE("a retried Create, Fork or Drop is answered OK and acts once; others as before") {
     TempDir dir;
     auto reg = OpenRegistry(dir);
