@@ -334,6 +334,50 @@ class ConnectionLimitTest(DaemonTestCase):
             self.assertEqual(again.list_pools(), [])
 
 
+    def test_refused_reconnect_after_a_send_is_retried(self):
+        # heapad dies after publishing a create, before it answers; back, its one connection
+        # is taken, so the client's reconnect is refused (TOO_MANY_CONNECTIONS). The request
+        # was sent: the client tries again instead of failing, and its resend is answered OK.
+        port = self.daemon.port
+        self.daemon.stop()
+        os.environ["HEAPA_FAILPOINTS"] = "admin.after_publish"
+        try:
+            self.daemon.start(port)
+        finally:
+            del os.environ["HEAPA_FAILPOINTS"]
+        c = heapa.Client(port=port, client_id=57, max_attempts=50, retry_backoff=0.01)
+        self.addCleanup(c.close)
+        connect, may_connect, refused = c._connect, threading.Event(), threading.Event()
+
+        def gated_connect():  # reconnects only once the other connection holds the slot
+            may_connect.wait(10)
+            try:
+                return connect()
+            except heapa.TooManyConnectionsError:
+                refused.set()
+                raise
+
+        c._connect = gated_connect
+
+        def restart_and_hold_the_slot():
+            self.assertEqual(self.daemon._proc.wait(10), 86)  # storage::kFailpointExitCode
+            self.daemon._proc = None
+            self.daemon.start(port)
+            with heapa.Client(port=port):
+                may_connect.set()
+                refused.wait(10)
+
+        helper = threading.Thread(target=restart_and_hold_the_slot)
+        helper.start()
+        try:
+            c.create_pool("m")  # admin request id 2**63 + 1, resent until answered
+        finally:
+            may_connect.set()
+            helper.join()
+        self.assertTrue(refused.is_set())
+        self.assertEqual(c.list_pools(), ["m"])
+
+
 class AuthTest(DaemonTestCase):
     def setUp(self):
         self.token_dir = tempfile.mkdtemp()
