@@ -155,13 +155,17 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   committer_.reset();
   Status s = store_->Close();
   store_.reset();
-  HEAPA_RETURN_IF_ERROR(s);  // nothing switched
+  if (!s.ok()) {
+    ix_.reset();  // closed: nothing is served from an index without its store
+    return s;     // nothing switched
+  }
   // Once LIVE may name the new generation, an error does not say the restore did not happen:
   // its outcome is unknown to the client, whose resend (with the same request id) learns it.
   s = storage::PoolDir::SwitchLive(dir_, db);
   if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
   if (s.ok()) s = OpenSwitched(db);
   if (!s.ok()) {
+    ix_.reset();
     return Status::UnknownOutcome("restore of '" + tag + "' (the pool is closed): " + s.ToString());
   }
   return Status::OK();
@@ -177,6 +181,7 @@ Status Pool::OpenSwitched(const std::string& db) {
     (void)store_->Close();  // the rebuild error is the one to report
     store_.reset();
     committer_.reset();
+    ix_.reset();
   }
   return rebuilt;
 }
