@@ -6,9 +6,11 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace heapa::storage {
 namespace {
@@ -17,16 +19,29 @@ constexpr std::array<std::string_view, 8> kNames = {
     "commit.before_write", "commit.after_write",    "pool.before_enqueue",  "report.mid_apply",
     "rebuild.scan",        "shutdown.before_close", "admin.before_publish", "admin.after_publish"};
 
-// Remaining hits before each point fires (0: unarmed), and whether it fails instead of exiting.
+enum class Action { kExit, kError, kPause };
+
+// Per point: the remaining hits before it fires (0: unarmed) and what it then does.
 struct Armed {
   std::array<std::atomic<long>, kNames.size()> countdown{};
-  std::array<bool, kNames.size()> fails{};
+  std::array<Action, kNames.size()> action{};
+  std::array<long, kNames.size()> pause_ms{};
   bool any = false;
 };
 
 [[noreturn]] void BadSpec(const std::string& what) {
   std::fprintf(stderr, "HEAPA_FAILPOINTS: %s\n", what.c_str());
   std::_Exit(kFailpointBadSpec);
+}
+
+// A whole decimal number of at least `min`, or BadSpec about `item`.
+long Number(std::string_view text, long min, std::string_view item) {
+  long n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < min) {
+    BadSpec("bad number in '" + std::string(item) + "'");
+  }
+  return n;
 }
 
 Armed* Parse() {
@@ -36,41 +51,49 @@ Armed* Parse() {
   std::string_view spec(env);
   while (!spec.empty()) {
     const size_t comma = spec.find(',');
-    std::string_view item = spec.substr(0, comma);
+    const std::string_view whole = spec.substr(0, comma);
     spec = comma == std::string_view::npos ? std::string_view() : spec.substr(comma + 1);
+    std::string_view item = whole;  // NAME[=ACTION][@N]
     long n = 1;
-    bool fails = false;
-    const size_t at = item.find('@');
-    if (at != std::string_view::npos) {
-      const std::string_view count = item.substr(at + 1);
-      auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
-      if (ec != std::errc() || end != count.data() + count.size() || n < 1) {
-        BadSpec("bad count in '" + std::string(item) + "'");
-      }
+    if (const size_t at = item.find('@'); at != std::string_view::npos) {
+      n = Number(item.substr(at + 1), 1, whole);
       item = item.substr(0, at);
     }
-    constexpr std::string_view kError = "=error";
-    if (item.size() > kError.size() && item.substr(item.size() - kError.size()) == kError) {
-      fails = true;
-      item = item.substr(0, item.size() - kError.size());
+    Action action = Action::kExit;
+    long pause_ms = 0;
+    if (const size_t eq = item.find('='); eq != std::string_view::npos) {
+      const std::string_view what = item.substr(eq + 1);
+      constexpr std::string_view kPause = "pause";
+      if (what == "error") {
+        action = Action::kError;
+      } else if (what.substr(0, kPause.size()) == kPause) {
+        action = Action::kPause;
+        pause_ms = Number(what.substr(kPause.size()), 0, whole);
+      } else {
+        BadSpec("unknown action in '" + std::string(whole) + "'");
+      }
+      item = item.substr(0, eq);
     }
     auto it = std::find(kNames.begin(), kNames.end(), item);
     if (it == kNames.end()) BadSpec("unknown failpoint '" + std::string(item) + "'");
-    armed->countdown[static_cast<size_t>(it - kNames.begin())].store(n);
-    armed->fails[static_cast<size_t>(it - kNames.begin())] = fails;
+    const auto i = static_cast<size_t>(it - kNames.begin());
+    armed->countdown[i].store(n);
+    armed->action[i] = action;
+    armed->pause_ms[i] = pause_ms;
     armed->any = true;
   }
   return armed;
 }
 
-// Counts a hit of `name`: true if this one fires. Exits here if it fires and does not fail.
+// Counts a hit of `name`: true if this one fires with an error. Exits or pauses here if it
+// fires with that action.
 bool Reached(std::string_view name, bool can_fail) {
   static Armed* const armed = Parse();
   if (!armed->any) return false;
   auto it = std::find(kNames.begin(), kNames.end(), name);
   if (it == kNames.end()) BadSpec("unknown failpoint '" + std::string(name) + "' reached");
   const auto i = static_cast<size_t>(it - kNames.begin());
-  if (armed->fails[i] && !can_fail) {
+  if (armed->action[i] == Action::kError && !can_fail) {
     BadSpec("failpoint '" + std::string(name) + "' cannot return an error");
   }
   std::atomic<long>& countdown = armed->countdown[i];
@@ -78,7 +101,15 @@ bool Reached(std::string_view name, bool can_fail) {
   while (left > 0 && !countdown.compare_exchange_weak(left, left - 1)) {
   }
   if (left != 1) return false;
-  if (armed->fails[i]) return true;
+  switch (armed->action[i]) {
+    case Action::kError:
+      return true;
+    case Action::kPause:
+      std::this_thread::sleep_for(std::chrono::milliseconds(armed->pause_ms[i]));
+      return false;
+    case Action::kExit:
+      break;
+  }
   std::fprintf(stderr, "heapa: failpoint %.*s reached, exiting\n", static_cast<int>(name.size()),
                name.data());
   _exit(kFailpointExitCode);

@@ -3,14 +3,16 @@
 //
 //   HEAPA_FAILPOINTS="commit.before_write@3,rebuild.scan,admin.after_publish=error"
 //
-// arms each named point; the n-th time the process reaches it (default: the first), it exits
-// at once with _exit(kFailpointExitCode): no destructors, no flush, no reply, exactly what a
-// SIGKILL at that instruction leaves behind. A point armed with "=error" instead makes
-// FailpointStatus return an IOError that one time (only points reached through
-// FailpointStatus can: arming another one so is a bad spec). Unarmed points cost one
-// predictable branch. The variable is read once, at the first point reached. Unknown names are
-// an error at that time (the process exits with kFailpointBadSpec), so a typo never silently
-// tests nothing.
+// arms each named point (NAME[=ACTION][@N]); the n-th time the process reaches it (default: the
+// first), it exits at once with _exit(kFailpointExitCode): no destructors, no flush, no reply,
+// exactly what a SIGKILL at that instruction leaves behind. Other actions, that one time:
+//   =error      FailpointStatus returns an IOError (only points reached through
+//               FailpointStatus can: arming another one so is a bad spec);
+//   =pauseMS    the thread sleeps MS milliseconds, then goes on (for tests of what runs
+//               meanwhile).
+// Unarmed points cost one predictable branch. The variable is read once, at the first point
+// reached. Unknown names are an error at that time (the process exits with kFailpointBadSpec), so a
+// typo never silently tests nothing.
 #ifndef HEAPA_STORAGE_FAILPOINT_H_
 #define HEAPA_STORAGE_FAILPOINT_H_
 
@@ -40,8 +42,8 @@ std::span<const std::string_view> FailpointNames();
 // Exits the process if `name` is armed and this is its n-th hit.
 void Failpoint(std::string_view name);
 
-// As Failpoint, and returns IOError("failpoint <name>") instead of exiting if `name` was armed
-// with "=error"; otherwise OK.
+// As Failpoint, and returns IOError("failpoint <name>") if `name` was armed with "=error" and
+// fires; otherwise OK.
 Status FailpointStatus(std::string_view name);
 
 }  // namespace heapa::storage

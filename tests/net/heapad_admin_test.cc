@@ -6,11 +6,13 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <future>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "net/client.h"
@@ -172,7 +174,29 @@ TEST_SUITE("net/heapad_admin") {
     }
   }
 
-  TEST_CASE("a failpoint that cannot return an error refuses to be armed with one") {
+  TEST_CASE("a drop resent while the original still runs waits for it and is answered OK") {
+    // The drop pauses after it took the pool out of service, before its rename: the pool is
+    // gone from the list but not yet dropped. The resend must not be answered NOT_FOUND.
+    TempDir dir;
+    Daemon d(dir.Sub("data"), {}, {"HEAPA_FAILPOINTS=admin.before_publish=pause1000@2"});
+    HEAPA_REQUIRE_OK(ConnectTo(d)->CreatePool("p", PoolConfig{}));  // its first hit
+    auto original = ConnectTo(d, /*client_id=*/61);
+    auto dropping = std::async(std::launch::async, [&] { return original->DropPool("p"); });
+    auto other = ConnectTo(d);
+    for (int i = 0; i < 500 && !other->ListPools()->empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    REQUIRE(other->ListPools()->empty());  // the original runs (paused)
+    const Status resent = ConnectTo(d, /*client_id=*/61)->DropPool("p");  // the same id
+    INFO(resent.ToString());
+    CHECK(resent.ok());
+    const Status first = dropping.get();
+    INFO(first.ToString());
+    CHECK(first.ok());
+    CHECK(other->Stats("p").status().code() == Status::Code::kNotFound);
+  }
+
+  TEST_CASE("a failpoint armed with an error it cannot return, or a bad action, is refused") {
     TempDir dir;
     {
       Daemon d(dir.Sub("data"));
@@ -181,8 +205,12 @@ TEST_SUITE("net/heapad_admin") {
       REQUIRE(client->Insert("p", std::vector<NewQuery>{MakeQuery(1)}).ok());
       REQUIRE(d.Stop() == 0);
     }
-    const int status = Daemon::RunToExit(dir.Sub("data"), {"HEAPA_FAILPOINTS=rebuild.scan=error"});
-    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == storage::kFailpointBadSpec));
+    for (const char* spec : {"rebuild.scan=error", "rebuild.scan=pause", "rebuild.scan=stop"}) {
+      CAPTURE(spec);
+      const int status =
+          Daemon::RunToExit(dir.Sub("data"), {std::string("HEAPA_FAILPOINTS=") + spec});
+      CHECK((WIFEXITED(status) && WEXITSTATUS(status) == storage::kFailpointBadSpec));
+    }
   }
 
   TEST_CASE("pipelined inserts sent and never answered are UnknownOutcome") {
