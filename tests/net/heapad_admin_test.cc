@@ -196,6 +196,29 @@ TEST_SUITE("net/heapad_admin") {
     CHECK(other->Stats("p").status().code() == Status::Code::kNotFound);
   }
 
+  TEST_CASE("an admin request resent while its original holds the only admin slot is retried") {
+    // The checkpoint pauses 1.5 s before its rename; the client gives up waiting after 1 s
+    // and resends on a new connection. With one admin slot, held by the original, the resend
+    // is refused RESOURCE_EXHAUSTED: the client asks again (not an answer about its request)
+    // until the original is done, and is then answered OK by its marker.
+    TempDir dir;
+    Daemon d(dir.Sub("data"), {"--max-admin-requests", "1"},
+             {"HEAPA_FAILPOINTS=admin.before_publish=pause1500@2"});
+    HEAPA_REQUIRE_OK(ConnectTo(d)->CreatePool("p", PoolConfig{}));  // its first hit
+    net::ClientOptions o;
+    o.port = d.port();
+    o.client_id = 63;
+    o.timeout_ms = 1000;
+    o.max_attempts = 2;
+    o.retry_backoff_ms = 20;
+    auto client = net::Client::Connect(o);
+    REQUIRE(client.ok());
+    const Status s = (*client)->Checkpoint("p", "u");
+    INFO(s.ToString());
+    CHECK(s.ok());
+    CHECK(Tags(**client, "p") == std::vector<std::string>{"u"});
+  }
+
   TEST_CASE("a failpoint armed with an error it cannot return, or a bad action, is refused") {
     TempDir dir;
     {
