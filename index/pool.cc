@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "index/op_results.h"
 #include "index/placement.h"
@@ -206,18 +205,19 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   }
   for (size_t i = 0; i < items.size(); ++i) {
     const ReportItem& it = items[i];
-    const std::string who =
-        "report " + std::to_string(i) + " (query " + std::to_string(it.id) + ")";
-    if (it.rewards.empty()) return Status::InvalidArgument(who + ": no rewards");
+    const auto who = [&] {  // only for an error: a report of one costs no strings
+      return "report " + std::to_string(i) + " (query " + std::to_string(it.id) + ")";
+    };
+    if (it.rewards.empty()) return Status::InvalidArgument(who() + ": no rewards");
     if (it.rewards.size() > options_.max_rollouts) {
-      return Status::InvalidArgument(who + ": " + std::to_string(it.rewards.size()) +
+      return Status::InvalidArgument(who() + ": " + std::to_string(it.rewards.size()) +
                                      " rewards exceed max_rollouts " +
                                      std::to_string(options_.max_rollouts));
     }
     for (double r : it.rewards) {
-      if (!std::isfinite(r)) return Status::InvalidArgument(who + ": reward is not finite");
+      if (!std::isfinite(r)) return Status::InvalidArgument(who() + ": reward is not finite");
     }
-    if (it.lease == 0) return Status::InvalidArgument(who + ": lease 0 is never granted");
+    if (it.lease == 0) return Status::InvalidArgument(who() + ": lease 0 is never granted");
   }
 
   std::unique_lock<std::mutex> lock(mu_);
@@ -231,16 +231,21 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
   // Classify every item against the current state before changing anything.
   std::vector<ReportOutcome> outcomes(items.size());
   std::vector<uint64_t> ids(items.size());
-  std::unordered_set<QueryId> seen;
   for (size_t i = 0; i < items.size(); ++i) {
     const QueryId id = items[i].id;
     if (ix_->Find(id) == nullptr)
       return Status::NotFound("query " + std::to_string(id) + " not found");
-    if (!seen.insert(id).second) {
-      return Status::InvalidArgument("query " + std::to_string(id) +
+    ids[i] = id;
+  }
+  // Applied in id order: the records then reach the memtable in key order, its fastest insert.
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
+  for (size_t pos = 1; pos < order.size(); ++pos) {
+    if (ids[order[pos]] == ids[order[pos - 1]]) {
+      return Status::InvalidArgument("query " + std::to_string(ids[order[pos]]) +
                                      " appears twice in one report");
     }
-    ids[i] = id;
   }
   std::vector<storage::StatsRecord> stats;
   HEAPA_RETURN_IF_ERROR(TakeStats(ids, &stats));
@@ -267,10 +272,6 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     }
   }
 
-  // Apply in id order: the records then reach the memtable in key order, its fastest insert.
-  std::vector<size_t> order(items.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
   storage::Batch batch;
   std::string value;
   ix_->Begin();
