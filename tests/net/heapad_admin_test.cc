@@ -76,6 +76,25 @@ std::vector<AdminCase> Cases() {
   };
 }
 
+// Makes pool "p" (checkpoint "t" holds 2 queries, the pool 3; `dropped_before`: a pool of
+// that name was dropped first), then restarts `d` with `env` (a failpoint spec).
+void SetUpPool(Daemon& d, const std::string& env, bool dropped_before = false) {
+  {
+    auto setup = ConnectTo(d);
+    HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
+    if (dropped_before) {
+      HEAPA_REQUIRE_OK(setup->DropPool("p"));
+      HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
+    }
+    REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).ok());
+    HEAPA_REQUIRE_OK(setup->Checkpoint("p", "t"));
+    REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(3)}).ok());
+  }
+  REQUIRE(d.Stop() == 0);
+  d.set_env({env});
+  d.Restart();
+}
+
 }  // namespace
 
 TEST_SUITE("net/heapad_admin") {
@@ -86,17 +105,7 @@ TEST_SUITE("net/heapad_admin") {
         CAPTURE(c.name);
         TempDir dir;
         Daemon d(dir.Sub("data"));
-        {
-          // Pool "p": checkpoint "t" holds 2 queries, the pool 3.
-          auto setup = ConnectTo(d);
-          HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
-          REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).ok());
-          HEAPA_REQUIRE_OK(setup->Checkpoint("p", "t"));
-          REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(3)}).ok());
-        }
-        REQUIRE(d.Stop() == 0);
-        d.set_env({std::string("HEAPA_FAILPOINTS=") + point});
-        d.Restart();
+        SetUpPool(d, std::string("HEAPA_FAILPOINTS=") + point);
         // Enough attempts to outlast the restart (the backoff is capped at 2 s).
         auto client = ConnectTo(d, /*client_id=*/77, "", /*max_attempts=*/60);
         auto result = std::async(std::launch::async, [&] { return c.op(*client); });
@@ -121,16 +130,7 @@ TEST_SUITE("net/heapad_admin") {
       CAPTURE(c.name);
       TempDir dir;
       Daemon d(dir.Sub("data"));
-      {
-        auto setup = ConnectTo(d);
-        HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
-        REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).ok());
-        HEAPA_REQUIRE_OK(setup->Checkpoint("p", "t"));
-        REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(3)}).ok());
-      }
-      REQUIRE(d.Stop() == 0);
-      d.set_env({"HEAPA_FAILPOINTS=admin.after_publish=error"});
-      d.Restart();
+      SetUpPool(d, "HEAPA_FAILPOINTS=admin.after_publish=error");
       ++client_id;
       const Status s = c.op(*ConnectTo(d, client_id));
       INFO(s.ToString());
@@ -151,19 +151,8 @@ TEST_SUITE("net/heapad_admin") {
       CAPTURE(c.name);
       TempDir dir;
       Daemon d(dir.Sub("data"));
-      {
-        // As above, and "p" was dropped once before: a failed drop keeps that drop's marker.
-        auto setup = ConnectTo(d);
-        HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
-        HEAPA_REQUIRE_OK(setup->DropPool("p"));
-        HEAPA_REQUIRE_OK(setup->CreatePool("p", PoolConfig{}));
-        REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(1), MakeQuery(2)}).ok());
-        HEAPA_REQUIRE_OK(setup->Checkpoint("p", "t"));
-        REQUIRE(setup->Insert("p", std::vector<NewQuery>{MakeQuery(3)}).ok());
-      }
-      REQUIRE(d.Stop() == 0);
-      d.set_env({"HEAPA_FAILPOINTS=admin.before_publish=error"});
-      d.Restart();
+      // "p" was dropped once before: a failed drop keeps that drop's marker.
+      SetUpPool(d, "HEAPA_FAILPOINTS=admin.before_publish=error", /*dropped_before=*/true);
       auto client = ConnectTo(d, /*client_id=*/97);
       const Status s = c.op(*client);
       INFO(s.ToString());

@@ -203,6 +203,18 @@ class PoolVerbsTest(DaemonTestCase):
         self.assertEqual(h.stats().pooled, 3)
 
 
+def restart_with_failpoints(daemon, spec: str) -> int:
+    """Restarts `daemon` on its port with HEAPA_FAILPOINTS=spec; returns the port."""
+    port = daemon.port
+    daemon.stop()
+    os.environ["HEAPA_FAILPOINTS"] = spec
+    try:
+        daemon.start(port)
+    finally:
+        del os.environ["HEAPA_FAILPOINTS"]
+    return port
+
+
 class ReconnectTest(DaemonTestCase):
     def test_resent_request_is_applied_once(self):
         # A lost reply: the same (client id, request id) sent again returns the first result,
@@ -246,13 +258,7 @@ class ReconnectTest(DaemonTestCase):
     def test_unanswered_mutation_is_unknown_outcome(self):
         # heapad dies at a failpoint after the create is published, before it answers, and is
         # not back within the attempts: the outcome is unknown, not a definite failure.
-        port = self.daemon.port
-        self.daemon.stop()
-        os.environ["HEAPA_FAILPOINTS"] = "admin.after_publish"
-        try:
-            self.daemon.start(port)
-        finally:
-            del os.environ["HEAPA_FAILPOINTS"]
+        port = restart_with_failpoints(self.daemon, "admin.after_publish")
         with heapa.Client(port=port, client_id=55, max_attempts=2, retry_backoff=0.01) as c:
             with self.assertRaises(heapa.UnknownOutcomeError):
                 c.create_pool("m")  # admin request id 2**63 + 1
@@ -338,13 +344,7 @@ class ConnectionLimitTest(DaemonTestCase):
         # heapad dies after publishing a create, before it answers; back, its one connection
         # is taken, so the client's reconnect is refused (TOO_MANY_CONNECTIONS). The request
         # was sent: the client tries again instead of failing, and its resend is answered OK.
-        port = self.daemon.port
-        self.daemon.stop()
-        os.environ["HEAPA_FAILPOINTS"] = "admin.after_publish"
-        try:
-            self.daemon.start(port)
-        finally:
-            del os.environ["HEAPA_FAILPOINTS"]
+        port = restart_with_failpoints(self.daemon, "admin.after_publish")
         c = heapa.Client(port=port, client_id=57, max_attempts=50, retry_backoff=0.01)
         self.addCleanup(c.close)
         connect, may_connect, refused = c._connect, threading.Event(), threading.Event()
