@@ -451,6 +451,13 @@ class Pool final {
   // Stats' counters never go back.
   uint64_t retired_writes_ = 0, retired_batches_ = 0, retired_max_group_ = 0;
   uint64_t retired_wal_syncs_ = 0;
+  // Guarded by mu_: the durable sequence of the last committer replaced, reported while the
+  // pool has none (closed), so that a client never sees it go back.
+  uint64_t retired_durable_seq_ = 0;
+  // Guarded by mu_: a Restore left the pool closed after it closed the store (its reply was
+  // an error); the next Restore (its resend) reopens the live generation first. Close clears
+  // it: a pool closed on purpose stays closed.
+  bool restore_unfinished_ = false;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
   bool test_fail_after_writing_ = false;  // guarded by mu_; likewise
   // Statistics read ahead, by id; at most kMaxPrefetched. guarded by mu_.

@@ -20,12 +20,6 @@ namespace fs = std::filesystem;
 Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::ValidateTag(tag));
   std::lock_guard<std::mutex> admin(admin_mu_);
-  std::shared_ptr<storage::Store> store;  // alive (if closed meanwhile: Unavailable) for the call
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!store_) return Status::Unavailable("pool is closed");
-    store = store_;
-  }
   const std::string path = storage::PoolDir::CheckpointPath(dir_, tag);
   const fs::path root = fs::path(path).parent_path();
   std::error_code ec;
@@ -33,8 +27,16 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
     HEAPA_ASSIGN_OR_RETURN(const bool mine, storage::HasRequestMarker(
                                                 path, storage::kCreatedByMarker, rk.marker_id()));
     // Ours: its rename may not have reached the disk when this request was first answered.
-    if (mine) return storage::PoolDir::SyncDir(root.string());
+    if (mine) {
+      return storage::PoolDir::SyncDir(root.string()).AfterPublication("checkpoint '" + tag + "'");
+    }
     return Status::AlreadyExists("checkpoint '" + tag + "' exists");
+  }
+  std::shared_ptr<storage::Store> store;  // alive (if closed meanwhile: Unavailable) for the call
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!store_) return Status::Unavailable("pool is closed");
+    store = store_;
   }
   if (fs::create_directories(root, ec)) {
     HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(dir_));  // the rename below needs it
@@ -61,8 +63,7 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   // client (a resend finds the marker).
   Status s = storage::PoolDir::SyncDir(root.string());
   if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
-  if (!s.ok()) return Status::UnknownOutcome("checkpoint '" + tag + "': " + s.ToString());
-  return Status::OK();
+  return s.AfterPublication("checkpoint '" + tag + "'");
 }
 
 Result<std::vector<storage::CheckpointInfo>> Pool::ListCheckpoints() const {
@@ -76,30 +77,28 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   // The restores that led to the live generation, the latest kMaxMarkerIds: a retry of one of
   // them is done already (and must not undo a later one); the new generation carries them on.
   std::string live;  // only a Restore, which holds admin_mu_, changes it
-  bool closed;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    closed = !store_;
-    if (!closed) live = store_->dir();
-  }
-  // A Restore that failed after its switch left the pool closed (UnknownOutcome): its resend
-  // learns from the live generation whether it was applied, and opens the pool again.
-  if (closed) {
-    HEAPA_ASSIGN_OR_RETURN(live, storage::PoolDir::LiveDb(dir_));
+    if (!store_) {
+      // A Restore that failed after it closed the store (restore_unfinished_): this one (its
+      // resend, typically) opens the live generation, whichever it is, and goes on from there.
+      if (!restore_unfinished_) return Status::Unavailable("pool is closed");
+      HEAPA_ASSIGN_OR_RETURN(const std::string db, storage::PoolDir::LiveDb(dir_));
+      HEAPA_RETURN_IF_ERROR(OpenSwitched(db).AfterPublication("restore: reopening the pool"));
+      restore_unfinished_ = false;
+    }
+    live = store_->dir();
   }
   HEAPA_ASSIGN_OR_RETURN(std::vector<storage::RequestId> restores,
                          storage::ReadRequestMarker(live, storage::kRestoredByMarker));
   if (const storage::RequestId id = rk.marker_id(); id.valid()) {
     if (std::find(restores.begin(), restores.end(), id) != restores.end()) {
-      if (!closed) return Status::OK();
-      std::lock_guard<std::mutex> lock(mu_);
-      if (store_) return Status::OK();
-      return OpenSwitched(live);
+      // Done; its switch may not have reached the disk when it was first answered.
+      return storage::PoolDir::SyncDir(dir_).AfterPublication("restore of '" + tag + "'");
     }
     restores.push_back(id);
     if (restores.size() > storage::kMaxMarkerIds) restores.erase(restores.begin());
   }
-  if (closed) return Status::Unavailable("pool is closed");
   const std::string src = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
   if (!fs::is_directory(src, ec)) return Status::NotFound("no checkpoint '" + tag + "'");
@@ -149,26 +148,35 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
     HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(db, storage::kRestoredByMarker, restores));
   }
   HEAPA_RETURN_IF_ERROR(storage::FailpointStatus("admin.before_publish"));
-  // The switch. From here a failure leaves the pool closed; a crash leaves either generation
-  // live, complete.
+  // The switch. A crash leaves either generation live, complete.
   RetireCounters(/*store=*/true);
   committer_.reset();
-  Status s = store_->Close();
+  (void)store_->Close();  // a flush may fail on a full disk: the WAL has it all
   store_.reset();
-  if (!s.ok()) {
-    ix_.reset();  // closed: nothing is served from an index without its store
-    return s;     // nothing switched
+  Status s = storage::PoolDir::SwitchLive(dir_, db);
+  const Result<std::string> now_live = storage::PoolDir::LiveDb(dir_);
+  const auto names = [&](const std::string& generation) {
+    return now_live.ok() && fs::path(*now_live).filename() == fs::path(generation).filename();
+  };
+  if (names(live)) {
+    // Nothing switched (SwitchLive failed before its rename): the old generation serves again,
+    // and the error is definite.
+    const Status reopened = OpenSwitched(live);
+    if (reopened.ok()) return s.ok() ? Status::Internal("LIVE did not move to " + db) : s;
+    s = reopened;
+  } else if (names(db)) {
+    // Switched, whatever SwitchLive said: OpenSwitched syncs the directory again.
+    s = storage::FailpointStatus("admin.after_publish");
+    if (s.ok()) s = OpenSwitched(db);
+    if (s.ok()) return s;
+  } else if (s.ok()) {
+    s = now_live.status();
   }
-  // Once LIVE may name the new generation, an error does not say the restore did not happen:
-  // its outcome is unknown to the client, whose resend (with the same request id) learns it.
-  s = storage::PoolDir::SwitchLive(dir_, db);
-  if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
-  if (s.ok()) s = OpenSwitched(db);
-  if (!s.ok()) {
-    ix_.reset();
-    return Status::UnknownOutcome("restore of '" + tag + "' (the pool is closed): " + s.ToString());
-  }
-  return Status::OK();
+  // LIVE may name the new generation: an error does not say the restore did not happen. Its
+  // outcome is unknown to the client, whose resend (the same request id) learns it.
+  restore_unfinished_ = true;
+  ix_.reset();  // closed: nothing is served from an index without its store
+  return s.AfterPublication("restore of '" + tag + "' (the pool is closed until it is resent)");
 }
 
 Status Pool::OpenSwitched(const std::string& db) {

@@ -213,9 +213,9 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
 
 Result<LineageView> Pool::Lineage(QueryId id, uint32_t max_depth) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!ix_ || ix_->Find(id) == nullptr) {
+  if (!ix_) return Status::Unavailable("pool is closed");
+  if (ix_->Find(id) == nullptr)
     return Status::NotFound("query " + std::to_string(id) + " not found");
-  }
   LineageView view;
   view.parents = lineage_.Parents(id);
   view.children = lineage_.Children(id);

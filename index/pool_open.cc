@@ -196,6 +196,7 @@ void Pool::RetireCounters(bool store) {
     retired_writes_ += c.writes;
     retired_batches_ += c.batches;
     retired_max_group_ = std::max(retired_max_group_, c.max_group);
+    retired_durable_seq_ = std::max(retired_durable_seq_, committer_->durable_seq());
   }
   if (store && store_) retired_wal_syncs_ += store_->WalSyncs();
 }

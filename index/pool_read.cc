@@ -70,7 +70,7 @@ PoolStats Pool::Stats() const {
 
 uint64_t Pool::durable_seq() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return committer_ ? committer_->durable_seq() : 0;
+  return committer_ ? committer_->durable_seq() : retired_durable_seq_;
 }
 
 RewardHistogram Pool::Rewards(std::span<const double> upper_bounds) const {
@@ -122,9 +122,11 @@ void Pool::TEST_FailWrites(const Status& error, bool after_writing) {
 Status Pool::Close() {
   std::lock_guard<std::mutex> admin(admin_mu_);
   std::lock_guard<std::mutex> lock(mu_);
+  restore_unfinished_ = false;
   if (!store_) return Status::OK();
   // No committer: the index was never (re)built, as when Open fails to load it.
   Status drained = committer_ ? committer_->Drain() : Status::OK();
+  RetireCounters(/*store=*/true);
   committer_.reset();
   ForgetPrefetched();
   Status s = store_->Close();

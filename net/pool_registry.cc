@@ -147,7 +147,7 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
   HEAPA_ASSIGN_OR_RETURN(const bool done, storage::HasRequestMarker(
                                               dropped, storage::kDroppedByMarker, rk.marker_id()));
   // Done: its rename may not have reached the disk when this request was first answered.
-  if (done) return storage::PoolDir::SyncDir(PoolsDir());
+  if (done) return storage::PoolDir::SyncDir(PoolsDir()).AfterPublication("drop " + name);
   HEAPA_ASSIGN_OR_RETURN(std::shared_ptr<Pool> pool, Find(name));
   // Marked while the pool still serves (or the stale marker of an attempt that did not get
   // to the rename removed): a failure here changes nothing.
@@ -197,7 +197,7 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
   }
   Status s = storage::PoolDir::SyncDir(PoolsDir());
   if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
-  if (!s.ok()) return Status::UnknownOutcome("drop " + name + ": " + s.ToString());
+  HEAPA_RETURN_IF_ERROR(s.AfterPublication("drop " + name));
   // The drop is done: what cannot be deleted now goes at the next Open.
   fs::remove_all(trash, ec);
   EmptyDropped(dropped);
@@ -234,15 +234,14 @@ PoolRegistry::BusyName::~BusyName() {
   reg_->busy_.erase(name_);
 }
 
-bool PoolRegistry::Answered(const std::string& name, bool drop, const RequestKey& rk) const {
+Result<bool> PoolRegistry::DropAnswered(const std::string& name, const RequestKey& rk) const {
   if (!ValidateName(name).ok()) return false;
-  const auto marked = [&](const std::string& dir, const char* marker) {
-    const Result<bool> r = storage::HasRequestMarker(dir, marker, rk.marker_id());
-    return r.ok() && *r;
-  };
-  if (drop) return marked(DroppedDir(name), storage::kDroppedByMarker);
-  return marked(PoolDir(name), storage::kCreatedByMarker) ||
-         marked(DroppedDir(name), storage::kCreatedByMarker);
+  const Result<bool> marked =
+      storage::HasRequestMarker(DroppedDir(name), storage::kDroppedByMarker, rk.marker_id());
+  if (!marked.ok() || !*marked) return false;
+  // Its rename may not have reached the disk when the drop was first answered.
+  HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(PoolsDir()).AfterPublication("drop " + name));
+  return true;
 }
 
 Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk) {
@@ -253,9 +252,10 @@ Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk)
   }
   if (!open && storage::PoolDir::LiveDb(PoolDir(name)).ok()) {
     // Published by an attempt that failed after its rename (Publish): made durable and served
-    // from now on.
-    HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(PoolsDir()));
-    HEAPA_RETURN_IF_ERROR(OpenPublished(name));
+    // from now on. Until then, whose it is and whether it stays is unknown.
+    Status s = storage::PoolDir::SyncDir(PoolsDir());
+    if (s.ok()) s = OpenPublished(name);
+    HEAPA_RETURN_IF_ERROR(s.AfterPublication("pool '" + name + "'"));
     open = true;
   }
   const storage::RequestId id = rk.marker_id();
@@ -265,7 +265,12 @@ Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk)
   }
   HEAPA_ASSIGN_OR_RETURN(const bool mine,
                          storage::HasRequestMarker(PoolDir(name), storage::kCreatedByMarker, id));
-  if (mine) return true;
+  // Its rename may not have reached the disk when this request was first answered.
+  if (mine) {
+    HEAPA_RETURN_IF_ERROR(
+        storage::PoolDir::SyncDir(PoolsDir()).AfterPublication("pool '" + name + "'"));
+    return true;
+  }
   return Status::AlreadyExists("pool '" + name + "' exists");
 }
 
@@ -291,8 +296,7 @@ Status PoolRegistry::Publish(const std::string& staging, const std::string& name
   Status s = storage::PoolDir::SyncDir(PoolsDir());
   if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
   if (s.ok()) s = OpenPublished(name);
-  if (!s.ok()) return Status::UnknownOutcome("pool '" + name + "': " + s.ToString());
-  return Status::OK();
+  return s.AfterPublication("pool '" + name + "'");
 }
 
 Status PoolRegistry::OpenPublished(const std::string& name) {

@@ -52,11 +52,11 @@ class PoolRegistry {
   Status Fork(const std::string& name, const std::string& new_name,
               const std::optional<std::string>& tag, const RequestKey& rk = {});
 
-  // Whether request `rk` is a retry that Create or Fork (drop false) or Drop (drop true) of
-  // `name` would answer OK at once; false when anonymous, invalid or unreadable. Lets the
-  // service answer a retry about a pool that is gone without taking an admin slot; only
-  // meaningful while not busy (Look).
-  bool Answered(const std::string& name, bool drop, const RequestKey& rk) const;
+  // Whether request `rk` is a retry of the drop that removed pool `name` (false when
+  // anonymous, invalid or unreadable), with that drop made durable first (the error if that
+  // fails: the outcome is still unknown). Lets the service answer such a retry without taking
+  // an admin slot; only meaningful while not busy (Look).
+  Result<bool> DropAnswered(const std::string& name, const RequestKey& rk) const;
   // Pool `name` (null when there is none) and whether a Create, Fork or Drop of it is running,
   // read at one moment: while busy, whether the pool exists, and what its markers say, may
   // change at any moment (a retry must wait for its original).

@@ -363,21 +363,19 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
   const bool admin = IsAdminVerb(req->body_type());
   const bool take_slot = admin && admin_mode != AdminMode::kAdmitted;
   // A request on a pool that does not exist is answered so, not refused for want of a slot;
-  // a retry of a drop of it, or of a fork from it, that was done is answered OK.
-  if (take_slot) {
+  // a retry of the drop that removed it is answered OK. A fork always goes to the registry:
+  // its retry may find the new pool published and not yet open (PoolRegistry::Fork).
+  if (take_slot && req->body_type() != fb::RequestBody::Fork) {
     const fb::PoolDrop* drop = req->body_as_PoolDrop();
     const std::string target =  // PoolDrop names its pool in its body
         drop == nullptr ? pool_name : (drop->name() ? drop->name()->str() : "");
-    const fb::Fork* fork = req->body_as_Fork();
-    const std::string made = fork != nullptr && fork->new_pool() ? fork->new_pool()->str() : "";
     // While a create, fork or drop of the name runs, its outcome is unknown: wait for a slot.
     const PoolRegistry::Lookup found = pools_->Look(target);
-    if (!found.pool && !found.busy && (made.empty() || !pools_->Look(made).busy)) {
-      if (drop != nullptr && pools_->Answered(target, /*drop=*/true, rk)) {
-        return done(Reply{Status::OK()});
-      }
-      if (!made.empty() && pools_->Answered(made, /*drop=*/false, rk)) {
-        return done(Reply{Status::OK()});
+    if (!found.pool && !found.busy) {
+      if (drop != nullptr) {
+        const Result<bool> answered = pools_->DropAnswered(target, rk);
+        if (!answered.ok()) return done(Reply{answered.status()});
+        if (*answered) return done(Reply{Status::OK()});
       }
       return done(Reply{Status::NotFound("pool '" + target + "' not found")});
     }

@@ -6,8 +6,8 @@
 // arms each named point (NAME[=ACTION][@N]); the n-th time the process reaches it (default: the
 // first), it exits at once with _exit(kFailpointExitCode): no destructors, no flush, no reply,
 // exactly what a SIGKILL at that instruction leaves behind. Other actions, that one time:
-//   =error      FailpointStatus returns an IOError (only points reached through
-//               FailpointStatus can: arming another one so is a bad spec);
+//   =error      FailpointStatus returns an IOError (only the points marked FailpointStatus
+//               below can: arming another one so is a bad spec);
 //   =pauseMS    the thread sleeps MS milliseconds, then goes on (for tests of what runs
 //               meanwhile).
 // Unarmed points cost one predictable branch. The variable is read once, at the first point
@@ -39,7 +39,8 @@ inline constexpr int kFailpointBadSpec = 87;
 //   admin.after_publish   it has published its result, nobody has been told (FailpointStatus)
 std::span<const std::string_view> FailpointNames();
 
-// Exits the process if `name` is armed and this is its n-th hit.
+// Exits the process (or pauses, if armed with "=pauseMS") if `name` is armed and this is its
+// n-th hit.
 void Failpoint(std::string_view name);
 
 // As Failpoint, and returns IOError("failpoint <name>") if `name` was armed with "=error" and

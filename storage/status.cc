@@ -57,4 +57,12 @@ Status Status::WithContext(std::string_view context) const {
   return Status(rep_->code, msg);
 }
 
+Status Status::AfterPublication(std::string_view context) const {
+  if (ok()) return Status();
+  std::string msg(context);
+  msg += ": ";
+  msg += ToString();
+  return Status(Code::kUnknownOutcome, msg);
+}
+
 }  // namespace heapa

@@ -65,6 +65,9 @@ class [[nodiscard]] Status {
 
   // Returns a copy whose message is "<context>: <message>"; OK stays OK.
   Status WithContext(std::string_view context) const;
+  // For an error after the effect of a request was published, which it does not take back:
+  // UnknownOutcome("<context>: <code>: <message>"), never a definite rejection; OK stays OK.
+  Status AfterPublication(std::string_view context) const;
 
   static std::string_view CodeName(Code code);
 

@@ -63,6 +63,7 @@ HEAPA_FAILPOINTS=admin.after_publish=error "$heapad" --data-dir "$dir/data2" \
 pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$dir/heapad2.out" && break; sleep 0.05; done
 port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/heapad2.out")
+[ -n "$port" ] || { echo "the second heapad did not start:"; cat "$dir/heapad2.out"; exit 1; }
 set +e
 h create unsure 2>/dev/null; [ $? -eq 6 ] || fail "an unknown outcome should exit 6"
 set -e

@@ -146,6 +146,23 @@ TEST_SUITE("net/heapad_admin") {
     }
   }
 
+  TEST_CASE("a fork that failed after publishing, resent after its source was dropped, is OK") {
+    // The new pool is published but not open; the resend must open it, not answer from its
+    // marker alone (nor NOT_FOUND for the source that is gone).
+    TempDir dir;
+    Daemon d(dir.Sub("data"));
+    SetUpPool(d, "HEAPA_FAILPOINTS=admin.after_publish=error");
+    const Status s = ConnectTo(d, /*client_id=*/98)->Fork("p", "f", std::nullopt);
+    INFO(s.ToString());
+    CHECK(s.code() == Status::Code::kUnknownOutcome);
+    auto other = ConnectTo(d);
+    HEAPA_REQUIRE_OK(other->DropPool("p"));
+    auto again = ConnectTo(d, /*client_id=*/98);
+    HEAPA_REQUIRE_OK(again->Fork("p", "f", std::nullopt));  // the same id
+    CHECK(*again->ListPools() == std::vector<std::string>{"f"});
+    CHECK(again->Stats("f")->pooled == 3);
+  }
+
   TEST_CASE("an admin request whose publication fails is a definite error and changes nothing") {
     for (const AdminCase& c : Cases()) {
       CAPTURE(c.name);
@@ -186,13 +203,13 @@ TEST_SUITE("net/heapad_admin") {
   }
 
   TEST_CASE("an admin request resent while its original holds the only admin slot is retried") {
-    // The checkpoint pauses 1.5 s before its rename; the client gives up waiting after 1 s
+    // The checkpoint pauses 1.1 s before its rename; the client gives up waiting after 1 s
     // and resends on a new connection. With one admin slot, held by the original, the resend
     // is refused RESOURCE_EXHAUSTED: the client asks again (not an answer about its request)
     // until the original is done, and is then answered OK by its marker.
     TempDir dir;
     Daemon d(dir.Sub("data"), {"--max-admin-requests", "1"},
-             {"HEAPA_FAILPOINTS=admin.before_publish=pause1500@2"});
+             {"HEAPA_FAILPOINTS=admin.before_publish=pause1100@2"});
     HEAPA_REQUIRE_OK(ConnectTo(d)->CreatePool("p", PoolConfig{}));  // its first hit
     net::ClientOptions o;
     o.port = d.port();

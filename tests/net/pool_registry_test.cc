@@ -85,7 +85,7 @@ TEST_SUITE("net/pool_registry") {
     const auto last_drop_kept = [&] {
       CHECK(reg->Names() == std::vector<std::string>{"p"});
       CHECK(Queries(*reg, "p") == 1);  // served again, with its data
-      CHECK(reg->Answered("p", /*drop=*/true, first));
+      CHECK(*reg->DropAnswered("p", first));
       CHECK_FALSE(fs::exists(pools / ".trash-p"));
     };
     {
@@ -102,7 +102,7 @@ TEST_SUITE("net/pool_registry") {
     last_drop_kept();
     HEAPA_REQUIRE_OK(reg->Drop("p", second));  // the resend, once the disk allows it
     CHECK(reg->Names().empty());
-    CHECK(reg->Answered("p", /*drop=*/true, second));
+    CHECK(*reg->DropAnswered("p", second));
   }
 
   TEST_CASE("a retried Create, Fork or Drop is answered OK and acts once; others as before") {
@@ -155,12 +155,11 @@ TEST_SUITE("net/pool_registry") {
     HEAPA_REQUIRE_OK(reg->Fork("c", "f", std::nullopt, fork));
     HEAPA_REQUIRE_OK(reg->Drop("f", drop_fork));
     HEAPA_REQUIRE_OK(reg->Drop("c", drop));
-    CHECK(reg->Answered("c", /*drop=*/false, create));
-    CHECK(reg->Answered("f", /*drop=*/false, fork));
-    CHECK(reg->Answered("c", /*drop=*/true, drop));
-    CHECK_FALSE(reg->Answered("c", /*drop=*/true, other));
-    CHECK_FALSE(reg->Answered("c", /*drop=*/false, other));
-    CHECK_FALSE(reg->Answered("c", /*drop=*/false, RequestKey{}));
+    CHECK(*reg->DropAnswered("c", drop));
+    CHECK(*reg->DropAnswered("f", drop_fork));
+    CHECK_FALSE(*reg->DropAnswered("c", other));
+    CHECK_FALSE(*reg->DropAnswered("c", RequestKey{}));
+    CHECK_FALSE(*reg->DropAnswered("c", create));
     HEAPA_REQUIRE_OK(reg->Create("c", PoolConfig{}, create));
     HEAPA_REQUIRE_OK(reg->Fork("c", "f", std::nullopt, fork));
     CHECK(reg->Names().empty());

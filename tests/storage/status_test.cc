@@ -99,6 +99,13 @@ TEST_SUITE("storage/status") {
     CHECK(wrapped.WithContext("open /p").message() == "open /p: read S/7: checksum mismatch");
   }
 
+  TEST_CASE("AfterPublication makes any error an unknown outcome, naming the error") {
+    CHECK(Status::OK().AfterPublication("drop p").ok());
+    const Status s = Status::IOError("fsync failed").AfterPublication("drop p");
+    CHECK(s.code() == Code::kUnknownOutcome);
+    CHECK(s.message() == "drop p: IOError: fsync failed");
+  }
+
   TEST_CASE("WithContext on OK stays OK") {
     const Status s = Status::OK().WithContext("open /p");
     CHECK(s.ok());
