@@ -242,6 +242,21 @@ TEST_SUITE("index/pool_checkpoint") {
     CHECK(pool->Stats().pooled == 1);
   }
 
+  TEST_CASE("a closed pool stays closed: a Restore, even a retried one, does not reopen it") {
+    testing::TempDir dir;
+    auto pool = testing::OpenPool(dir.path(), Config());
+    const RequestKey cp{4, 10}, restore{4, 11};
+    HEAPA_REQUIRE_OK(pool->Checkpoint("t", cp));
+    HEAPA_REQUIRE_OK(pool->Restore("t", restore));
+    const uint64_t seq = pool->durable_seq();
+    HEAPA_REQUIRE_OK(pool->Close());
+    CHECK(pool->Restore("t", restore).code() == Status::Code::kUnavailable);
+    CHECK(pool->Restore("t", RequestKey{4, 12}).code() == Status::Code::kUnavailable);
+    CHECK(pool->Get(1).status().code() == Status::Code::kUnavailable);
+    CHECK(pool->durable_seq() == seq);            // not 0: a client must not think writes were lost
+    HEAPA_REQUIRE_OK(pool->Checkpoint("t", cp));  // the marker answers without the store
+  }
+
   TEST_CASE("a half-built checkpoint is removed on open, and retried over") {
     testing::TempDir dir;
     { auto pool = testing::OpenPool(dir.path(), Config()); }
