@@ -287,6 +287,8 @@ class Pool final {
   // Adds what committer_ (and with `store`, store_) counted to the retired_ counters, before
   // they are replaced. REQUIRES: mu_ held.
   void RetireCounters(bool store);
+  // The figures of Stats that the index holds. REQUIRES: mu_ held, ix_ set.
+  void FillIndexStats(PoolStats* out) const;
   index::NodeValue RefreshValue(uint64_t id) const;
   // A child's policy difficulty (1 for queries without parents).
   double ChildDifficulty(uint64_t id) const;

@@ -1,6 +1,7 @@
 // Checkpoints: create, list, restore, fork. Serialized by admin_mu_; only Restore pauses
 // operations (it replaces the store and rebuilds the index).
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "index/pool.h"
@@ -77,17 +78,24 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   // The restores that led to the live generation, the latest kMaxMarkerIds: a retry of one of
   // them is done already (and must not undo a later one); the new generation carries them on.
   std::string live;  // only a Restore, which holds admin_mu_, changes it
+  bool closed = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!store_) {
-      // A Restore that failed after it closed the store (restore_unfinished_): this one (its
-      // resend, typically) opens the live generation, whichever it is, and goes on from there.
-      if (!restore_unfinished_) return Status::Unavailable("pool is closed");
-      HEAPA_ASSIGN_OR_RETURN(const std::string db, storage::PoolDir::LiveDb(dir_));
-      HEAPA_RETURN_IF_ERROR(OpenSwitched(db).AfterPublication("restore: reopening the pool"));
+    if (!store_ && restore_unfinished_) {
+      // A Restore that failed after it closed the store: this one (its resend, typically)
+      // opens the live generation, whichever it is, and goes on from there.
+      const std::string what = "restore: reopening the pool";
+      Result<std::string> db = storage::PoolDir::LiveDb(dir_);
+      HEAPA_RETURN_IF_ERROR(db.status().AfterPublication(what));
+      HEAPA_RETURN_IF_ERROR(OpenSwitched(*db).AfterPublication(what));
       restore_unfinished_ = false;
     }
-    live = store_->dir();
+    closed = !store_;  // on purpose, or after a failed write: it stays so
+    if (!closed) live = store_->dir();
+  }
+  if (closed) {
+    // Answered from the live generation's marker all the same, without opening it.
+    HEAPA_ASSIGN_OR_RETURN(live, storage::PoolDir::LiveDb(dir_));
   }
   HEAPA_ASSIGN_OR_RETURN(std::vector<storage::RequestId> restores,
                          storage::ReadRequestMarker(live, storage::kRestoredByMarker));
@@ -99,6 +107,7 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
     restores.push_back(id);
     if (restores.size() > storage::kMaxMarkerIds) restores.erase(restores.begin());
   }
+  if (closed) return Status::Unavailable("pool is closed");
   const std::string src = storage::PoolDir::CheckpointPath(dir_, tag);
   std::error_code ec;
   if (!fs::is_directory(src, ec)) return Status::NotFound("no checkpoint '" + tag + "'");
@@ -148,7 +157,9 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
     HEAPA_RETURN_IF_ERROR(storage::WriteRequestMarker(db, storage::kRestoredByMarker, restores));
   }
   HEAPA_RETURN_IF_ERROR(storage::FailpointStatus("admin.before_publish"));
-  // The switch. A crash leaves either generation live, complete.
+  // The switch. A crash leaves either generation live, complete. Should the old generation
+  // serve again, no lease this index granted may be granted twice (OpenSwitched).
+  lease_floor_ = std::max(lease_floor_, ix_->counters().next_lease);
   RetireCounters(/*store=*/true);
   committer_.reset();
   (void)store_->Close();  // a flush may fail on a full disk: the WAL has it all
@@ -190,8 +201,15 @@ Status Pool::OpenSwitched(const std::string& db) {
     store_.reset();
     committer_.reset();
     ix_.reset();
+    return rebuilt;
   }
-  return rebuilt;
+  if (ix_->counters().next_lease < lease_floor_) {
+    // The old generation again, behind leases granted since: read-only until the resume's
+    // probe write (CheckWritable, at the next mutation) stores next_lease above them.
+    degraded_ = Status::Unavailable("reopened after a failed restore");
+    next_resume_ = std::chrono::steady_clock::now();
+  }
+  return Status::OK();
 }
 
 Status Pool::Fork(const std::string& new_dir, const std::optional<std::string>& tag) const {

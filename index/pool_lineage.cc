@@ -213,7 +213,7 @@ Status Pool::Validate(QueryId id, bool accept, std::optional<std::string> answer
 
 Result<LineageView> Pool::Lineage(QueryId id, uint32_t max_depth) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!ix_) return Status::Unavailable("pool is closed");
+  if (!store_) return Status::Unavailable("pool is closed");
   if (ix_->Find(id) == nullptr)
     return Status::NotFound("query " + std::to_string(id) + " not found");
   LineageView view;
@@ -242,7 +242,7 @@ Result<std::vector<std::pair<QueryId, double>>> Pool::RefreshDryRun(
     return Status::InvalidArgument("unknown path weighting");
   }
   std::lock_guard<std::mutex> lock(mu_);
-  if (!ix_) return Status::Unavailable("pool is closed");
+  if (!store_) return Status::Unavailable("pool is closed");
   return index::Refresh(
       lineage_, [this](uint64_t id) { return RefreshValue(id); },
       [this](uint64_t id) { return ChildDifficulty(id); }, o);

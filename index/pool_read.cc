@@ -25,11 +25,8 @@ Result<QueryInfo> Pool::Get(QueryId id) const {
   return info;
 }
 
-PoolStats Pool::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!ix_) return PoolStats{};
-  PoolStats st;
-  st.max_size = config_.max_size;
+void Pool::FillIndexStats(PoolStats* out) const {
+  PoolStats& st = *out;
   st.pooled = ix_->pooled();
   st.cold = ix_->count(QueryState::kCold);
   st.low = ix_->count(QueryState::kLow);
@@ -47,9 +44,19 @@ PoolStats Pool::Stats() const {
     ++st.expired_leases;
   }
   st.counters = ix_->counters();
+  st.index_bytes = ix_->MemoryBytes();
+}
+
+PoolStats Pool::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  PoolStats st;
+  st.max_size = config_.max_size;
+  // A pool closed after a failed restore or reopen has no index: its counters still never go
+  // back (the retired_ ones).
+  if (ix_) FillIndexStats(&st);
   // The index counts operations applied; what clients may rely on is what is durable.
+  st.counters.durable_seq = committer_ ? committer_->durable_seq() : retired_durable_seq_;
   if (committer_) {
-    st.counters.durable_seq = committer_->durable_seq();
     const storage::Committer::Counters c = committer_->counters();
     st.commit_writes = c.writes;
     st.commit_batches = c.batches;
@@ -63,7 +70,6 @@ PoolStats Pool::Stats() const {
   st.prefetch_misses = prefetch_misses_;
   st.prefetch_skipped = prefetch_skipped_;
   st.prefetch_held = prefetched_.size();
-  st.index_bytes = ix_->MemoryBytes();
   if (!degraded_.ok()) st.degraded = degraded_.ToString();
   return st;
 }

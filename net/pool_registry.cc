@@ -238,7 +238,9 @@ Result<bool> PoolRegistry::DropAnswered(const std::string& name, const RequestKe
   if (!ValidateName(name).ok()) return false;
   const Result<bool> marked =
       storage::HasRequestMarker(DroppedDir(name), storage::kDroppedByMarker, rk.marker_id());
-  if (!marked.ok() || !*marked) return false;
+  // A marker that cannot be read may be this drop's.
+  HEAPA_RETURN_IF_ERROR(marked.status().AfterPublication("drop " + name));
+  if (!*marked) return false;
   // Its rename may not have reached the disk when the drop was first answered.
   HEAPA_RETURN_IF_ERROR(storage::PoolDir::SyncDir(PoolsDir()).AfterPublication("drop " + name));
   return true;
@@ -250,15 +252,22 @@ Result<bool> PoolRegistry::MadeBy(const std::string& name, const RequestKey& rk)
     std::lock_guard<std::mutex> lock(mu_);
     open = pools_.count(name) > 0;
   }
+  const storage::RequestId id = rk.marker_id();
   if (!open && storage::PoolDir::LiveDb(PoolDir(name)).ok()) {
     // Published by an attempt that failed after its rename (Publish): made durable and served
-    // from now on. Until then, whose it is and whether it stays is unknown.
+    // from now on. For that attempt's resend, a failure leaves the outcome unknown.
+    HEAPA_ASSIGN_OR_RETURN(const bool mine,
+                           storage::HasRequestMarker(PoolDir(name), storage::kCreatedByMarker, id));
     Status s = storage::PoolDir::SyncDir(PoolsDir());
     if (s.ok()) s = OpenPublished(name);
-    HEAPA_RETURN_IF_ERROR(s.AfterPublication("pool '" + name + "'"));
-    open = true;
+    if (mine) {
+      HEAPA_RETURN_IF_ERROR(s.AfterPublication("pool '" + name + "'"));
+      return true;
+    }
+    return Status::AlreadyExists(
+        "pool '" + name + "' exists" +
+        (s.ok() ? "" : " (and could not be opened: " + s.ToString() + ")"));
   }
-  const storage::RequestId id = rk.marker_id();
   if (!open) {
     // Made by this request and dropped since: a late retry must not make it again.
     return storage::HasRequestMarker(DroppedDir(name), storage::kCreatedByMarker, id);

@@ -53,8 +53,8 @@ class PoolRegistry {
               const std::optional<std::string>& tag, const RequestKey& rk = {});
 
   // Whether request `rk` is a retry of the drop that removed pool `name` (false when
-  // anonymous, invalid or unreadable), with that drop made durable first (the error if that
-  // fails: the outcome is still unknown). Lets the service answer such a retry without taking
+  // anonymous or invalid), with that drop made durable first. UnknownOutcome when that sync,
+  // or reading the drop's marker, fails. Lets the service answer such a retry without taking
   // an admin slot; only meaningful while not busy (Look).
   Result<bool> DropAnswered(const std::string& name, const RequestKey& rk) const;
   // Pool `name` (null when there is none) and whether a Create, Fork or Drop of it is running,

@@ -363,8 +363,9 @@ void Service::Respond(SessionState* session, std::string_view body, AdminMode ad
   const bool admin = IsAdminVerb(req->body_type());
   const bool take_slot = admin && admin_mode != AdminMode::kAdmitted;
   // A request on a pool that does not exist is answered so, not refused for want of a slot;
-  // a retry of the drop that removed it is answered OK. A fork always goes to the registry:
-  // its retry may find the new pool published and not yet open (PoolRegistry::Fork).
+  // a retry of the drop that removed it is answered OK. A fork always goes to the registry
+  // (so a fork from a missing pool may be refused for want of a slot): its retry may find the
+  // new pool published and not yet open (PoolRegistry::Fork).
   if (take_slot && req->body_type() != fb::RequestBody::Fork) {
     const fb::PoolDrop* drop = req->body_as_PoolDrop();
     const std::string target =  // PoolDrop names its pool in its body

@@ -242,7 +242,7 @@ TEST_SUITE("index/pool_checkpoint") {
     CHECK(pool->Stats().pooled == 1);
   }
 
-  TEST_CASE("a closed pool stays closed: a Restore, even a retried one, does not reopen it") {
+  TEST_CASE("a closed pool stays closed: a Restore does not reopen it, a retried one is OK") {
     testing::TempDir dir;
     auto pool = testing::OpenPool(dir.path(), Config());
     const RequestKey cp{4, 10}, restore{4, 11};
@@ -250,7 +250,7 @@ TEST_SUITE("index/pool_checkpoint") {
     HEAPA_REQUIRE_OK(pool->Restore("t", restore));
     const uint64_t seq = pool->durable_seq();
     HEAPA_REQUIRE_OK(pool->Close());
-    CHECK(pool->Restore("t", restore).code() == Status::Code::kUnavailable);
+    CHECK(pool->Restore("t", restore).ok());  // done: its marker says so
     CHECK(pool->Restore("t", RequestKey{4, 12}).code() == Status::Code::kUnavailable);
     CHECK(pool->Get(1).status().code() == Status::Code::kUnavailable);
     CHECK(pool->durable_seq() == seq);            // not 0: a client must not think writes were lost

@@ -203,13 +203,13 @@ TEST_SUITE("net/heapad_admin") {
   }
 
   TEST_CASE("an admin request resent while its original holds the only admin slot is retried") {
-    // The checkpoint pauses 1.1 s before its rename; the client gives up waiting after 1 s
+    // The checkpoint pauses 1.3 s before its rename; the client gives up waiting after 1 s
     // and resends on a new connection. With one admin slot, held by the original, the resend
     // is refused RESOURCE_EXHAUSTED: the client asks again (not an answer about its request)
     // until the original is done, and is then answered OK by its marker.
     TempDir dir;
     Daemon d(dir.Sub("data"), {"--max-admin-requests", "1"},
-             {"HEAPA_FAILPOINTS=admin.before_publish=pause1100@2"});
+             {"HEAPA_FAILPOINTS=admin.before_publish=pause1300@2"});
     HEAPA_REQUIRE_OK(ConnectTo(d)->CreatePool("p", PoolConfig{}));  // its first hit
     net::ClientOptions o;
     o.port = d.port();
