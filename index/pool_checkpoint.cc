@@ -62,9 +62,8 @@ Status Pool::Checkpoint(const std::string& tag, const RequestKey& rk) {
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
   // Published: an error from here on does not take it back, so the outcome is unknown to the
   // client (a resend finds the marker).
-  Status s = storage::PoolDir::SyncDir(root.string());
-  if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
-  return s.AfterPublication("checkpoint '" + tag + "'");
+  return storage::PoolDir::SyncPublication(root.string())
+      .AfterPublication("checkpoint '" + tag + "'");
 }
 
 Result<std::vector<storage::CheckpointInfo>> Pool::ListCheckpoints() const {

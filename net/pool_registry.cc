@@ -195,9 +195,8 @@ Status PoolRegistry::Drop(const std::string& name, const RequestKey& rk) {
     if (!OpenPublished(name).ok()) failed = failed.WithContext("the pool is closed");
     return failed;
   }
-  Status s = storage::PoolDir::SyncDir(PoolsDir());
-  if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
-  HEAPA_RETURN_IF_ERROR(s.AfterPublication("drop " + name));
+  HEAPA_RETURN_IF_ERROR(
+      storage::PoolDir::SyncPublication(PoolsDir()).AfterPublication("drop " + name));
   // The drop is done: what cannot be deleted now goes at the next Open.
   fs::remove_all(trash, ec);
   EmptyDropped(dropped);
@@ -302,8 +301,7 @@ Status PoolRegistry::Publish(const std::string& staging, const std::string& name
   if (ec) return Status::IOError("rename " + staging + ": " + ec.message());
   // Published: an error from here on does not take it back, so the outcome is unknown to the
   // client; its resend (MadeBy) syncs and opens what it finds.
-  Status s = storage::PoolDir::SyncDir(PoolsDir());
-  if (s.ok()) s = storage::FailpointStatus("admin.after_publish");
+  Status s = storage::PoolDir::SyncPublication(PoolsDir());
   if (s.ok()) s = OpenPublished(name);
   return s.AfterPublication("pool '" + name + "'");
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "storage/failpoint.h"
 #include "storage/request_marker.h"
 
 namespace heapa::storage {
@@ -56,6 +57,11 @@ uint64_t GenerationNumber(const std::string& name) {
 }  // namespace
 
 Status PoolDir::SyncDir(const std::string& dir) { return SyncPath(dir, O_RDONLY | O_DIRECTORY); }
+
+Status PoolDir::SyncPublication(const std::string& parent) {
+  HEAPA_RETURN_IF_ERROR(SyncDir(parent));
+  return FailpointStatus("admin.after_publish");
+}
 
 Result<std::string> PoolDir::LiveDb(const std::string& dir) {
   HEAPA_ASSIGN_OR_RETURN(const std::string name, ReadLive(dir));

@@ -69,6 +69,9 @@ class PoolDir {
 
   // fsync of a directory, so that entries created or renamed in it are durable.
   static Status SyncDir(const std::string& dir);
+  // The end of an admin request's publication, a rename into `parent`: SyncDir(parent), then
+  // the admin.after_publish failpoint (storage/failpoint.h). An error does not undo the rename.
+  static Status SyncPublication(const std::string& parent);
 };
 
 }  // namespace heapa::storage
