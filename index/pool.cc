@@ -152,7 +152,7 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
   if (ix_->pooled() < threshold && !ix_->archived().empty()) {
     Result<size_t> reinserted = ReinsertArchive(&batch);
     if (!reinserted.ok()) {
-      ix_->Rollback();
+      RollbackIndex();
       return reinserted.status();
     }
   }
@@ -191,8 +191,6 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
   } else {
     HEAPA_RETURN_IF_ERROR(CommitBatch(lock, &batch));
   }
-  // After the texts: read earlier, the statistics competed with them for the two cores.
-  PrefetchStats(out);
   return out;
 }
 
@@ -222,10 +220,6 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
 
   std::unique_lock<std::mutex> lock(mu_);
   if (!store_) return Status::Unavailable("pool is closed");
-  // Before BeginMutation, which may release mu_ only to return a stored result: an applied
-  // Report holds mu_ from there on. Statistics are taken after it (its CheckWritable rebuilds
-  // after a failed write, see TakeStats).
-  AwaitPrefetch(lock, items);
   HEAPA_ASSIGN_OR_RETURN(const auto stored, BeginMutation(lock, rk, storage::OpKind::kReport));
   if (stored) return index::ReportFromRecord(*stored);
   // Classify every item against the current state before changing anything.
@@ -247,8 +241,8 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
                                      " appears twice in one report");
     }
   }
-  std::vector<storage::StatsRecord> stats;
-  HEAPA_RETURN_IF_ERROR(TakeStats(ids, &stats));
+  std::vector<storage::StatsRecord> stats(items.size());
+  for (size_t i = 0; i < items.size(); ++i) HEAPA_RETURN_IF_ERROR(stats_.Get(ids[i], &stats[i]));
   for (size_t i = 0; i < items.size(); ++i) {
     const ReportItem& it = items[i];
     const index::Entry* e = ix_->Find(it.id);
@@ -317,7 +311,7 @@ Result<size_t> Pool::Reinsert(const RequestKey& rk) {
   ix_->Begin();
   Result<size_t> n = ReinsertArchive(&batch);
   if (!n.ok()) {
-    ix_->Rollback();
+    RollbackIndex();
     return n.status();
   }
   StoreResult(rk, index::CountToRecord(storage::OpKind::kReinsert, *n), &batch);

@@ -39,11 +39,8 @@
 // Fork, Close) are serialized among themselves by a second mutex; Checkpoint does not hold
 // the operation mutex, so sampling and reports go on while it runs.
 //
-// Each Pool has one background thread (from its first large Sample until it is destroyed):
-// once mutations pause, it reads the statistics of the queries a Sample of
-// PoolOptions::prefetch_stats_min or more leased, so that their Report finds them in memory
-// (index/pool_prefetch.cc). A Report of queries whose statistics are being read waits for that
-// read.
+// Memory: besides the index, the pool holds every query's running statistics (index/
+// stats_table.h), loaded with the index; a Report reads none.
 #ifndef HEAPA_INDEX_POOL_H_
 #define HEAPA_INDEX_POOL_H_
 
@@ -66,7 +63,7 @@
 #include "index/lineage.h"
 #include "index/pool_options.h"
 #include "index/refresh.h"
-#include "index/task_thread.h"
+#include "index/stats_table.h"
 #include "index/types.h"
 #include "storage/pool_dir.h"
 #include "storage/result.h"
@@ -90,15 +87,9 @@ class Pool final {
   // How many clients' highest request ids a pool keeps in memory (last_request_ below); the
   // requests of further clients are still answered exactly once, with one more read each.
   static constexpr size_t kTrackedClients = 1 << 16;
-  // How many queries' statistics read-ahead holds at most (about 200 bytes each), and how many
-  // read-aheads wait at most behind the running one (more are dropped).
-  static constexpr size_t kMaxPrefetched = 1 << 15;
-  static constexpr size_t kPrefetchQueue = 4;
-  // How many windows of PoolOptions::prefetch_quiet_ms a read-ahead waits for a pause in the
-  // pool's mutations before it is skipped.
-  static constexpr int kPrefetchQuietWindows = 20;
 
-  // Opens the pool in `dir` and rebuilds its index with a strict scan of every state record.
+  // Opens the pool in `dir` and rebuilds its index with a strict scan of every state record,
+  // and loads every statistics record.
   // NotFound: no pool there and !create_if_missing. AlreadyExists: error_if_exists.
   // InvalidArgument: a bad options.config on creation. FailedPrecondition: a format version
   // this build cannot read. Corruption: any record fails verification (the key is named);
@@ -125,9 +116,7 @@ class Pool final {
   // max_batch, or a lease outside (0, max_lease_ms]. O(k log n). With texts, they are read
   // after the lease is committed, without the pool's lock; if that read fails (Corruption,
   // IOError, or Unavailable when the pool closes meanwhile), the error is returned and the
-  // queries go back to the pool as if the lease had expired. The statistics of a sample of
-  // prefetch_stats_min or more are then read ahead, on the pool's background thread, once
-  // mutations pause for prefetch_quiet_ms.
+  // queries go back to the pool as if the lease had expired.
   Result<std::vector<SampledQuery>> Sample(const SampleRequest& req, const RequestKey& rk = {});
 
   // Records the rollouts of sampled queries, in one batch; outcomes follow the input order.
@@ -242,17 +231,13 @@ class Pool final {
   static Snapshot SnapshotOf(const index::FrontierIndex& ix);
   // Lets a test change the live index behind the store's back (to test VerifyIndex).
   void TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn);
+  // Likewise for the statistics held in memory.
+  void TEST_MutateStats(const std::function<void(index::StatsTable&)>& fn);
   // Makes every store write fail with `error` (OK: succeed again), to test the failure path;
   // with `after_writing`, each write fails once it is durable (Store::TEST_FailWrites).
   void TEST_FailWrites(const Status& error, bool after_writing = false);
   // How many clients' highest request ids the pool keeps in memory (at most kTrackedClients).
   size_t TEST_TrackedClients() const;
-  // Blocks until every statistics read-ahead posted so far has finished.
-  void TEST_WaitPrefetch();
-  // The ids whose statistics are held in memory by read-ahead, ascending.
-  std::vector<QueryId> TEST_PrefetchedIds() const;
-  // Runs `hook` in every read-ahead between its read and its fill, without the pool's lock.
-  void TEST_SetPrefetchHook(std::function<void()> hook);
   // Runs `hook` in every Sample with texts between its write and its read, without the lock.
   void TEST_SetContentReadHook(std::function<void()> hook);
 
@@ -265,14 +250,17 @@ class Pool final {
   static Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir,
                                                            const PoolOptions& options,
                                                            bool* created);
-  // What a strict scan of the store gives: the index, the lineage, the children's difficulty.
+  // What a strict scan of the store gives: the index, the lineage, the children's difficulty,
+  // the statistics.
   struct LoadedIndex {
     std::unique_ptr<index::FrontierIndex> ix;
     index::LineageGraph lineage;
     std::unordered_map<uint64_t, double> child_difficulty;
     storage::StateLogPosition states;
+    index::StatsTable stats;
   };
-  // Reads counters, states and edges from store_. REQUIRES: mu_ held, nothing queued.
+  // Reads counters, states, edges and statistics from store_. REQUIRES: mu_ held, nothing
+  // queued.
   Status LoadIndex(LoadedIndex* out) const;
   // Replaces the index with LoadIndex's and starts a fresh committer. REQUIRES: mu_ held.
   Status Rebuild();
@@ -382,42 +370,14 @@ class Pool final {
   // Reads the query records of sampled queries into them, through `reader` (a copy of
   // committer_ taken under mu_; no lock needed).
   static Status ReadContent(const storage::Committer& reader, std::vector<SampledQuery>* out);
-  // Reads the 'T' records of `ids` with one MultiGet through `reader` into (*stats)[i]; zeros
-  // for an id without one.
-  static Status ReadStatsMany(const storage::Committer& reader, const std::vector<uint64_t>& ids,
-                              std::vector<storage::StatsRecord>* stats);
-
-  // ---- Statistics read ahead (pool_prefetch.cc). Invariant, under mu_ while committer_ has
-  // not failed: every record in prefetched_ equals the id's 'T' record as committer_ serves
-  // it (store plus queued batches). PutStats keeps it, as every writer of a 'T' record uses
-  // it; ForgetPrefetched drops all (Rebuild, Close). After a failed group write it holds
-  // again once AfterFailedWrite has rebuilt: take records only after CheckWritable.
-
-  // Posts a read-ahead of the statistics of the queries a Sample leased, when there are at
-  // least options_.prefetch_stats_min of them. REQUIRES: mu_ not held.
-  void PrefetchStats(const std::vector<SampledQuery>& sampled);
-  // Waits (releasing `lock` meanwhile) while the running read-ahead reads statistics of
-  // `items`: they are about to be in memory, and reading them again would only compete for
-  // the cores. REQUIRES: `lock` holds mu_.
-  void AwaitPrefetch(std::unique_lock<std::mutex>& lock, std::span<const ReportItem> items);
-  // Waits (releasing `lock` meanwhile) until no mutation has come for
-  // options_.prefetch_quiet_ms; false when there was no such pause in kPrefetchQuietWindows
-  // windows, or the pool closed. REQUIRES: `lock` holds mu_.
-  bool AwaitQuiet(std::unique_lock<std::mutex>& lock);
-  // The read-ahead task: after AwaitQuiet, picks the ids still in flight and not held, reads
-  // them without mu_, and keeps those no writer touched meanwhile. REQUIRES: mu_ not held.
-  void RunPrefetch(const std::vector<uint64_t>& ids);
-  // (*stats)[i] = the statistics of ids[i]: taken out of prefetched_ when held there, read
-  // otherwise. REQUIRES: mu_ held, and CheckWritable passed since it was taken.
-  Status TakeStats(const std::vector<uint64_t>& ids, std::vector<storage::StatsRecord>* stats);
-  // Adds the 'T' record of `id` to `batch` (encoded in `scratch`) and drops what read-ahead
-  // holds or is reading of it. REQUIRES: mu_ held.
+  // Adds the 'T' record of `id` to `batch` (encoded in `scratch`); stats_ takes it when the
+  // batch is committed (CommitBatch), and forgets it if the mutation rolls back
+  // (RollbackIndex). REQUIRES: mu_ held, inside the index transaction.
   void PutStats(uint64_t id, const storage::StatsRecord& stats, storage::Batch* batch,
                 std::string* scratch);
-  // Drops every read-ahead record, and what the read under way would keep. REQUIRES: mu_ held.
-  void ForgetPrefetched();
-  // Reads the 'T' record of `id`; zeros when it has none.
-  Status ReadStats(uint64_t id, storage::StatsRecord* stats) const;
+  // Rolls back the index transaction and drops the statistics PutStats staged in it.
+  // REQUIRES: mu_ held, inside the index transaction.
+  void RollbackIndex();
 
   const std::string dir_;
   const PoolOptions options_;
@@ -462,23 +422,23 @@ class Pool final {
   bool restore_unfinished_ = false;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
   bool test_fail_after_writing_ = false;  // guarded by mu_; likewise
-  // Statistics read ahead, by id; at most kMaxPrefetched. guarded by mu_.
-  std::unordered_map<uint64_t, storage::StatsRecord> prefetched_;
-  // The ids the running read-ahead reads that no writer has touched since. guarded by mu_.
-  std::unordered_set<uint64_t> prefetching_;
-  // guarded by mu_: PoolStats::prefetch_hits, prefetch_misses and prefetch_skipped.
-  uint64_t prefetch_hits_ = 0, prefetch_misses_ = 0, prefetch_skipped_ = 0;
-  uint64_t mutations_ = 0;                 // guarded by mu_; BeginMutation counts them
-  std::condition_variable prefetched_cv_;  // with mu_: prefetching_ was emptied
-  std::function<void()> prefetch_hook_;    // guarded by mu_; TEST_SetPrefetchHook
+  // Guarded by mu_: every query's statistics as committer_ serves the 'T' records (store plus
+  // queued batches); loaded by Rebuild.
+  index::StatsTable stats_;
+  // Guarded by mu_: the records PutStats added to the batch of the mutation under way, which
+  // CommitBatch moves into stats_: the ids, where each record ends in `bytes`, the records.
+  struct StagedStats {
+    std::vector<uint64_t> ids;
+    std::vector<size_t> ends;
+    std::string bytes;
+  };
+  StagedStats staged_stats_;
   // Guarded by mu_: the requests (client, request id) of Samples reading their texts after
   // their write. A retry of one waits (LoadResult) until the read is done, and its lease
   // released if it failed, so that it never answers with leases about to be released.
   std::set<std::pair<uint64_t, uint64_t>> reading_requests_;
   std::condition_variable read_done_cv_;     // with mu_: reading_requests_ lost an entry
   std::function<void()> content_read_hook_;  // guarded by mu_; TEST_SetContentReadHook
-  // Runs RunPrefetch. Declared last, so destroyed first: no task outlives the members.
-  index::TaskThread prefetcher_{kPrefetchQueue};
 };
 
 }  // namespace heapa

@@ -141,6 +141,13 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   batch->Put(storage::MetaKey("counters"), value);
   storage::Failpoint("pool.before_enqueue");
   ix_->Commit();
+  for (size_t i = 0, begin = 0; i < staged_stats_.ids.size(); begin = staged_stats_.ends[i++]) {
+    stats_.Set(staged_stats_.ids[i],
+               std::string_view(staged_stats_.bytes).substr(begin, staged_stats_.ends[i] - begin));
+  }
+  staged_stats_.ids.clear();
+  staged_stats_.ends.clear();
+  staged_stats_.bytes.clear();
   if (folded == 0) {
     committer_->Enqueue(seq, std::move(*batch));
   } else if (!committer_->EnqueueFolding(seq, std::move(*batch), folded,
@@ -162,8 +169,24 @@ Status Pool::AwaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {
 }
 
 Status Pool::FinishUnchanged(std::unique_lock<std::mutex>& lock) {
-  ix_->Rollback();
+  RollbackIndex();
   return AwaitDurable(lock, ix_->counters().durable_seq);
+}
+
+void Pool::PutStats(uint64_t id, const storage::StatsRecord& stats, storage::Batch* batch,
+                    std::string* scratch) {
+  storage::EncodeStats(stats, scratch);
+  batch->Put(storage::StatsKey(id), *scratch);
+  staged_stats_.ids.push_back(id);
+  staged_stats_.bytes += *scratch;
+  staged_stats_.ends.push_back(staged_stats_.bytes.size());
+}
+
+void Pool::RollbackIndex() {
+  ix_->Rollback();
+  staged_stats_.ids.clear();
+  staged_stats_.ends.clear();
+  staged_stats_.bytes.clear();
 }
 
 Status Pool::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {

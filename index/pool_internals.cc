@@ -16,34 +16,6 @@
 
 namespace heapa {
 
-Status Pool::ReadStats(uint64_t id, storage::StatsRecord* stats) const {
-  std::string value;
-  const std::string key = storage::StatsKey(id);
-  Status s = committer_->Get(key, &value);
-  if (s.code() == Status::Code::kNotFound) {
-    *stats = storage::StatsRecord();
-    return Status::OK();
-  }
-  HEAPA_RETURN_IF_ERROR(s);
-  return storage::AtKey(storage::DecodeStats(value, stats), key);
-}
-
-Status Pool::ReadStatsMany(const storage::Committer& reader, const std::vector<uint64_t>& ids,
-                           std::vector<storage::StatsRecord>* stats) {
-  std::vector<std::string> keys;
-  keys.reserve(ids.size());
-  for (uint64_t id : ids) keys.push_back(storage::StatsKey(id));
-  std::vector<std::string> values;
-  const std::vector<Status> read = reader.MultiGet(keys, &values);
-  stats->assign(ids.size(), storage::StatsRecord());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (read[i].code() == Status::Code::kNotFound) continue;
-    HEAPA_RETURN_IF_ERROR(read[i]);
-    HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeStats(values[i], &(*stats)[i]), keys[i]));
-  }
-  return Status::OK();
-}
-
 Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(std::unique_lock<std::mutex>& lock,
                                                                 const RequestKey& rk,
                                                                 storage::OpKind kind) {
@@ -84,7 +56,6 @@ Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(std::unique_lock
 
 Result<std::optional<storage::OpResultRecord>> Pool::BeginMutation(
     std::unique_lock<std::mutex>& lock, const RequestKey& rk, storage::OpKind kind) {
-  ++mutations_;  // read-ahead waits for a pause in these (AwaitQuiet)
   const Status writable = CheckWritable();
   if (!store_) return writable;  // closed, or it could not be reopened
   HEAPA_ASSIGN_OR_RETURN(std::optional<storage::OpResultRecord> stored, LoadResult(lock, rk, kind));
@@ -140,7 +111,7 @@ Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
       index::Entry* e = ix_->Find(id);
       if (e->state != QueryState::kArchived) continue;
       storage::StatsRecord stats;
-      HEAPA_RETURN_IF_ERROR(ReadStats(id, &stats));
+      HEAPA_RETURN_IF_ERROR(stats_.Get(id, &stats));
       stats.has_est_reward = true;
       stats.est_reward = v;
       PutStats(id, stats, batch, &value);

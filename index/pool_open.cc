@@ -205,13 +205,14 @@ Status Pool::Rebuild() {
   RetireCounters(/*store=*/false);
   committer_.reset();
   last_request_.clear();  // the store may hold other results now (a restore, lost batches)
-  ForgetPrefetched();     // and other statistics
   LoadedIndex loaded_index;
   HEAPA_RETURN_IF_ERROR(LoadIndex(&loaded_index));
   ix_ = std::move(loaded_index.ix);
   lineage_ = std::move(loaded_index.lineage);
   child_difficulty_ = std::move(loaded_index.child_difficulty);
   state_log_ = storage::StateLog(std::move(loaded_index.states));
+  stats_ = std::move(loaded_index.stats);
+  staged_stats_ = StagedStats();
   committer_ = std::make_shared<storage::Committer>(store_, ix_->counters().durable_seq);
   return Status::OK();
 }
@@ -258,6 +259,22 @@ Status Pool::LoadIndex(LoadedIndex* out) const {
         return Status::OK();
       });
   HEAPA_RETURN_IF_ERROR(edges);
+  storage::StatsRecord stats;
+  std::string scratch;
+  HEAPA_RETURN_IF_ERROR(store_->Scan(
+      storage::FamilyPrefix(storage::KeyFamily::kStats),
+      [&](std::string_view key, std::string_view value) {
+        const std::optional<uint64_t> id = storage::DecodeIdKey(storage::KeyFamily::kStats, key);
+        if (!id || ix->Find(*id) == nullptr) {
+          return Status::Corruption("statistics " + storage::DescribeKey(key) +
+                                    " of a query that does not exist");
+        }
+        std::string_view packed;
+        HEAPA_RETURN_IF_ERROR(
+            storage::AtKey(storage::DecodeStatsToPacked(value, &stats, &scratch, &packed), key));
+        out->stats.Set(*id, packed);
+        return Status::OK();
+      }));
   ix->counters() = counters;
   ix->rng() = index::Rng::FromState(counters.rng_state, counters.rng_inc);
   return Status::OK();

@@ -65,15 +65,6 @@ struct PoolOptions {
 
   // Storage engine sizing.
   size_t write_buffer_bytes = 64u << 20;
-
-  // A Sample of at least this many queries has their statistics read ahead on a background
-  // thread; the Report of those queries then finds them in memory instead of reading them
-  // under the pool's lock (index/pool_prefetch.cc). 0: never read ahead.
-  size_t prefetch_stats_min = 64;
-  // The read-ahead starts once no mutation has come for this long, as while a trainer
-  // generates its rollouts, and is given up after 20 such windows without a pause: under
-  // steady traffic it would only take the cores from the requests. 0: at once.
-  int64_t prefetch_quiet_ms = 2;
 };
 
 // InvalidArgument naming the first bad field, or OK.

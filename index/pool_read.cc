@@ -21,7 +21,7 @@ Result<QueryInfo> Pool::Get(QueryId id) const {
   const std::string qkey = storage::QueryKey(id);
   HEAPA_RETURN_IF_ERROR(committer_->Get(qkey, &value));
   HEAPA_RETURN_IF_ERROR(storage::AtKey(storage::DecodeQuery(value, &info.query), qkey));
-  HEAPA_RETURN_IF_ERROR(ReadStats(id, &info.stats));
+  HEAPA_RETURN_IF_ERROR(stats_.Get(id, &info.stats));
   return info;
 }
 
@@ -45,6 +45,7 @@ void Pool::FillIndexStats(PoolStats* out) const {
   }
   st.counters = ix_->counters();
   st.index_bytes = ix_->MemoryBytes();
+  st.stats_bytes = stats_.bytes();
 }
 
 PoolStats Pool::Stats() const {
@@ -66,10 +67,6 @@ PoolStats Pool::Stats() const {
   st.commit_batches += retired_batches_;
   st.commit_max_group = std::max(st.commit_max_group, retired_max_group_);
   st.wal_syncs = retired_wal_syncs_ + (store_ ? store_->WalSyncs() : 0);
-  st.prefetch_hits = prefetch_hits_;
-  st.prefetch_misses = prefetch_misses_;
-  st.prefetch_skipped = prefetch_skipped_;
-  st.prefetch_held = prefetched_.size();
   if (!degraded_.ok()) st.degraded = degraded_.ToString();
   return st;
 }
@@ -118,11 +115,21 @@ void Pool::TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn
   if (ix_) fn(*ix_);
 }
 
+void Pool::TEST_MutateStats(const std::function<void(index::StatsTable&)>& fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fn(stats_);
+}
+
 void Pool::TEST_FailWrites(const Status& error, bool after_writing) {
   std::lock_guard<std::mutex> lock(mu_);
   test_fail_writes_ = error;
   test_fail_after_writing_ = after_writing;
   if (store_) store_->TEST_FailWrites(error, after_writing);
+}
+
+void Pool::TEST_SetContentReadHook(std::function<void()> hook) {
+  std::lock_guard<std::mutex> lock(mu_);
+  content_read_hook_ = std::move(hook);
 }
 
 Status Pool::Close() {
@@ -134,7 +141,7 @@ Status Pool::Close() {
   Status drained = committer_ ? committer_->Drain() : Status::OK();
   RetireCounters(/*store=*/true);
   committer_.reset();
-  ForgetPrefetched();
+  stats_ = index::StatsTable();  // its memory: Get and Report answer Unavailable from now on
   Status s = store_->Close();
   store_.reset();
   return drained.ok() ? s : drained;

@@ -70,6 +70,9 @@ Status Pool::VerifyIndex() const {
         lineage_.Children(id) != disk.lineage.Children(id)) {
       return differ("the lineage edges of query " + std::to_string(id));
     }
+    if (stats_.Encoded(id) != disk.stats.Encoded(id)) {
+      return differ("the statistics of query " + std::to_string(id));
+    }
   }
   if (child_difficulty_ != disk.child_difficulty) return differ("the children's difficulty");
   const Snapshot live = SnapshotOf(*ix_), stored = SnapshotOf(*disk.ix);

@@ -146,10 +146,8 @@ struct PoolStats {
   // WAL syncs since open, as RocksDB's write path counts them (storage::Store::WalSyncs), over
   // every store the pool opened since: at least commit_writes when writes are synced.
   uint64_t wal_syncs = 0;
-  // Statistics read ahead since open (index/pool_prefetch.cc): the records Reports took from
-  // memory (hits) and read themselves (misses); the read-aheads skipped, because too many
-  // waited or mutations never paused; the records held now.
-  uint64_t prefetch_hits = 0, prefetch_misses = 0, prefetch_skipped = 0, prefetch_held = 0;
+  // Memory held by every query's statistics (index/stats_table.h), beside index_bytes.
+  uint64_t stats_bytes = 0;
 };
 
 }  // namespace heapa

@@ -304,11 +304,8 @@ PoolStats FromWire(const fb::PoolStatsReply* s) {
   out.commit_writes = s->commit_writes();
   out.commit_batches = s->commit_batches();
   out.commit_max_group = s->commit_max_group();
-  out.prefetch_hits = s->prefetch_hits();
-  out.prefetch_misses = s->prefetch_misses();
-  out.prefetch_skipped = s->prefetch_skipped();
-  out.prefetch_held = s->prefetch_held();
   out.wal_syncs = s->wal_syncs();
+  out.stats_bytes = s->stats_bytes();
   return out;
 }
 
@@ -320,8 +317,7 @@ flatbuffers::Offset<fb::PoolStatsReply> BuildStatsReply(Builder& b, const PoolSt
       s.rejected, s.evicted, s.low_max.has_value(), s.low_max.value_or(0), s.high_min.has_value(),
       s.high_min.value_or(0), c.total_added, c.total_duplicates, c.total_sampled, c.total_evicted,
       c.total_reports, c.total_reinserted, c.total_expired, c.durable_seq, s.index_bytes, degraded,
-      s.commit_writes, s.commit_batches, s.commit_max_group, s.prefetch_hits, s.prefetch_misses,
-      s.prefetch_skipped, s.prefetch_held, s.wal_syncs);
+      s.commit_writes, s.commit_batches, s.commit_max_group, s.wal_syncs, s.stats_bytes);
 }
 
 index::RefreshOptions FromWire(const fb::Refresh* r) {

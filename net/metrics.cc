@@ -181,18 +181,10 @@ std::string Metrics::Render(const PoolRegistry& pools, uint64_t direct_replies) 
           "WAL syncs since the pool was opened, as RocksDB counts them (at least one "
           "per synced write).",
           [](const PoolStats& s) { return s.wal_syncs; });
-  counter("heapa_pool_prefetch_hits_total",
-          "Statistics records Reports took from read-ahead instead of reading them.",
-          [](const PoolStats& s) { return s.prefetch_hits; });
-  counter("heapa_pool_prefetch_misses_total", "Statistics records Reports read themselves.",
-          [](const PoolStats& s) { return s.prefetch_misses; });
-  counter("heapa_pool_prefetch_skipped_total",
-          "Read-aheads skipped: too many waiting, or no pause in the mutations.",
-          [](const PoolStats& s) { return s.prefetch_skipped; });
-  gauge("heapa_pool_prefetch_held", "Statistics records held by read-ahead.",
-        [](const PoolStats& s) { return s.prefetch_held; });
   gauge("heapa_pool_index_bytes", "Memory of the in-memory index.",
         [](const PoolStats& s) { return s.index_bytes; });
+  gauge("heapa_pool_stats_bytes", "Memory of every query's running statistics.",
+        [](const PoolStats& s) { return s.stats_bytes; });
   gauge("heapa_pool_degraded", "1 when a failed write turned the pool read-only.",
         [](const PoolStats& s) { return s.degraded.empty() ? 0 : 1; });
   return p.Take();

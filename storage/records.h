@@ -203,6 +203,10 @@ Status DecodeState(std::string_view value, StateRecord* rec);
 Status DecodeStateChunk(std::string_view value, StateChunkRecord* rec);
 Status DecodeStateJournal(std::string_view value, StateJournalRecord* rec);
 Status DecodeStats(std::string_view value, StatsRecord* rec);
+// DecodeStats, and `*packed` = what EncodeStats writes for the record: `value` itself when it
+// is packed already, else its re-encoding in `scratch` (a record of format 2 or 3).
+Status DecodeStatsToPacked(std::string_view value, StatsRecord* rec, std::string* scratch,
+                           std::string_view* packed);
 Status DecodeConfig(std::string_view value, ConfigRecord* rec);
 Status DecodeCounters(std::string_view value, CountersRecord* rec);
 Status DecodeFormat(std::string_view value, uint32_t* version);

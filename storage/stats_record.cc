@@ -226,4 +226,16 @@ Status DecodeStats(std::string_view value, StatsRecord* rec) {
   return DecodePacked(payload, rec);
 }
 
+Status DecodeStatsToPacked(std::string_view value, StatsRecord* rec, std::string* scratch,
+                           std::string_view* packed) {
+  HEAPA_RETURN_IF_ERROR(DecodeStats(value, rec));
+  if (value[0] == static_cast<char>(Kind::kStatsPacked)) {
+    *packed = value;
+  } else {
+    EncodeStats(*rec, scratch);
+    *packed = *scratch;
+  }
+  return Status::OK();
+}
+
 }  // namespace heapa::storage

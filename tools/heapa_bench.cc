@@ -48,8 +48,6 @@ struct Flags {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::string redis_server = "redis-server";
-  std::optional<size_t> prefetch_stats_min;
-  std::optional<int64_t> prefetch_quiet_ms;
 };
 
 // A fresh directory under --dir or /tmp, removed at exit.
@@ -84,8 +82,6 @@ TargetRun RunTarget(const Flags& f, const std::string& kind, const std::string& 
   o.pool_size = f.w.pool_size;
   o.seed = f.w.seed;
   o.sync = f.durability == "sync";
-  o.prefetch_stats_min = f.prefetch_stats_min;
-  o.prefetch_quiet_ms = f.prefetch_quiet_ms;
   o.pool_dir = f.db;
   o.heapad_path = f.heapad.empty() ? SelfDir() + "/heapad" : f.heapad;
   o.host = f.host;
@@ -201,14 +197,6 @@ int Main(int argc, char** argv) {
   app.add_option("--durability", f.durability, "heapa targets: fdatasync every write or not")
       ->check(CLI::IsMember({"sync", "nosync"}))
       ->capture_default_str();
-  app.add_option("--prefetch-stats-min", f.prefetch_stats_min,
-                 "heapa targets: read ahead the statistics of a Sample of this many queries or "
-                 "more (0: never; default: the pool's)")
-      ->check(Unsigned());
-  app.add_option("--prefetch-quiet-ms", f.prefetch_quiet_ms,
-                 "heapa targets: start a read-ahead after this long without mutations "
-                 "(default: the pool's)")
-      ->check(CLI::Range(int64_t{0}, int64_t{60'000}));
   app.add_option("--pool-size", f.w.pool_size, "queries to fill")->capture_default_str();
   app.add_option("--batch", f.w.batch, "queries per Sample/Report of a step and of sample")
       ->check(CLI::Range(1u, 1u << 16))

@@ -107,15 +107,6 @@ int Main(int argc, char** argv) {
                  "memtable budget of each pool, in MiB (half for the texts, half for the rest)")
       ->capture_default_str()
       ->check(CLI::Range(2, 1 << 16));
-  app.add_option("--prefetch-stats-min", po.prefetch_stats_min,
-                 "read ahead the statistics of a Sample of at least this many queries, so that "
-                 "their Report finds them in memory (0: never)")
-      ->capture_default_str()
-      ->check(Unsigned());
-  app.add_option("--prefetch-quiet-ms", po.prefetch_quiet_ms,
-                 "start a read-ahead once a pool's mutations pause this long (0: at once)")
-      ->check(CLI::Range(int64_t{0}, int64_t{60'000}))
-      ->capture_default_str();
   app.add_option("--max-admin-requests", service_options.max_admin_requests,
                  "whole-pool requests (digest, verify, refresh, checkpoint, restore, fork, drop) "
                  "running at once; more are refused")

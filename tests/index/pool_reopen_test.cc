@@ -311,6 +311,29 @@ TEST_SUITE("index/pool_reopen") {
     CHECK(opened.status().message().find("C/") != std::string::npos);
   }
 
+  TEST_CASE("statistics that fail to decode, or of no query, fail Open with Corruption") {
+    for (const bool orphan : {false, true}) {
+      CAPTURE(orphan);
+      testing::TempDir dir;
+      {
+        auto pool = testing::OpenPool(dir.path(), PoolConfig{});
+        HEAPA_REQUIRE_OK(pool->Insert(std::vector<NewQuery>{testing::MakeQuery(1)}).status());
+        HEAPA_REQUIRE_OK(pool->Close());
+      }
+      {
+        auto store = testing::OpenRawStore(dir.path());
+        storage::Batch batch;
+        std::string value;
+        storage::EncodeStats(storage::StatsRecord{}, &value);
+        batch.Put(storage::StatsKey(orphan ? 2 : 1), orphan ? value : "not statistics");
+        HEAPA_REQUIRE_OK(store->Write(&batch));
+      }
+      auto opened = Pool::Open(dir.path(), PoolOptions{});
+      CHECK(opened.status().code() == Status::Code::kCorruption);
+      CHECK(opened.status().message().find(orphan ? "T/2" : "T/1") != std::string::npos);
+    }
+  }
+
   TEST_CASE("restoring a checkpoint of format 2 upgrades it to the checkpointed index") {
     testing::TempDir dir;
     PoolConfig config;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "index/pool.h"
+#include "storage/records.h"
 #include "tests/testutil/random_ops.h"
 #include "tests/testutil/test_util.h"
 
@@ -39,6 +40,21 @@ TEST_SUITE("index/pool_verify") {
     CHECK(s.ToString().find("query 1") != std::string::npos);
     pool->TEST_MutateIndex([](index::FrontierIndex& ix) { ix.Find(1)->times_sampled -= 1; });
     HEAPA_REQUIRE_OK(pool->VerifyIndex());
+
+    storage::StatsRecord stats;
+    stats.reports = 1;
+    stats.rollouts = 2;
+    std::string value;
+    storage::EncodeStats(stats, &value);
+    pool->TEST_MutateStats([&](index::StatsTable& t) { t.Set(2, value); });
+    s = pool->VerifyIndex();
+    CHECK(s.code() == Status::Code::kCorruption);
+    CHECK(s.ToString().find("statistics of query 2") != std::string::npos);
+    CHECK(pool->Get(2)->stats == stats);  // what the pool serves, from memory
+    storage::EncodeStats(storage::StatsRecord{}, &value);
+    pool->TEST_MutateStats([&](index::StatsTable& t) { t.Set(2, value); });
+    s = pool->VerifyIndex();  // zeros are not "no record"
+    CHECK(s.ToString().find("statistics of query 2") != std::string::npos);
 
     pool->TEST_MutateIndex([](index::FrontierIndex& ix) { ix.counters().total_reports += 1; });
     s = pool->VerifyIndex();

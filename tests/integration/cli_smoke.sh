@@ -30,7 +30,7 @@ j refresh math >/dev/null
 h recover math
 h reinsert math
 [ "$(j stats math | field '["pooled"]')" -ge 3 ] || fail stats
-[ "$(j stats math | field '["prefetch"]["misses"]')" -ge 1 ] || fail "stats: read-ahead counters"
+[ "$(j stats math | field '["stats_bytes"]')" -ge 1 ] || fail "stats: memory of the statistics"
 [ "$(j stats math | field '["commit"]["writes"]')" -ge 1 ] || fail "stats: group commit counters"
 h checkpoint math t1
 before=$(j digest math | field '["digest"]')

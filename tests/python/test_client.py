@@ -104,6 +104,7 @@ class PoolVerbsTest(DaemonTestCase):
         self.assertEqual((st.total_added, st.total_duplicates, st.total_sampled), (3, 1, 3))
         self.assertEqual(st.durable_seq, c.durable_seq("m"))
         self.assertEqual(st.degraded, "")
+        self.assertGreater(st.stats_bytes, 0)  # two queries reported
         self.assertEqual(heapa.to_dict(st)["archived"], 2)
 
     def test_pool_call_errors(self):

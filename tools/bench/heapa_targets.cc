@@ -150,8 +150,6 @@ class InProcTarget final : public Target {
     options.error_if_exists = create;  // a fill into an old pool would only find duplicates
     options.config = BenchConfig(o_);
     options.sync = o_.sync;
-    if (o_.prefetch_stats_min) options.prefetch_stats_min = *o_.prefetch_stats_min;
-    if (o_.prefetch_quiet_ms) options.prefetch_quiet_ms = *o_.prefetch_quiet_ms;
     const std::string dir = o_.pool_dir.empty() ? o_.work_dir + "/pool" : o_.pool_dir;
     HEAPA_ASSIGN_OR_RETURN(pool_, Pool::Open(dir, options));
     return Status::OK();
@@ -250,12 +248,6 @@ class HeapadTarget final : public Target {
     std::vector<std::string> argv = {o_.heapad_path, "--data-dir", o_.work_dir + "/heapad-data",
                                      "--listen", "127.0.0.1:0"};
     if (!o_.sync) argv.push_back("--no-sync");
-    if (o_.prefetch_stats_min) {
-      argv.insert(argv.end(), {"--prefetch-stats-min", std::to_string(*o_.prefetch_stats_min)});
-    }
-    if (o_.prefetch_quiet_ms) {
-      argv.insert(argv.end(), {"--prefetch-quiet-ms", std::to_string(*o_.prefetch_quiet_ms)});
-    }
     HEAPA_RETURN_IF_ERROR(
         daemon_.Start(argv, /*capture_stdout=*/true, o_.work_dir + "/heapad.log"));
     // "heapad listening on 127.0.0.1:PORT data-dir ..."

@@ -52,9 +52,6 @@ struct TargetOptions {
   uint64_t pool_size = 0;
   uint64_t seed = 0;
   bool sync = true;  // heapa targets: fdatasync every write
-  // heapa targets: PoolOptions::prefetch_stats_min and prefetch_quiet_ms (unset: the defaults).
-  std::optional<size_t> prefetch_stats_min;
-  std::optional<int64_t> prefetch_quiet_ms;
   // inproc: the pool's directory, kept after the run ("": a subdirectory of work_dir).
   std::string pool_dir;
   // heapad: the daemon binary to start, or host/port of a running one (port != 0).

@@ -121,11 +121,9 @@ Status Runner::Step() {
   std::vector<double> sample_ms, report_ms, step_ms;
   uint64_t from_cold = 0, sampled = 0;
   std::vector<ReportItem> items;
-  std::optional<PoolStats> before;
   const uint64_t total = uint64_t{o_.warmup_steps} + o_.steps;
   for (uint64_t s = 0; s < total; ++s, ++step_) {
     const bool measured = s >= o_.warmup_steps;
-    if (s == o_.warmup_steps) before = session_->Stats();
     const auto start = SteadyClock::now();
     HEAPA_ASSIGN_OR_RETURN(std::vector<SampledQuery> picks, session_->Sample(o_.batch, true));
     const double sample_took = MsSince(start);
@@ -169,15 +167,10 @@ Status Runner::Step() {
   PrintLatency("step", st);
   PrintLatency("  of which Sample", Summarize(sample_ms));
   PrintLatency("  of which Report", Summarize(report_ms));
-  const std::optional<PoolStats> after = session_->Stats();
-  if (before && after) {
-    const uint64_t hits = after->prefetch_hits - before->prefetch_hits;
-    const uint64_t misses = after->prefetch_misses - before->prefetch_misses;
-    fmt::print("  statistics read ahead: {} of {} records ({:.1f}%), {} read-aheads skipped\n",
-               hits, hits + misses,
-               100.0 * static_cast<double>(hits) /
-                   static_cast<double>(std::max<uint64_t>(hits + misses, 1)),
-               after->prefetch_skipped - before->prefetch_skipped);
+  if (const std::optional<PoolStats> after = session_->Stats()) {
+    fmt::print("  memory: index {:.1f} MiB, statistics {:.1f} MiB\n",
+               static_cast<double>(after->index_bytes) / (1 << 20),
+               static_cast<double>(after->stats_bytes) / (1 << 20));
   }
   figures_["step: p50 ms"] = {st.p50, false};
   figures_["step: p99 ms"] = {st.p99, false};

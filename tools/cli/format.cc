@@ -314,6 +314,7 @@ Json StatsJson(const PoolStats& s) {
               {"low_max", Optional(s.low_max)},
               {"high_min", Optional(s.high_min)},
               {"index_bytes", s.index_bytes},
+              {"stats_bytes", s.stats_bytes},
               {"degraded", s.degraded.empty() ? Json(nullptr) : Json(s.degraded)},
               {"counters",
                {{"durable_seq", c.durable_seq},
@@ -328,12 +329,7 @@ Json StatsJson(const PoolStats& s) {
                {{"writes", s.commit_writes},
                 {"operations", s.commit_batches},
                 {"max_group", s.commit_max_group},
-                {"wal_syncs", s.wal_syncs}}},
-              {"prefetch",
-               {{"hits", s.prefetch_hits},
-                {"misses", s.prefetch_misses},
-                {"skipped", s.prefetch_skipped},
-                {"held", s.prefetch_held}}}};
+                {"wal_syncs", s.wal_syncs}}}};
 }
 
 Json CheckpointsJson(const std::vector<storage::CheckpointInfo>& checkpoints) {

@@ -210,6 +210,7 @@ class PoolStats:
     total_expired: int
     durable_seq: int
     index_bytes: int
+    stats_bytes: int  # memory of every query's running statistics
     degraded: str
 
 

@@ -496,7 +496,7 @@ def decode_stats(r: Reply) -> t.PoolStats:
         total_sampled=x.TotalSampled(), total_evicted=x.TotalEvicted(),
         total_reports=x.TotalReports(), total_reinserted=x.TotalReinserted(),
         total_expired=x.TotalExpired(), durable_seq=x.DurableSeq(), index_bytes=x.IndexBytes(),
-        degraded=_text(x.Degraded()))
+        stats_bytes=x.StatsBytes(), degraded=_text(x.Degraded()))
 
 
 def decode_checkpoints(r: Reply) -> List[t.CheckpointInfo]:
