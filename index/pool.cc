@@ -150,7 +150,7 @@ Result<std::vector<SampledQuery>> Pool::Sample(const SampleRequest& req, const R
   ExpireLeases(now);
   const uint64_t threshold = config_.reinsert_below > 0 ? config_.reinsert_below : req.count;
   if (ix_->pooled() < threshold && !ix_->archived().empty()) {
-    Result<size_t> reinserted = ReinsertArchive(&batch);
+    Result<size_t> reinserted = ReinsertArchive();
     if (!reinserted.ok()) {
       RollbackIndex();
       return reinserted.status();
@@ -276,7 +276,7 @@ Result<std::vector<ReportOutcome>> Pool::Report(std::span<const ReportItem> item
     if (outcomes[i] == ReportOutcome::kDuplicate || outcomes[i] == ReportOutcome::kStale) continue;
     const ReportItem& it = items[i];
     index::ApplyGroup(it.rewards, it.step, it.lease, &stats[i]);
-    PutStats(it.id, stats[i], &batch, &value);
+    PutStats(it.id, stats[i], &value);
     ++ix_->counters().total_reports;
     ++changed;
     if (outcomes[i] == ReportOutcome::kApplied) {
@@ -309,7 +309,7 @@ Result<size_t> Pool::Reinsert(const RequestKey& rk) {
   if (ix_->archived().empty()) return size_t{0};
   storage::Batch batch;
   ix_->Begin();
-  Result<size_t> n = ReinsertArchive(&batch);
+  Result<size_t> n = ReinsertArchive();
   if (!n.ok()) {
     RollbackIndex();
     return n.status();

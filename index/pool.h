@@ -258,6 +258,7 @@ class Pool final {
     std::unordered_map<uint64_t, double> child_difficulty;
     storage::StateLogPosition states;
     index::StatsTable stats;
+    storage::StateLogPosition stats_position;
   };
   // Reads counters, states, edges and statistics from store_. REQUIRES: mu_ held, nothing
   // queued.
@@ -329,9 +330,9 @@ class Pool final {
   bool AfterFailedWrite(const Status& error, const storage::Committer* from);
   // Inside a transaction: lease expiry, archive reinsertion, in-flight recovery.
   size_t ExpireLeases(int64_t now_ms);
-  // Reinserts the archive, refreshed per config; adds stats records to `batch`. On error the
+  // Reinserts the archive, refreshed per config; stages statistics (PutStats). On error the
   // caller rolls back.
-  Result<size_t> ReinsertArchive(storage::Batch* batch);
+  Result<size_t> ReinsertArchive();
   void ReturnToPool(index::Entry& e);
   // Dedup of a batch of new content: each item resolves to an existing query (created=false,
   // its id), to the first copy within the batch (created=false, id filled in later by
@@ -370,11 +371,10 @@ class Pool final {
   // Reads the query records of sampled queries into them, through `reader` (a copy of
   // committer_ taken under mu_; no lock needed).
   static Status ReadContent(const storage::Committer& reader, std::vector<SampledQuery>* out);
-  // Adds the 'T' record of `id` to `batch` (encoded in `scratch`); stats_ takes it when the
-  // batch is committed (CommitBatch), and forgets it if the mutation rolls back
-  // (RollbackIndex). REQUIRES: mu_ held, inside the index transaction.
-  void PutStats(uint64_t id, const storage::StatsRecord& stats, storage::Batch* batch,
-                std::string* scratch);
+  // Stages the statistics of `id` (encoded in `scratch`): CommitBatch puts them in stats_ and
+  // its batch (through stats_log_); a rollback (RollbackIndex) forgets them. REQUIRES: mu_
+  // held, inside the index transaction.
+  void PutStats(uint64_t id, const storage::StatsRecord& stats, std::string* scratch);
   // Rolls back the index transaction and drops the statistics PutStats staged in it.
   // REQUIRES: mu_ held, inside the index transaction.
   void RollbackIndex();
@@ -393,6 +393,7 @@ class Pool final {
   std::shared_ptr<storage::Committer> committer_;
   std::unique_ptr<index::FrontierIndex> ix_;               // guarded by mu_
   storage::StateLog state_log_;                            // guarded by mu_; ix_'s states
+  storage::StatsLog stats_log_;                            // guarded by mu_; stats_
   index::LineageGraph lineage_;                            // guarded by mu_
   std::unordered_map<uint64_t, double> child_difficulty_;  // guarded by mu_; children only
   Status degraded_;                                        // guarded by mu_; OK while writable
@@ -422,8 +423,8 @@ class Pool final {
   bool restore_unfinished_ = false;
   Status test_fail_writes_;  // guarded by mu_; applied to every store opened (TEST_FailWrites)
   bool test_fail_after_writing_ = false;  // guarded by mu_; likewise
-  // Guarded by mu_: every query's statistics as committer_ serves the 'T' records (store plus
-  // queued batches); loaded by Rebuild.
+  // Guarded by mu_: every query's statistics as committer_ serves them (store plus queued
+  // batches); loaded by Rebuild.
   index::StatsTable stats_;
   // Guarded by mu_: the records PutStats added to the batch of the mutation under way, which
   // CommitBatch moves into stats_: the ids, where each record ends in `bytes`, the records.

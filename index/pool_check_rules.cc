@@ -33,7 +33,8 @@ void Checker::CheckIds() {
               "missing (ids are dense below next_id " + std::to_string(counters_.next_id) + ")");
     }
     if (info.has_stats && !info.has_query) {
-      Problem(DescribeKey(storage::StatsKey(id)), "statistics of a query that does not exist");
+      Problem("statistics of query " + std::to_string(id),
+              "statistics of a query that does not exist");
     }
     if (info.has_dedup && !info.has_query) {
       Problem(DescribeKey(storage::QueryKey(id)), "missing, but a dedup entry names it");
@@ -115,17 +116,17 @@ void Checker::CheckLineage() {
     const auto it = parents_.find(child);
     if (it == parents_.end() ||
         std::find(it->second.begin(), it->second.end(), parent) == it->second.end()) {
-      Problem(key, "not among the parents that " + DescribeKey(storage::QueryKey(child)) +
-                       " lists");
+      Problem(key,
+              "not among the parents that " + DescribeKey(storage::QueryKey(child)) + " lists");
     }
   }
   // edges_ is in key order, i.e. sorted by (parent, child).
   for (const auto& [child, parents] : parents_) {
     for (uint64_t p : parents) {
       if (!std::binary_search(edges_.begin(), edges_.end(), std::make_pair(p, child))) {
-        Problem(DescribeKey(storage::QueryKey(child)),
-                "lists parent " + std::to_string(p) + " but has no edge " +
-                    DescribeKey(storage::EdgeKey(p, child)));
+        Problem(DescribeKey(storage::QueryKey(child)), "lists parent " + std::to_string(p) +
+                                                           " but has no edge " +
+                                                           DescribeKey(storage::EdgeKey(p, child)));
       }
     }
   }
@@ -133,8 +134,7 @@ void Checker::CheckLineage() {
 
 void Checker::CheckCounters() {
   if (!have_counters_) return;
-  const auto mismatch = [&](const char* name, uint64_t stored, uint64_t counted,
-                            const char* what) {
+  const auto mismatch = [&](const char* name, uint64_t stored, uint64_t counted, const char* what) {
     if (stored == counted) return;
     Problem("M/counters", std::string(name) + " is " + std::to_string(stored) + " but " +
                               std::to_string(counted) + " " + what);
@@ -144,8 +144,7 @@ void Checker::CheckCounters() {
   mismatch("total_added", counters_.total_added, counters_.next_id - 1,
            "queries were created (next_id - 1)");
   mismatch("total_evicted", counters_.total_evicted,
-           report_->per_state[static_cast<size_t>(QueryState::kEvicted)],
-           "queries are EVICTED");
+           report_->per_state[static_cast<size_t>(QueryState::kEvicted)], "queries are EVICTED");
   mismatch("total_reports", counters_.total_reports, reports_sum_,
            "reports are recorded in the statistics records");
   if (counters_.next_seq == 0 || counters_.next_lease == 0) {

@@ -58,7 +58,9 @@ class Checker {
   // The states, merged from chunks and journal (state_log.h), after the scan.
   void ReadStates();
   Status OnState(uint64_t id, const storage::StateRecord& rec);
-  void OnStats(std::string_view key, std::string_view value);
+  // The statistics, merged from their chunks and journal likewise.
+  void ReadStatsLog();
+  Status OnStats(uint64_t id, const std::string& encoded);
   void OnDedup(std::string_view key, std::string_view value);
   void OnEdge(std::string_view key, std::string_view value);
 

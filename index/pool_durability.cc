@@ -129,11 +129,37 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   for (uint64_t id : touched) changed.emplace_back(id, ix_->Find(id)->ToRecord());
   // A small journal record still queued is folded into this batch's: a group of reports then
   // writes (and later deletes) one record instead of one per report.
-  const uint64_t open = state_log_.foldable();
-  const bool fold = open != 0 && committer_->Queued(open);
+  const auto foldable = [&](const auto& log) {
+    return log.foldable() != 0 && committer_->Queued(log.foldable());
+  };
   const uint64_t folded = state_log_.Write(
       seq, counters.next_id, std::move(changed),
-      [this](uint64_t id) { return ix_->Find(id)->ToRecord(); }, batch, fold);
+      [this](uint64_t id) { return ix_->Find(id)->ToRecord(); }, batch, foldable(state_log_));
+  // The statistics staged by PutStats: into stats_ first (a chunk rewrite reads them there),
+  // then the log, by id (an id staged twice keeps its last record).
+  std::vector<std::pair<uint64_t, std::string>> stats_changed;
+  stats_changed.reserve(staged_stats_.ids.size());
+  for (size_t i = 0, begin = 0; i < staged_stats_.ids.size(); begin = staged_stats_.ends[i++]) {
+    const std::string_view encoded =
+        std::string_view(staged_stats_.bytes).substr(begin, staged_stats_.ends[i] - begin);
+    stats_.Set(staged_stats_.ids[i], encoded);
+    stats_changed.emplace_back(staged_stats_.ids[i], encoded);
+  }
+  staged_stats_.ids.clear();
+  staged_stats_.ends.clear();
+  staged_stats_.bytes.clear();
+  std::stable_sort(stats_changed.begin(), stats_changed.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i + 1 < stats_changed.size();) {  // the last of equal ids wins
+    if (stats_changed[i].first == stats_changed[i + 1].first) {
+      stats_changed.erase(stats_changed.begin() + static_cast<ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+  const uint64_t stats_folded = stats_log_.Write(
+      seq, counters.next_id, std::move(stats_changed),
+      [this](uint64_t id) { return std::string(stats_.Encoded(id)); }, batch, foldable(stats_log_));
   std::string value;
   counters.rng_state = ix_->rng().state();
   counters.rng_inc = ix_->rng().inc();
@@ -141,18 +167,26 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   batch->Put(storage::MetaKey("counters"), value);
   storage::Failpoint("pool.before_enqueue");
   ix_->Commit();
-  for (size_t i = 0, begin = 0; i < staged_stats_.ids.size(); begin = staged_stats_.ends[i++]) {
-    stats_.Set(staged_stats_.ids[i],
-               std::string_view(staged_stats_.bytes).substr(begin, staged_stats_.ends[i] - begin));
-  }
-  staged_stats_.ids.clear();
-  staged_stats_.ends.clear();
-  staged_stats_.bytes.clear();
-  if (folded == 0) {
+  if (folded == 0 && stats_folded == 0) {
     committer_->Enqueue(seq, std::move(*batch));
-  } else if (!committer_->EnqueueFolding(seq, std::move(*batch), folded,
-                                         storage::JournalKey(folded))) {
-    state_log_.Unfold(folded);  // a write took it meanwhile: it stays, with copies of its entries
+  } else {
+    // A write may have taken a folded record's batch meanwhile: that record then stays, with
+    // copies of its entries in this one.
+    const std::string state_key = storage::JournalKey(folded);
+    const std::string stats_key = storage::StatsJournalKey(stats_folded);
+    std::vector<storage::Committer::Fold> folds;
+    if (folded != 0) folds.push_back({folded, state_key});
+    if (stats_folded != 0) folds.push_back({stats_folded, stats_key});
+    std::vector<bool> removed;
+    committer_->EnqueueFolding(seq, std::move(*batch), folds, &removed);
+    for (size_t i = 0; i < folds.size(); ++i) {
+      if (removed[i]) continue;
+      if (folds[i].from == folded && folds[i].key == state_key) {
+        state_log_.Unfold(folded);
+      } else {
+        stats_log_.Unfold(stats_folded);
+      }
+    }
   }
   return AwaitDurable(lock, seq);
 }
@@ -173,10 +207,8 @@ Status Pool::FinishUnchanged(std::unique_lock<std::mutex>& lock) {
   return AwaitDurable(lock, ix_->counters().durable_seq);
 }
 
-void Pool::PutStats(uint64_t id, const storage::StatsRecord& stats, storage::Batch* batch,
-                    std::string* scratch) {
+void Pool::PutStats(uint64_t id, const storage::StatsRecord& stats, std::string* scratch) {
   storage::EncodeStats(stats, scratch);
-  batch->Put(storage::StatsKey(id), *scratch);
   staged_stats_.ids.push_back(id);
   staged_stats_.bytes += *scratch;
   staged_stats_.ends.push_back(staged_stats_.bytes.size());

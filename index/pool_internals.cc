@@ -91,7 +91,7 @@ Status Pool::ReadContent(const storage::Committer& reader, std::vector<SampledQu
   return Status::OK();
 }
 
-Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
+Result<size_t> Pool::ReinsertArchive() {
   std::vector<index::Entry*> order;
   order.reserve(ix_->archived().size());
   for (uint64_t id : ix_->archived()) {  // id order: canonical
@@ -114,7 +114,7 @@ Result<size_t> Pool::ReinsertArchive(storage::Batch* batch) {
       HEAPA_RETURN_IF_ERROR(stats_.Get(id, &stats));
       stats.has_est_reward = true;
       stats.est_reward = v;
-      PutStats(id, stats, batch, &value);
+      PutStats(id, stats, &value);
       ix_->Touch(*e);
       e->reward = v;  // safe: archived entries are ordered by id, not reward
     }

@@ -117,7 +117,7 @@ Result<std::vector<InsertResult>> Pool::InsertChildren(std::span<const NewChild>
     storage::StatsRecord stats;
     stats.has_est_reward = true;
     stats.est_reward = est;
-    PutStats(e.id, stats, &batch, &value);
+    PutStats(e.id, stats, &value);
     storage::EncodeEdge(c.policy_difficulty, &value);
     for (QueryId p : c.parents) {
       batch.Put(storage::EdgeKey(p, e.id), value);

@@ -49,31 +49,25 @@ Status Initialize(storage::Store* store, const storage::ConfigRecord& config) {
   return store->Write(&batch);
 }
 
-// Every 'T' record of a store, verified and packed, one after the other in `bytes`.
+// Every query's statistics in a store, verified, one after the other in `bytes`.
 struct LoadedStats {
   std::vector<std::pair<uint64_t, size_t>> ends;  // (id, where its record ends in bytes)
   std::string bytes;
+  storage::StateLogPosition position;  // where the statistics log continues from
 };
 
-// Reads every 'T' record of `store` into `out`; Corruption for one that does not decode or
-// names no query (ids are dense: every id below next_id exists).
-Status ReadAllStats(const storage::Store& store, uint64_t next_id, LoadedStats* out) {
-  storage::StatsRecord rec;
-  std::string scratch;
-  return store.Scan(storage::FamilyPrefix(storage::KeyFamily::kStats), [&](std::string_view key,
-                                                                           std::string_view value) {
-    const std::optional<uint64_t> id = storage::DecodeIdKey(storage::KeyFamily::kStats, key);
-    if (!id || *id == 0 || *id >= next_id) {
-      return Status::Corruption("statistics " + storage::DescribeKey(key) +
-                                " of a query that does not exist");
-    }
-    std::string_view packed;
-    HEAPA_RETURN_IF_ERROR(
-        storage::AtKey(storage::DecodeStatsToPacked(value, &rec, &scratch, &packed), key));
-    out->bytes += packed;
-    out->ends.emplace_back(*id, out->bytes.size());
-    return Status::OK();
-  });
+// Reads the statistics log of `store` into `out` (ReadLog: any record that does not decode,
+// or names an id at or above next_id, is Corruption).
+Status ReadAllStats(const storage::Store& store, const storage::CountersRecord& counters,
+                    LoadedStats* out) {
+  return storage::ReadLog<storage::StatsLogTraits>(
+      store, counters.next_id, counters.durable_seq,
+      [&](uint64_t id, const std::string& encoded) {
+        out->bytes += encoded;
+        out->ends.emplace_back(id, out->bytes.size());
+        return Status::OK();
+      },
+      nullptr, &out->position);
 }
 
 }  // namespace
@@ -241,6 +235,7 @@ Status Pool::Rebuild() {
   child_difficulty_ = std::move(loaded_index.child_difficulty);
   state_log_ = storage::StateLog(std::move(loaded_index.states));
   stats_ = std::move(loaded_index.stats);
+  stats_log_ = storage::StatsLog(std::move(loaded_index.stats_position));
   staged_stats_ = StagedStats();
   committer_ = std::make_shared<storage::Committer>(store_, ix_->counters().durable_seq);
   return Status::OK();
@@ -262,7 +257,7 @@ Status Pool::LoadIndex(LoadedIndex* out) const {
   storage::SpareThread loader;
   const auto load_stats = [&] {
     try {
-      stats_read = ReadAllStats(*store_, counters.next_id, &stats);
+      stats_read = ReadAllStats(*store_, counters, &stats);
     } catch (const std::bad_alloc&) {
       stats_read = Status::ResourceExhausted("out of memory reading the statistics");
     }
@@ -311,6 +306,7 @@ Status Pool::LoadIndex(LoadedIndex* out) const {
     load_stats();
   }
   HEAPA_RETURN_IF_ERROR(stats_read);
+  out->stats_position = std::move(stats.position);
   for (size_t i = 0, begin = 0; i < stats.ends.size(); begin = stats.ends[i++].second) {
     out->stats.Set(stats.ends[i].first,
                    std::string_view(stats.bytes).substr(begin, stats.ends[i].second - begin));

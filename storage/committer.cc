@@ -30,16 +30,26 @@ bool Committer::Queued(uint64_t seq) const {
 }
 
 bool Committer::EnqueueFolding(uint64_t seq, Batch batch, uint64_t from, std::string_view key) {
+  const Fold fold{from, key};
+  std::vector<bool> removed;
+  EnqueueFolding(seq, std::move(batch), std::span<const Fold>(&fold, 1), &removed);
+  return removed[0];
+}
+
+void Committer::EnqueueFolding(uint64_t seq, Batch batch, std::span<const Fold> folds,
+                               std::vector<bool>* removed) {
   std::lock_guard<std::mutex> lock(mu_);
-  HEAPA_CHECK(from < seq);
-  Pending* earlier = FindQueued(from);  // none after a failure: the queue is empty
-  const bool removed = earlier != nullptr && earlier->batch.RetractPut(key);
-  if (removed) {
-    auto it = overlay_.find(std::string(key));
-    if (it != overlay_.end() && it->second.seq == from) overlay_.erase(it);
+  removed->assign(folds.size(), false);
+  for (size_t i = 0; i < folds.size(); ++i) {
+    const Fold& fold = folds[i];
+    HEAPA_CHECK(fold.from < seq);
+    Pending* earlier = FindQueued(fold.from);  // none after a failure: the queue is empty
+    if (earlier == nullptr || !earlier->batch.RetractPut(fold.key)) continue;
+    (*removed)[i] = true;
+    auto it = overlay_.find(std::string(fold.key));
+    if (it != overlay_.end() && it->second.seq == fold.from) overlay_.erase(it);
   }
   EnqueueLocked(seq, std::move(batch));
-  return removed;
 }
 
 void Committer::EnqueueLocked(uint64_t seq, Batch batch) {

@@ -41,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -79,6 +80,14 @@ class Committer {
   // the next one this way). Returns whether it removed the Put; if not, `batch` is queued all
   // the same. REQUIRES: as Enqueue; from < seq; no other queued batch writes `key`.
   bool EnqueueFolding(uint64_t seq, Batch batch, uint64_t from, std::string_view key);
+  // The same for several Puts (the pool folds its state journal and its statistics journal),
+  // each from its own earlier batch: (*removed)[i] tells whether folds[i]'s Put was removed.
+  struct Fold {
+    uint64_t from = 0;
+    std::string_view key;
+  };
+  void EnqueueFolding(uint64_t seq, Batch batch, std::span<const Fold> folds,
+                      std::vector<bool>* removed);
 
   // Blocks until operation `seq` is durable (OK), or returns the write error that lost it.
   // May write other callers' batches as the leader of a group; once `seq` is durable, it

@@ -1,5 +1,7 @@
 #include "storage/format_upgrade.h"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -11,9 +13,61 @@
 
 namespace heapa::storage {
 
-bool CanUpgradeFormat(uint32_t version) { return version == 2 || version == 3; }
+bool CanUpgradeFormat(uint32_t version) { return version >= 2 && version < kFormatVersion; }
 
-bool ReadsFormatAsIs(uint32_t version) { return version == 3 || version == kFormatVersion; }
+bool ReadsFormatAsIs(uint32_t version) { return version == kFormatVersion; }
+
+namespace {
+
+// Moves every 'T' record (one per id, formats 2 to 4; packed or a FlatBuffer) into statistics
+// chunks as of the last batch written (durable_seq; no statistics journal exists yet, so the
+// next batch's wins), and deletes them, in `batch`.
+Status MoveStatsToChunks(const Store& store, const CountersRecord& counters, Batch* batch) {
+  std::vector<std::string> by_id(counters.next_id);
+  StatsRecord rec;
+  std::string scratch;
+  HEAPA_RETURN_IF_ERROR(
+      store.Scan(FamilyPrefix(KeyFamily::kStats), [&](std::string_view key, std::string_view v) {
+        const std::optional<uint64_t> id = DecodeIdKey(KeyFamily::kStats, key);
+        if (!id || *id == 0 || *id >= counters.next_id) {
+          return Status::Corruption("statistics " + DescribeKey(key) +
+                                    " of a query that does not exist");
+        }
+        std::string_view packed;
+        HEAPA_RETURN_IF_ERROR(AtKey(DecodeStatsToPacked(v, &rec, &scratch, &packed), key));
+        by_id[*id].assign(packed);
+        batch->Delete(key);
+        return Status::OK();
+      }));
+  StatsChunkRecord chunk;
+  std::string value;
+  for (uint64_t first = 1; first < counters.next_id; first += kStatsChunkIds) {
+    chunk.first_id = first;
+    chunk.as_of = counters.durable_seq;
+    const uint64_t end = std::min(counters.next_id, first + kStatsChunkIds);
+    chunk.slots.assign(std::make_move_iterator(by_id.begin() + static_cast<ptrdiff_t>(first)),
+                       std::make_move_iterator(by_id.begin() + static_cast<ptrdiff_t>(end)));
+    EncodeStatsChunk(chunk, &value);
+    batch->Put(StatsChunkKey(first), value);
+  }
+  return Status::OK();
+}
+
+// The counters of a pool being upgraded. Every format wrote each query's state in the batch
+// that created it, and every batch advanced durable_seq: a pool with queries has
+// durable_seq > 0.
+Status ReadCounters(const Store& store, CountersRecord* counters) {
+  std::string value;
+  HEAPA_RETURN_IF_ERROR(store.Get(MetaKey("counters"), &value));
+  HEAPA_RETURN_IF_ERROR(AtKey(DecodeCounters(value, counters), MetaKey("counters")));
+  if (counters->next_id == 0 || (counters->next_id > 1 && counters->durable_seq == 0)) {
+    return Status::Corruption("M/counters: next_id " + std::to_string(counters->next_id) +
+                              " with durable_seq " + std::to_string(counters->durable_seq));
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 Status EnsureCurrentFormat(Store* store, const std::string& what) {
   std::string value;
@@ -37,26 +91,19 @@ Status UpgradeFormat(Store* store, uint32_t version) {
     return Status::FailedPrecondition("no upgrade from pool format " + std::to_string(version));
   }
   std::string value;
-  if (version == 3) {
-    // Format 4 reads every record of format 3 as it is.
-    Batch batch;
+  CountersRecord counters;
+  HEAPA_RETURN_IF_ERROR(ReadCounters(*store, &counters));
+  Batch batch;
+  HEAPA_RETURN_IF_ERROR(MoveStatsToChunks(*store, counters, &batch));
+  if (version >= 3) {
+    // Format 5 reads every other record of formats 3 and 4 as it is.
     EncodeFormat(kFormatVersion, &value);
     batch.Put(MetaKey("format"), value);
     return store->Write(&batch).WithContext("upgrade to pool format " +
                                             std::to_string(kFormatVersion));
   }
-  HEAPA_RETURN_IF_ERROR(store->Get(MetaKey("counters"), &value));
-  CountersRecord counters;
-  HEAPA_RETURN_IF_ERROR(AtKey(DecodeCounters(value, &counters), MetaKey("counters")));
-  // Format 2 wrote each query's state in the batch that created it, and every batch advanced
-  // durable_seq: a pool with queries has durable_seq > 0.
-  if (counters.next_id == 0 || (counters.next_id > 1 && counters.durable_seq == 0)) {
-    return Status::Corruption("M/counters: next_id " + std::to_string(counters.next_id) +
-                              " with durable_seq " + std::to_string(counters.durable_seq));
-  }
   // The ids are dense below next_id and the keys sort by id: each record is the next id.
   std::vector<std::pair<uint64_t, StateRecord>> all;
-  Batch batch;
   HEAPA_RETURN_IF_ERROR(store->Scan(
       FamilyPrefix(KeyFamily::kFormat2State),
       [&](std::string_view key, std::string_view v) -> Status {

@@ -1,8 +1,9 @@
 // Upgrades a pool database written by an older heapa, in place and atomically.
 //
-// Supported: format 3 -> 4 (the version only: format 4 writes statistics packed and still
-// reads the FlatBuffer ones) and 2 -> 4 (one 'S' record per id -> state chunks, state_log.h,
-// as well). Format 1 (one column family) is refused before the store opens (store.h).
+// Supported: formats 2, 3 and 4 -> 5. Each moves the statistics (one 'T' record per id,
+// packed or a FlatBuffer) into statistics chunks (state_log.h); format 2 also has its states
+// (one 'S' record per id) moved into state chunks. Format 1 (one column family) is refused
+// before the store opens (store.h).
 //
 // Thread safety: call before anything else uses `store`.
 #ifndef HEAPA_STORAGE_FORMAT_UPGRADE_H_

@@ -46,6 +46,8 @@ std::string StateChunkKey(uint64_t first_id) { return IdKey(KeyFamily::kStateChu
 std::string JournalKey(uint64_t seq) { return IdKey(KeyFamily::kJournal, seq); }
 std::string Format2StateKey(uint64_t id) { return IdKey(KeyFamily::kFormat2State, id); }
 std::string StatsKey(uint64_t id) { return IdKey(KeyFamily::kStats, id); }
+std::string StatsChunkKey(uint64_t first_id) { return IdKey(KeyFamily::kStatsChunk, first_id); }
+std::string StatsJournalKey(uint64_t seq) { return IdKey(KeyFamily::kStatsJournal, seq); }
 
 std::string DedupKey(const Hash128& hash) {
   std::string key(1, static_cast<char>(KeyFamily::kDedup));
@@ -107,6 +109,8 @@ std::string DescribeKey(std::string_view key) {
     case static_cast<char>(KeyFamily::kStateChunk):
     case static_cast<char>(KeyFamily::kJournal):
     case static_cast<char>(KeyFamily::kFormat2State):
+    case static_cast<char>(KeyFamily::kStatsChunk):
+    case static_cast<char>(KeyFamily::kStatsJournal):
       if (key.size() == 9) {
         return std::string(1, family) + "/" + std::to_string(ReadBigEndian64(key.substr(1)));
       }

@@ -8,8 +8,10 @@
 //   'C' first_id(8)       StateChunk: the states of kStateChunkIds ids from first_id
 //   'J' seq(8)            StateJournal: the states one batch changed (state_log.h)
 //   'S' id(8)             format 2 only: one StateRecord per id (read by format_upgrade.h)
-//   'T' id(8)             StatsRecord: running reward statistics (rewritten on report;
-//                         packed from format 4, a FlatBuffer before)
+//   'U' first_id(8)       StatsChunk: the statistics of kStatsChunkIds ids from first_id
+//   'K' seq(8)            StatsJournal: the statistics one batch changed (state_log.h)
+//   'T' id(8)             up to format 4 only: one StatsRecord per id (moved into 'U' chunks
+//                         by the upgrade; packed from format 4, a FlatBuffer before)
 //   'H' hash(16)          dedup index: XXH3-128 of (prompt, answer) -> id
 //   'E' parent(8) child(8) lineage edge -> the child's policy difficulty
 //   'R' client(8) request(8) the stored result of a client's request (exactly-once retries)
@@ -39,8 +41,9 @@ namespace heapa::storage {
 // Version of the key layout and record encodings together. Stored under MetaKey("format").
 // 2: the "queries" column family. 3: states in chunks and journals ('C', 'J') instead of
 // one 'S' record per id. 4: statistics written packed (stats_record.cc); the FlatBuffer ones
-// of formats 2 and 3 are still read, so the upgrade from 3 only writes the new version.
-inline constexpr uint32_t kFormatVersion = 4;
+// of formats 2 and 3 are still read. 5: statistics in chunks and journals ('U', 'K') like the
+// states, instead of one 'T' record per id; the upgrade moves them.
+inline constexpr uint32_t kFormatVersion = 5;
 
 // The column family of the 'Q' records (see above).
 inline constexpr char kQueriesColumnFamily[] = "queries";
@@ -51,7 +54,9 @@ enum class KeyFamily : char {
   kStateChunk = 'C',
   kJournal = 'J',
   kFormat2State = 'S',  // not written by format 3; see format_upgrade.h
-  kStats = 'T',
+  kStats = 'T',         // up to format 4; see format_upgrade.h
+  kStatsChunk = 'U',
+  kStatsJournal = 'K',
   kDedup = 'H',
   kEdge = 'E',
   kRequest = 'R',
@@ -70,6 +75,8 @@ std::string StateChunkKey(uint64_t first_id);
 std::string JournalKey(uint64_t seq);
 std::string Format2StateKey(uint64_t id);
 std::string StatsKey(uint64_t id);
+std::string StatsChunkKey(uint64_t first_id);
+std::string StatsJournalKey(uint64_t seq);
 std::string DedupKey(const Hash128& hash);
 std::string EdgeKey(uint64_t parent, uint64_t child);
 std::string RequestKey(uint64_t client, uint64_t request);
@@ -88,8 +95,8 @@ bool InQueriesColumnFamily(std::string_view key);
 // The one-byte prefix of a family, for prefix scans.
 std::string FamilyPrefix(KeyFamily family);
 
-// Decodes the number of a 'Q', 'T', 'C', 'J' or 'S' key of the given family; nullopt when `key` is
-// not exactly such a key.
+// Decodes the number of a 'Q', 'T', 'C', 'J', 'S', 'U' or 'K' key of the given family; nullopt when
+// `key` is not exactly such a key.
 std::optional<uint64_t> DecodeIdKey(KeyFamily family, std::string_view key);
 
 // A printable form of any key for error messages: "T/42", "M/config", "H/<32 hex>" or

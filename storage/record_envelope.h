@@ -30,6 +30,8 @@ enum class Kind : char {
   kOpResult = 'r',
   kStateChunk = 'k',
   kStateJournal = 'j',
+  kStatsChunk = 'v',    // from format 5 (stats_log_records.cc)
+  kStatsJournal = 'w',  // likewise
 };
 
 constexpr size_t kChecksumBytes = 8;

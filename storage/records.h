@@ -71,22 +71,32 @@ struct StateRecord {
   friend bool operator==(const StateRecord&, const StateRecord&) = default;
 };
 
-// The states of the consecutive ids first_id, first_id + 1, ... as of the batch with durable
-// sequence number as_of. A chunk holds at most kStateChunkIds slots (state_log.h).
-struct StateChunkRecord {
+// The records (states or statistics) of the consecutive ids first_id, first_id + 1, ... as
+// of the batch with durable sequence number as_of. A chunk holds at most kStateChunkIds
+// states, or kStatsChunkIds statistics (state_log.h).
+template <typename R>
+struct ChunkRecord {
   uint64_t first_id = 0;
   uint64_t as_of = 0;
-  std::vector<StateRecord> slots;
-  friend bool operator==(const StateChunkRecord&, const StateChunkRecord&) = default;
+  std::vector<R> slots;
+  friend bool operator==(const ChunkRecord&, const ChunkRecord&) = default;
 };
 
-// The states that the batch with durable sequence number seq created or changed, by id
+// The records that the batch with durable sequence number seq created or changed, by id
 // (strictly increasing).
-struct StateJournalRecord {
+template <typename R>
+struct JournalRecord {
   uint64_t seq = 0;
-  std::vector<std::pair<uint64_t, StateRecord>> entries;
-  friend bool operator==(const StateJournalRecord&, const StateJournalRecord&) = default;
+  std::vector<std::pair<uint64_t, R>> entries;
+  friend bool operator==(const JournalRecord&, const JournalRecord&) = default;
 };
+
+using StateChunkRecord = ChunkRecord<StateRecord>;
+using StateJournalRecord = JournalRecord<StateRecord>;
+// Statistics are held as their encoding (EncodeStats' bytes, the packed form): a chunk slot is
+// empty for an id without statistics; a journal entry never is.
+using StatsChunkRecord = ChunkRecord<std::string>;
+using StatsJournalRecord = JournalRecord<std::string>;
 
 struct StatsRecord {
   uint64_t reports = 0;
@@ -178,6 +188,8 @@ inline constexpr size_t kMaxParents = 64;
 // Ids per state chunk; chunk c holds ids c * kStateChunkIds + 1 and up. Stored: changing it
 // is a format change.
 inline constexpr uint64_t kStateChunkIds = 4096;
+// Ids per statistics chunk, likewise. A chunk of queries reported many times is about 100 KB.
+inline constexpr uint64_t kStatsChunkIds = 1024;
 // How many reported leases a query remembers, so that repeating any of them is a no-op.
 inline constexpr size_t kRecentLeases = 16;
 
@@ -190,6 +202,9 @@ void EncodeStateJournal(const StateJournalRecord& rec, std::string* out);
 // hashes (digests stay those of older builds), and the input of tests of older pools.
 void EncodeStats(const StatsRecord& rec, std::string* out);
 void EncodeStatsFormat3(const StatsRecord& rec, std::string* out);
+// Format 5 (stats_log_records.cc). Every slot and entry is verified with DecodeStats.
+void EncodeStatsChunk(const StatsChunkRecord& rec, std::string* out);
+void EncodeStatsJournal(const StatsJournalRecord& rec, std::string* out);
 void EncodeConfig(const ConfigRecord& rec, std::string* out);
 void EncodeCounters(const CountersRecord& rec, std::string* out);
 void EncodeFormat(uint32_t version, std::string* out);
@@ -203,6 +218,8 @@ Status DecodeState(std::string_view value, StateRecord* rec);
 Status DecodeStateChunk(std::string_view value, StateChunkRecord* rec);
 Status DecodeStateJournal(std::string_view value, StateJournalRecord* rec);
 Status DecodeStats(std::string_view value, StatsRecord* rec);
+Status DecodeStatsChunk(std::string_view value, StatsChunkRecord* rec);
+Status DecodeStatsJournal(std::string_view value, StatsJournalRecord* rec);
 // DecodeStats, and `*packed` = what EncodeStats writes for the record: `value` itself when it
 // is packed already, else its re-encoding in `scratch` (a record of format 2 or 3).
 Status DecodeStatsToPacked(std::string_view value, StatsRecord* rec, std::string* scratch,

@@ -9,42 +9,58 @@
 #include "storage/keys.h"
 
 namespace heapa::storage {
-namespace {
+namespace log_internal {
 
-// The newest journaled state of one id.
+// The newest journaled record of one id (outside the anonymous namespace: the exported
+// templates below hold these).
+template <typename Traits>
 struct Journaled {
   uint64_t seq = 0;
-  StateRecord state;
+  typename Traits::Record state;
 };
+
+}  // namespace log_internal
+
+using log_internal::Journaled;
+
+namespace {
 
 Status Report(const BadRecordFn& bad, std::string_view key, const Status& error) {
   return bad ? bad(key, error) : AtKey(error, key);
 }
 
 // Decodes the chunk stored under `key`, which must be the chunk key of its first id.
-Status DecodeChunkAt(std::string_view key, std::string_view value, StateChunkRecord* chunk) {
-  const std::optional<uint64_t> first = DecodeIdKey(KeyFamily::kStateChunk, key);
-  if (!first) return Status::Corruption("malformed state chunk key");
-  HEAPA_RETURN_IF_ERROR(DecodeStateChunk(value, chunk));
+template <typename Traits>
+Status DecodeChunkAt(std::string_view key, std::string_view value,
+                     ChunkRecord<typename Traits::Record>* chunk) {
+  const std::optional<uint64_t> first = DecodeIdKey(Traits::kChunkFamily, key);
+  if (!first) return Status::Corruption(std::string("malformed ") + Traits::kWhat + " chunk key");
+  HEAPA_RETURN_IF_ERROR(Traits::DecodeChunk(value, chunk));
   if (chunk->first_id != *first) {
-    return Status::Corruption("state chunk of first id " + std::to_string(chunk->first_id));
+    return Status::Corruption(std::string(Traits::kWhat) + " chunk of first id " +
+                              std::to_string(chunk->first_id));
   }
   return Status::OK();
 }
 
-uint64_t ChunkCount(uint64_t next_id) { return next_id <= 1 ? 0 : StateChunkOf(next_id - 1) + 1; }
+template <typename Traits>
+uint64_t ChunkCount(uint64_t next_id) {
+  return next_id <= 1 ? 0 : ChunkOf<Traits>(next_id - 1) + 1;
+}
 
-// Scans the journal into the newest state of each id that `wanted` accepts.
+// Scans the journal into the newest record of each id that `wanted` accepts.
+template <typename Traits>
 Status ReadJournal(const Store& store, uint64_t next_id, uint64_t durable_seq,
                    const std::function<bool(uint64_t)>& wanted, const BadRecordFn& bad,
-                   std::unordered_map<uint64_t, Journaled>* latest, std::vector<uint64_t>* seqs) {
-  StateJournalRecord rec;
+                   std::unordered_map<uint64_t, Journaled<Traits>>* latest,
+                   std::vector<uint64_t>* seqs) {
+  JournalRecord<typename Traits::Record> rec;
   return store.Scan(
-      FamilyPrefix(KeyFamily::kJournal),
+      FamilyPrefix(Traits::kJournalFamily),
       [&](std::string_view key, std::string_view value) -> Status {
-        const std::optional<uint64_t> seq = DecodeIdKey(KeyFamily::kJournal, key);
+        const std::optional<uint64_t> seq = DecodeIdKey(Traits::kJournalFamily, key);
         if (!seq) return Report(bad, key, Status::Corruption("malformed journal key"));
-        Status s = DecodeStateJournal(value, &rec);
+        Status s = Traits::DecodeJournal(value, &rec);
         if (s.ok() && rec.seq != *seq) {
           s = Status::Corruption("journal record of seq " + std::to_string(rec.seq));
         }
@@ -60,7 +76,8 @@ Status ReadJournal(const Store& store, uint64_t next_id, uint64_t durable_seq,
                                  ", at or above next_id " + std::to_string(next_id)));
         }
         for (auto& [id, state] : rec.entries) {
-          if (wanted(id)) (*latest)[id] = Journaled{rec.seq, state};  // later records win
+          if (wanted(id))
+            (*latest)[id] = Journaled<Traits>{rec.seq, std::move(state)};  // later win
         }
         if (seqs != nullptr) seqs->push_back(*seq);
         return Status::OK();
@@ -69,33 +86,38 @@ Status ReadJournal(const Store& store, uint64_t next_id, uint64_t durable_seq,
 
 }  // namespace
 
-StateLog::StateLog(StateLogPosition position)
+template <typename Traits>
+RecordLog<Traits>::RecordLog(StateLogPosition position)
     : chunk_as_of_(std::move(position.chunk_as_of)),
       journal_(position.journal.begin(), position.journal.end()) {}
 
-StateLogPosition StateLog::position() const {
+template <typename Traits>
+StateLogPosition RecordLog<Traits>::position() const {
   return StateLogPosition{chunk_as_of_, {journal_.begin(), journal_.end()}};
 }
 
-uint64_t StateLog::Write(uint64_t seq, uint64_t next_id,
-                         std::vector<std::pair<uint64_t, StateRecord>> changed,
-                         const StateOf& state_of, Batch* batch, bool fold) {
+template <typename Traits>
+uint64_t RecordLog<Traits>::Write(uint64_t seq, uint64_t next_id,
+                                  std::vector<std::pair<uint64_t, Record>> changed,
+                                  const StateOf& state_of, Batch* batch, bool fold) {
+  constexpr uint64_t kChunkIds = Traits::kChunkIds;
+  constexpr uint64_t kEntriesPerChunk = Traits::kEntriesPerChunk;
   std::vector<uint64_t>& as_of = chunk_as_of_;
-  const uint64_t chunks = ChunkCount(next_id);
+  const uint64_t chunks = ChunkCount<Traits>(next_id);
   as_of.resize(chunks, 0);
   std::string value;
   uint64_t rewritten = 0;
   auto slots_of = [&](uint64_t c) {
-    return std::min(kStateChunkIds, next_id - StateChunkFirstId(c));
+    return std::min(kChunkIds, next_id - ChunkFirstId<Traits>(c));
   };
   auto rewrite = [&](uint64_t c) {
-    StateChunkRecord chunk;
-    chunk.first_id = StateChunkFirstId(c);
+    ChunkRecord<Record> chunk;
+    chunk.first_id = ChunkFirstId<Traits>(c);
     chunk.as_of = seq;
     chunk.slots.resize(slots_of(c));
     for (uint64_t i = 0; i < chunk.slots.size(); ++i) chunk.slots[i] = state_of(chunk.first_id + i);
-    EncodeStateChunk(chunk, &value);
-    batch->Put(StateChunkKey(chunk.first_id), value);
+    Traits::EncodeChunk(chunk, &value);
+    batch->Put(Traits::ChunkKey(chunk.first_id), value);
     as_of[c] = seq;
     ++rewritten;
   };
@@ -104,10 +126,10 @@ uint64_t StateLog::Write(uint64_t seq, uint64_t next_id,
   // Its ids then need no journal entry (the chunk is as of this batch).
   size_t journaled = 0;
   for (size_t i = 0; i < changed.size();) {
-    const uint64_t c = StateChunkOf(changed[i].first);
+    const uint64_t c = ChunkOf<Traits>(changed[i].first);
     size_t end = i;
-    while (end < changed.size() && StateChunkOf(changed[end].first) == c) ++end;
-    if ((end - i) * kSlotsPerJournaledState >= slots_of(c)) {
+    while (end < changed.size() && ChunkOf<Traits>(changed[end].first) == c) ++end;
+    if ((end - i) * kSlotsPerJournaled<Traits> >= slots_of(c)) {
       rewrite(c);
     } else {
       for (; i < end; ++i, ++journaled) {
@@ -118,26 +140,26 @@ uint64_t StateLog::Write(uint64_t seq, uint64_t next_id,
   }
   changed.resize(journaled);
   debt_ += changed.size();
-  while (debt_ >= kJournalEntriesPerChunk && rewritten < chunks) {
+  while (debt_ >= kEntriesPerChunk && rewritten < chunks) {
     // The stalest chunk; one rewritten above is as of this batch, so it is the stalest only
     // when every chunk is.
     rewrite(std::min_element(as_of.begin(), as_of.end()) - as_of.begin());
-    debt_ -= kJournalEntriesPerChunk;
+    debt_ -= kEntriesPerChunk;
   }
   if (rewritten == chunks) debt_ = 0;  // every chunk is current
   const uint64_t oldest = chunks == 0 ? seq : *std::min_element(as_of.begin(), as_of.end());
   uint64_t folded = 0;
   if (!changed.empty() && oldest < seq) {
-    StateJournalRecord journal;
+    JournalRecord<Record> journal;
     journal.seq = seq;
     if (fold && open_seq_ != 0) {
       // The open record's entries that no chunk has passed since (a chunk rewritten after it
       // holds those states or newer ones), under this batch's own.
-      std::vector<std::pair<uint64_t, StateRecord>> merged;
+      std::vector<std::pair<uint64_t, Record>> merged;
       merged.reserve(open_entries_.size() + changed.size());
       auto ours = changed.begin();
       for (auto& entry : open_entries_) {
-        if (as_of[StateChunkOf(entry.first)] >= open_seq_) continue;
+        if (as_of[ChunkOf<Traits>(entry.first)] >= open_seq_) continue;
         while (ours != changed.end() && ours->first < entry.first) merged.push_back(*ours++);
         if (ours != changed.end() && ours->first == entry.first) continue;
         merged.push_back(std::move(entry));
@@ -151,36 +173,39 @@ uint64_t StateLog::Write(uint64_t seq, uint64_t next_id,
       }
     }
     journal.entries = std::move(changed);
-    EncodeStateJournal(journal, &value);
-    batch->Put(JournalKey(seq), value);
+    Traits::EncodeJournal(journal, &value);
+    batch->Put(Traits::JournalKey(seq), value);
     journal_.push_back(seq);
     open_seq_ = journal.entries.size() < kMaxFoldedJournalEntries ? seq : 0;
     if (open_seq_ != 0) open_entries_ = std::move(journal.entries);
   }
   while (!journal_.empty() && journal_.front() <= oldest) {
     if (journal_.front() == open_seq_) open_seq_ = 0;  // deleted: nothing left to fold
-    batch->Delete(JournalKey(journal_.front()));
+    batch->Delete(Traits::JournalKey(journal_.front()));
     journal_.pop_front();
   }
   return folded;
 }
 
-void StateLog::Unfold(uint64_t folded) {
+template <typename Traits>
+void RecordLog<Traits>::Unfold(uint64_t folded) {
   HEAPA_CHECK(!journal_.empty() && folded < journal_.back());
   journal_.insert(journal_.end() - 1, folded);
 }
 
-Status ReadStates(const Store& store, uint64_t next_id, uint64_t durable_seq,
-                  const StateVisitFn& visit, const BadRecordFn& bad, StateLogPosition* position) {
-  std::unordered_map<uint64_t, Journaled> latest;
+template <typename Traits>
+Status ReadLog(const Store& store, uint64_t next_id, uint64_t durable_seq,
+               const VisitFn<Traits>& visit, const BadRecordFn& bad, StateLogPosition* position) {
+  using Record = typename Traits::Record;
+  std::unordered_map<uint64_t, Journaled<Traits>> latest;
   StateLogPosition pos;
-  HEAPA_RETURN_IF_ERROR(ReadJournal(
+  HEAPA_RETURN_IF_ERROR(ReadJournal<Traits>(
       store, next_id, durable_seq, [](uint64_t) { return true; }, bad, &latest, &pos.journal));
-  StateChunkRecord chunk;
+  ChunkRecord<Record> chunk;
   HEAPA_RETURN_IF_ERROR(store.Scan(
-      FamilyPrefix(KeyFamily::kStateChunk),
+      FamilyPrefix(Traits::kChunkFamily),
       [&](std::string_view key, std::string_view value) -> Status {
-        Status s = DecodeChunkAt(key, value, &chunk);
+        Status s = DecodeChunkAt<Traits>(key, value, &chunk);
         if (s.ok() &&
             (chunk.first_id >= next_id || chunk.slots.size() > next_id - chunk.first_id)) {
           s = Status::Corruption("holds queries " + std::to_string(chunk.first_id) + " to " +
@@ -188,34 +213,36 @@ Status ReadStates(const Store& store, uint64_t next_id, uint64_t durable_seq,
                                  ", not all below next_id " + std::to_string(next_id));
         }
         if (s.ok() && chunk.as_of > durable_seq) {
-          s = Status::Corruption("state chunk as of batch " + std::to_string(chunk.as_of) +
-                                 ", not yet written (durable_seq " + std::to_string(durable_seq) +
-                                 ")");
+          s = Status::Corruption(std::string(Traits::kWhat) + " chunk as of batch " +
+                                 std::to_string(chunk.as_of) + ", not yet written (durable_seq " +
+                                 std::to_string(durable_seq) + ")");
         }
         if (!s.ok()) return Report(bad, key, s);
         // Sized by the chunks found (all below next_id, checked above).
-        const uint64_t c = StateChunkOf(chunk.first_id);
+        const uint64_t c = ChunkOf<Traits>(chunk.first_id);
         if (c >= pos.chunk_as_of.size()) pos.chunk_as_of.resize(c + 1, 0);
         pos.chunk_as_of[c] = chunk.as_of;
         for (uint64_t i = 0; i < chunk.slots.size(); ++i) {
           const uint64_t id = chunk.first_id + i;
-          const StateRecord* state = &chunk.slots[i];
+          const Record* state = &chunk.slots[i];
           auto it = latest.find(id);
           if (it != latest.end() && it->second.seq > chunk.as_of) state = &it->second.state;
-          HEAPA_RETURN_IF_ERROR(visit(id, *state));
+          if (Traits::Held(*state)) HEAPA_RETURN_IF_ERROR(visit(id, *state));
           if (it != latest.end()) latest.erase(it);  // settled: not one of the ids left below
         }
         return Status::OK();
       }));
   // Ids created after their chunk was last written (or before it ever was).
-  std::vector<std::pair<uint64_t, Journaled>> rest(latest.begin(), latest.end());
+  std::vector<std::pair<uint64_t, Journaled<Traits>>> rest;
+  rest.reserve(latest.size());
+  for (auto& held : latest) rest.emplace_back(held.first, std::move(held.second));
   std::sort(rest.begin(), rest.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [id, j] : rest) {
-    const uint64_t c = StateChunkOf(id);
+    const uint64_t c = ChunkOf<Traits>(id);
     if (c < pos.chunk_as_of.size() && pos.chunk_as_of[c] >= j.seq) {
       HEAPA_RETURN_IF_ERROR(
-          Report(bad, StateChunkKey(StateChunkFirstId(c)),
+          Report(bad, Traits::ChunkKey(ChunkFirstId<Traits>(c)),
                  Status::Corruption("as of batch " + std::to_string(pos.chunk_as_of[c]) +
                                     " it lacks query " + std::to_string(id) +
                                     ", journaled in batch " + std::to_string(j.seq))));
@@ -227,39 +254,54 @@ Status ReadStates(const Store& store, uint64_t next_id, uint64_t durable_seq,
   return Status::OK();
 }
 
-Status ReadStatesOf(const Store& store, const std::vector<uint64_t>& ids,
-                    std::vector<std::optional<StateRecord>>* out) {
+template <typename Traits>
+Status ReadLogOf(const Store& store, const std::vector<uint64_t>& ids,
+                 std::vector<std::optional<typename Traits::Record>>* out) {
+  using Record = typename Traits::Record;
   const std::unordered_set<uint64_t> wanted(ids.begin(), ids.end());
-  std::unordered_map<uint64_t, Journaled> latest;
-  HEAPA_RETURN_IF_ERROR(ReadJournal(
+  std::unordered_map<uint64_t, Journaled<Traits>> latest;
+  HEAPA_RETURN_IF_ERROR(ReadJournal<Traits>(
       store, UINT64_MAX, UINT64_MAX, [&](uint64_t id) { return wanted.count(id) != 0; }, nullptr,
       &latest, nullptr));
   out->assign(ids.size(), std::nullopt);
-  std::unordered_map<uint64_t, StateChunkRecord> chunks;  // by first id; empty: none stored
+  std::unordered_map<uint64_t, ChunkRecord<Record>> chunks;  // by first id; empty: none stored
   std::string value;
   for (size_t i = 0; i < ids.size(); ++i) {
     const uint64_t id = ids[i];
     if (id == 0) continue;
-    const uint64_t first = StateChunkFirstId(StateChunkOf(id));
+    const uint64_t first = ChunkFirstId<Traits>(ChunkOf<Traits>(id));
     auto [it, inserted] = chunks.try_emplace(first);
     if (inserted) {
-      const std::string key = StateChunkKey(first);
+      const std::string key = Traits::ChunkKey(first);
       Status s = store.Get(key, &value);
       if (s.ok()) {
-        HEAPA_RETURN_IF_ERROR(AtKey(DecodeChunkAt(key, value, &it->second), key));
+        HEAPA_RETURN_IF_ERROR(AtKey(DecodeChunkAt<Traits>(key, value, &it->second), key));
       } else if (s.code() != Status::Code::kNotFound) {
         return s;
       }
     }
-    const StateChunkRecord& chunk = it->second;
+    const ChunkRecord<Record>& chunk = it->second;
     auto j = latest.find(id);
     if (j != latest.end() && (chunk.slots.empty() || j->second.seq > chunk.as_of)) {
       (*out)[i] = j->second.state;
-    } else if (id - first < chunk.slots.size()) {
+    } else if (id - first < chunk.slots.size() && Traits::Held(chunk.slots[id - first])) {
       (*out)[i] = chunk.slots[id - first];
     }
   }
   return Status::OK();
 }
+
+template class RecordLog<StateLogTraits>;
+template class RecordLog<StatsLogTraits>;
+template Status ReadLog<StateLogTraits>(const Store&, uint64_t, uint64_t,
+                                        const VisitFn<StateLogTraits>&, const BadRecordFn&,
+                                        StateLogPosition*);
+template Status ReadLog<StatsLogTraits>(const Store&, uint64_t, uint64_t,
+                                        const VisitFn<StatsLogTraits>&, const BadRecordFn&,
+                                        StateLogPosition*);
+template Status ReadLogOf<StateLogTraits>(const Store&, const std::vector<uint64_t>&,
+                                          std::vector<std::optional<StateRecord>>*);
+template Status ReadLogOf<StatsLogTraits>(const Store&, const std::vector<uint64_t>&,
+                                          std::vector<std::optional<std::string>>*);
 
 }  // namespace heapa::storage

@@ -1,4 +1,5 @@
-// The codec of a query's running statistics ('T' records).
+// The codecs of a query's running statistics: one record ('T' up to format 4, and the unit of
+// everything after), and from format 5 the chunks and journals that hold them ('U', 'K').
 //
 // From format 4 a record is packed (kind 'u'): a flags byte, then varints for the counts and
 // the leases and 8 little-endian bytes for each double:
@@ -11,6 +12,14 @@
 // of formats 2 and 3 (kind 't'), which is still read: a pool upgraded to format 4 keeps its
 // old records until they are next written. A Report writes 512 of these, and the records fill
 // the memtable, the WAL, the page cache and every compaction.
+//
+// Format 5 keeps these records, whole (envelope included, so each is verified on its own), in
+// chunks and journals (state_log.h), packed as:
+//
+//   chunk ('v'):   first_id (8 LE) | as_of (8 LE) | n | n x (length | record, or length 0)
+//   journal ('w'): seq (8 LE) | n | n x (id - previous id (the first: the id) | length | record)
+//
+// with varint counts, ids and lengths, and the envelope around the whole.
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -76,11 +85,22 @@ class Reader {
     }
     return Fail();
   }
-  double Double() {
+  uint64_t Fixed64() {
     if (!ok_ || in_.size() - pos_ < 8) return Fail();
-    const uint64_t bits = envelope::GetFixed64(in_.data() + pos_);
+    const uint64_t v = envelope::GetFixed64(in_.data() + pos_);
     pos_ += 8;
-    return std::bit_cast<double>(bits);
+    return v;
+  }
+  double Double() { return std::bit_cast<double>(Fixed64()); }
+  // The next n bytes (empty, and ok() false, when fewer are left).
+  std::string_view Bytes(uint64_t n) {
+    if (!ok_ || in_.size() - pos_ < n) {
+      Fail();
+      return {};
+    }
+    const std::string_view out = in_.substr(pos_, n);
+    pos_ += n;
+    return out;
   }
 
  private:
@@ -235,6 +255,121 @@ Status DecodeStatsToPacked(std::string_view value, StatsRecord* rec, std::string
     EncodeStats(*rec, scratch);
     *packed = *scratch;
   }
+  return Status::OK();
+}
+
+namespace {
+
+// The largest record a chunk or journal holds (a packed record with every varint at its
+// longest, and its envelope).
+constexpr size_t kMaxRecordBytes = 1 + kMaxPackedBytes + envelope::kChecksumBytes;
+
+// Appends one record of a chunk or journal: its length, then its bytes.
+void PutRecord(std::string_view record, std::string* out) {
+  PutVarint(record.size(), out);
+  out->append(record);
+}
+
+// Reads one record of a chunk or journal; empty when its length is 0. Corruption when it does
+// not decode or is not packed (format 5 writes packed records only).
+Status GetRecord(Reader* r, std::string* out) {
+  const uint64_t n = r->Varint();
+  if (!r->ok() || n > kMaxRecordBytes) {
+    return Status::Corruption("statistics record of " + std::to_string(n) + " bytes, or truncated");
+  }
+  const std::string_view bytes = r->Bytes(n);
+  if (!r->ok()) return Status::Corruption("statistics record truncated");
+  out->assign(bytes);
+  if (n == 0) return Status::OK();
+  if (bytes[0] != static_cast<char>(Kind::kStatsPacked)) {
+    return Status::Corruption("statistics record not packed");
+  }
+  StatsRecord rec;
+  return DecodeStats(bytes, &rec);
+}
+
+}  // namespace
+
+void EncodeStatsChunk(const StatsChunkRecord& rec, std::string* out) {
+  std::string& p = *out;
+  p.clear();
+  p.push_back(static_cast<char>(Kind::kStatsChunk));
+  envelope::PutFixed64(&p, rec.first_id);
+  envelope::PutFixed64(&p, rec.as_of);
+  PutVarint(rec.slots.size(), &p);
+  for (const std::string& slot : rec.slots) PutRecord(slot, &p);
+  envelope::AppendChecksum(&p);
+}
+
+Status DecodeStatsChunk(std::string_view value, StatsChunkRecord* rec) {
+  std::string_view payload;
+  HEAPA_RETURN_IF_ERROR(Open(Kind::kStatsChunk, value, &payload));
+  Reader r(payload);
+  rec->first_id = r.Fixed64();
+  rec->as_of = r.Fixed64();
+  const uint64_t n = r.Varint();
+  if (!r.ok()) return Status::Corruption("statistics chunk truncated");
+  if (rec->first_id == 0 || (rec->first_id - 1) % kStatsChunkIds != 0 ||
+      rec->first_id > UINT64_MAX - kStatsChunkIds) {
+    return Status::Corruption("statistics chunk starts at id " + std::to_string(rec->first_id) +
+                              ", not at a chunk boundary");
+  }
+  if (n == 0 || n > kStatsChunkIds) {
+    return Status::Corruption("statistics chunk of " + std::to_string(n) + " slots (1.." +
+                              std::to_string(kStatsChunkIds) + ")");
+  }
+  rec->slots.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    Status s = GetRecord(&r, &rec->slots[i]);
+    if (!s.ok()) return s.WithContext("query " + std::to_string(rec->first_id + i));
+  }
+  if (!r.at_end()) return Status::Corruption("statistics chunk has trailing bytes");
+  return Status::OK();
+}
+
+void EncodeStatsJournal(const StatsJournalRecord& rec, std::string* out) {
+  std::string& p = *out;
+  p.clear();
+  p.push_back(static_cast<char>(Kind::kStatsJournal));
+  envelope::PutFixed64(&p, rec.seq);
+  PutVarint(rec.entries.size(), &p);
+  uint64_t prev = 0;
+  for (const auto& [id, stats] : rec.entries) {
+    PutVarint(id - prev, &p);
+    prev = id;
+    PutRecord(stats, &p);
+  }
+  envelope::AppendChecksum(&p);
+}
+
+Status DecodeStatsJournal(std::string_view value, StatsJournalRecord* rec) {
+  std::string_view payload;
+  HEAPA_RETURN_IF_ERROR(Open(Kind::kStatsJournal, value, &payload));
+  Reader r(payload);
+  rec->seq = r.Fixed64();
+  const uint64_t n = r.Varint();
+  if (!r.ok()) return Status::Corruption("statistics journal truncated");
+  // Each entry takes at least 3 bytes: the bound keeps a forged count from allocating.
+  if (n == 0 || n > payload.size() / 3) {
+    return Status::Corruption("statistics journal of " + std::to_string(n) + " entries");
+  }
+  rec->entries.resize(n);
+  uint64_t id = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t delta = r.Varint();
+    if (!r.ok() || delta == 0 || delta > UINT64_MAX - id) {
+      return Status::Corruption("statistics journal ids not increasing at entry " +
+                                std::to_string(i));
+    }
+    id += delta;
+    rec->entries[i].first = id;
+    Status s = GetRecord(&r, &rec->entries[i].second);
+    if (s.ok() && rec->entries[i].second.empty()) {
+      s = Status::Corruption("an empty statistics record");
+    }
+    if (!s.ok()) return s.WithContext("query " + std::to_string(id));
+  }
+  if (!r.at_end()) return Status::Corruption("statistics journal has trailing bytes");
   return Status::OK();
 }
 

@@ -184,7 +184,8 @@ std::string Unsealed(const std::string& sealed) { return sealed.substr(0, sealed
 void RecordSeeds() {
   using namespace heapa::storage;
   // Mode byte: low nibble = decoder (0 query, 1 state, 2 stats, 3 config, 4 counters, 5 format,
-  // 6 op result, 7 dedup, 8 edge, 9 state chunk, 10 state journal, 11 request marker); bit 7 =
+  // 6 op result, 7 dedup, 8 edge, 9 state chunk, 10 state journal, 11 request marker, 12
+  // stats chunk, 13 stats journal); bit 7 =
   // the value carries its own checksum (a request marker has none: it is written raw).
   const auto both = [](const std::string& name, int decoder, const std::string& sealed) {
     Write("records", name, std::string(1, static_cast<char>(decoder)) + Unsealed(sealed));
@@ -244,8 +245,20 @@ void RecordSeeds() {
   s.recent_leases = {1, 4};
   EncodeStats(s, &v);
   both("stats_full", 2, v);
+  std::string full = v;
   EncodeStatsFormat3(s, &v);  // formats 2 and 3 wrote these; format 4 still reads them
   both("stats_format3", 2, v);
+  StatsChunkRecord stats_chunk;
+  stats_chunk.first_id = 1025;
+  stats_chunk.as_of = 12;
+  stats_chunk.slots = {full, "", full};
+  EncodeStatsChunk(stats_chunk, &v);
+  both("stats_chunk", 12, v);
+  StatsJournalRecord stats_journal;
+  stats_journal.seq = 13;
+  stats_journal.entries = {{2, full}, {300, full}};
+  EncodeStatsJournal(stats_journal, &v);
+  both("stats_journal", 13, v);
   ConfigRecord c;
   EncodeConfig(c, &v);
   both("config_default", 3, v);

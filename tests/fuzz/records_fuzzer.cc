@@ -51,7 +51,7 @@ void RoundTrip(const char* name, Decoder<Rec> decode, Encoder<Rec> encode, std::
 void EncodeFormatRef(const uint32_t& v, std::string* out) { EncodeFormat(v, out); }
 void EncodeDedupRef(const uint64_t& v, std::string* out) { EncodeDedup(v, out); }
 
-constexpr unsigned kDecoders = 12;
+constexpr unsigned kDecoders = 14;
 
 void DecodeWith(unsigned which, std::string_view value) {
   switch (which % kDecoders) {
@@ -75,6 +75,11 @@ void DecodeWith(unsigned which, std::string_view value) {
       return RoundTrip<StateChunkRecord>("state chunk", DecodeStateChunk, EncodeStateChunk, value);
     case 10:
       return RoundTrip<StateJournalRecord>("state journal", DecodeStateJournal, EncodeStateJournal,
+                                           value);
+    case 12:
+      return RoundTrip<StatsChunkRecord>("stats chunk", DecodeStatsChunk, EncodeStatsChunk, value);
+    case 13:
+      return RoundTrip<StatsJournalRecord>("stats journal", DecodeStatsJournal, EncodeStatsJournal,
                                            value);
     case 11: {
       const std::optional<std::vector<RequestId>> ids = ParseRequestMarker(value);

@@ -258,54 +258,62 @@ TEST_SUITE("index/pool_check") {
     CHECK(
         Names(r, "C/" + std::to_string(storage::kStateChunkIds + 1), "state chunk of first id 1"));
   }
-  TEST_CASE("CheckPool checks a pool of format 3 in full: this build reads it as it is") {
+  TEST_CASE("CheckPool names a damaged statistics chunk and journal record, and a stray 'T'") {
     TempDir dir;
     BuildSamplePool(dir.path());
-    uint64_t damaged = 0;
+    storage::StateLogPosition position;
     {
-      std::unique_ptr<storage::Store> store = OpenRawStore(dir.path());
-      REQUIRE(testing::RewriteAsFormat3(*store) > 0);
-      HEAPA_REQUIRE_OK(store->Close());
-    }
-    index::CheckReport r = Check(dir.path());
-    INFO(Problems(r));
-    CHECK(r.clean());
-    CHECK(r.scan_complete);
-    CHECK(r.format_version == 3);
-    CHECK(r.upgrade_from == 0);
-    CHECK(r.queries == 18);
-    CHECK(r.stats > 0);
-    {
-      // Damage one of its (FlatBuffer) statistics records: the check reads them, so names it.
       std::unique_ptr<storage::Store> store = OpenRawStore(dir.path());
       std::string value;
-      for (uint64_t id = 1; id <= 18 && damaged == 0; ++id) {
-        if (store->Get(storage::StatsKey(id), &value).ok()) damaged = id;
-      }
-      REQUIRE(damaged != 0);
+      HEAPA_REQUIRE_OK(store->Get(storage::MetaKey("counters"), &value));
+      storage::CountersRecord counters;
+      HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &counters));
+      HEAPA_REQUIRE_OK(storage::ReadLog<storage::StatsLogTraits>(
+          *store, counters.next_id, counters.durable_seq,
+          [](uint64_t, const std::string&) { return Status::OK(); }, nullptr, &position));
+      REQUIRE(!position.journal.empty());
+      const std::string journal = storage::StatsJournalKey(position.journal.back());
+      HEAPA_REQUIRE_OK(store->Get(journal, &value));
       value[value.size() / 2] ^= 0x10;
-      Put(*store, storage::StatsKey(damaged), value);
-    }
-    r = Check(dir.path());
-    INFO(Problems(r));
-    CHECK_FALSE(r.clean());
-    CHECK(Names(r, "T/" + std::to_string(damaged), "checksum"));
-  }
-
-  TEST_CASE("CheckPool on a pool of format 2 says it needs the upgrade, and stops there") {
-    TempDir dir;
-    BuildSamplePool(dir.path());
-    {
-      std::unique_ptr<storage::Store> store = OpenRawStore(dir.path());
-      testing::RewriteAsFormat2(*store);
+      Put(*store, journal, value);
+      storage::StatsRecord stats;
+      storage::EncodeStats(stats, &value);
+      Put(*store, storage::StatsKey(3), value);
+      storage::StatsChunkRecord chunk;
+      chunk.first_id = 1;
+      chunk.as_of = 1;
+      chunk.slots = {value, "", value};
+      chunk.slots[2][5] ^= 1;  // its own checksum fails
+      storage::EncodeStatsChunk(chunk, &value);
+      Put(*store, storage::StatsChunkKey(1), value);
       HEAPA_REQUIRE_OK(store->Close());
     }
     const index::CheckReport r = Check(dir.path());
     INFO(Problems(r));
-    CHECK(r.problems.empty());  // not one per 'S' record or missing chunk
-    CHECK_FALSE(r.clean());     // its records were not checked
-    CHECK(r.upgrade_from == 2);
-    CHECK_FALSE(r.scan_complete);
+    CHECK(Names(r, "K/" + std::to_string(position.journal.back()), "checksum"));
+    CHECK(Names(r, "U/1", "query 3"));
+    CHECK(Names(r, "T/3", "format 4"));
+  }
+
+  TEST_CASE("CheckPool on a pool of format 2, 3 or 4 says it needs the upgrade, and stops there") {
+    for (const uint32_t format : {2u, 3u, 4u}) {
+      CAPTURE(format);
+      TempDir dir;
+      BuildSamplePool(dir.path());
+      {
+        std::unique_ptr<storage::Store> store = OpenRawStore(dir.path());
+        if (format == 2) testing::RewriteAsFormat2(*store);
+        if (format == 3) REQUIRE(testing::RewriteAsFormat3(*store) > 0);
+        if (format == 4) REQUIRE(testing::RewriteAsFormat4(*store) > 0);
+        HEAPA_REQUIRE_OK(store->Close());
+      }
+      const index::CheckReport r = Check(dir.path());
+      INFO(Problems(r));
+      CHECK(r.problems.empty());  // not one per old record or missing chunk
+      CHECK_FALSE(r.clean());     // its records were not checked
+      CHECK(r.upgrade_from == format);
+      CHECK_FALSE(r.scan_complete);
+    }
   }
 }
 

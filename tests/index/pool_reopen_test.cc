@@ -125,15 +125,21 @@ TEST_SUITE("index/pool_reopen") {
     // one's journal record folds the one before (up to kMaxFoldedJournalEntries states).
     HEAPA_REQUIRE_OK(testing::ReportEachDeferred(*pool, testing::InsertAndLease(*pool, 200, 100)));
     const auto before = pool->TEST_Snapshot();
+    std::vector<QueryInfo> infos;
+    for (QueryId id = 1; id <= 200; ++id) infos.push_back(*pool->Get(id));
     HEAPA_REQUIRE_OK(pool->Close());
-    testing::KeyValuePairs records;
-    HEAPA_REQUIRE_OK(testing::ScanInto(*testing::OpenRawStore(dir.path()),
-                                       storage::FamilyPrefix(storage::KeyFamily::kJournal),
-                                       &records));
-    CHECK(records.size() == (100 + storage::kMaxFoldedJournalEntries - 1) /
-                                storage::kMaxFoldedJournalEntries);  // 100 unfolded
+    // The statistics journal folds the same way, on its own.
+    for (const auto family : {storage::KeyFamily::kJournal, storage::KeyFamily::kStatsJournal}) {
+      testing::KeyValuePairs records;
+      HEAPA_REQUIRE_OK(testing::ScanInto(*testing::OpenRawStore(dir.path()),
+                                         storage::FamilyPrefix(family), &records));
+      CHECK(records.size() == (100 + storage::kMaxFoldedJournalEntries - 1) /
+                                  storage::kMaxFoldedJournalEntries);  // 100 unfolded
+    }
     pool = testing::OpenPool(dir.path(), PoolConfig{});
     CHECK(pool->TEST_Snapshot() == before);
+    for (QueryId id = 1; id <= 200; ++id) CHECK(pool->Get(id)->stats == infos[id - 1].stats);
+    HEAPA_REQUIRE_OK(pool->VerifyIndex());
   }
 
   TEST_CASE("a pool of format 2 is upgraded in place to the same index; a damaged one is left") {
@@ -286,7 +292,7 @@ TEST_SUITE("index/pool_reopen") {
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto opened = Pool::Open(dir.path(), PoolOptions{});
       CHECK(opened.status().code() == Status::Code::kFailedPrecondition);
-      CHECK(opened.status().message().find("format version 99; this build reads 4") !=
+      CHECK(opened.status().message().find("format version 99; this build reads 5") !=
             std::string::npos);
       CHECK(opened.status().message().find("export it") != std::string::npos);
     }
@@ -325,12 +331,20 @@ TEST_SUITE("index/pool_reopen") {
         storage::Batch batch;
         std::string value;
         storage::EncodeStats(storage::StatsRecord{}, &value);
-        batch.Put(storage::StatsKey(orphan ? 2 : 1), orphan ? value : "not statistics");
+        if (orphan) {  // a journal naming query 2, of a pool of one
+          storage::StatsJournalRecord journal;
+          journal.seq = 1;
+          journal.entries = {{2, value}};
+          storage::EncodeStatsJournal(journal, &value);
+          batch.Put(storage::StatsJournalKey(1), value);
+        } else {
+          batch.Put(storage::StatsChunkKey(1), "not statistics");
+        }
         HEAPA_REQUIRE_OK(store->Write(&batch));
       }
       auto opened = Pool::Open(dir.path(), PoolOptions{});
       CHECK(opened.status().code() == Status::Code::kCorruption);
-      CHECK(opened.status().message().find(orphan ? "T/2" : "T/1") != std::string::npos);
+      CHECK(opened.status().message().find(orphan ? "K/1" : "U/1") != std::string::npos);
     }
   }
 

@@ -12,7 +12,44 @@
 
 namespace heapa::testing {
 
+namespace {
+
+storage::CountersRecord ReadCounters(const storage::Store& store) {
+  std::string value;
+  HEAPA_REQUIRE_OK(store.Get(storage::MetaKey("counters"), &value));
+  storage::CountersRecord counters;
+  HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &counters));
+  return counters;
+}
+
+}  // namespace
+
+uint64_t RewriteAsFormat4(storage::Store& store) {
+  const storage::CountersRecord counters = ReadCounters(store);
+  storage::Batch batch;
+  uint64_t written = 0;
+  storage::StateLogPosition position;
+  HEAPA_REQUIRE_OK(storage::ReadLog<storage::StatsLogTraits>(
+      store, counters.next_id, counters.durable_seq,
+      [&](uint64_t id, const std::string& encoded) {
+        batch.Put(storage::StatsKey(id), encoded);
+        ++written;
+        return Status::OK();
+      },
+      nullptr, &position));
+  for (uint64_t seq : position.journal) batch.Delete(storage::StatsJournalKey(seq));
+  for (uint64_t c = 0; c < position.chunk_as_of.size(); ++c) {
+    batch.Delete(storage::StatsChunkKey(storage::ChunkFirstId<storage::StatsLogTraits>(c)));
+  }
+  std::string value;
+  storage::EncodeFormat(4, &value);
+  batch.Put(storage::MetaKey("format"), value);
+  HEAPA_REQUIRE_OK(store.Write(&batch));
+  return written;
+}
+
 uint64_t RewriteAsFormat3(storage::Store& store) {
+  RewriteAsFormat4(store);
   storage::Batch batch;
   std::string value;
   uint64_t rewritten = 0;
@@ -34,9 +71,7 @@ uint64_t RewriteAsFormat3(storage::Store& store) {
 void RewriteAsFormat2(storage::Store& store, std::optional<uint64_t> skip) {
   RewriteAsFormat3(store);
   std::string value;
-  HEAPA_REQUIRE_OK(store.Get(storage::MetaKey("counters"), &value));
-  storage::CountersRecord counters;
-  HEAPA_REQUIRE_OK(storage::DecodeCounters(value, &counters));
+  const storage::CountersRecord counters = ReadCounters(store);
   storage::Batch batch;
   storage::StateLogPosition position;
   HEAPA_REQUIRE_OK(storage::ReadStates(

@@ -10,8 +10,13 @@
 
 namespace heapa::testing {
 
-// Rewrites every statistics record of the (current-format) pool in `store` as the FlatBuffer
-// of formats 2 and 3, and sets its format record to 3. Returns how many it rewrote.
+// Replaces the statistics chunks and journal of the (current-format) pool in `store` with one
+// packed 'T' record per query with statistics, and sets its format record to 4. Returns how
+// many it wrote.
+uint64_t RewriteAsFormat4(storage::Store& store);
+
+// As RewriteAsFormat4, then rewrites every statistics record as the FlatBuffer of formats 2
+// and 3, and sets the format record to 3. Returns how many it rewrote.
 uint64_t RewriteAsFormat3(storage::Store& store);
 
 // As RewriteAsFormat3, then replaces the state chunks and journal with format-2 'S' records

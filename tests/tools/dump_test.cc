@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "storage/pool_locator.h"
+#include "tests/testutil/old_formats.h"
 #include "tests/testutil/sample_pool.h"
+#include "tests/testutil/store_util.h"
 #include "tests/testutil/test_util.h"
 #include "tools/cli/format.h"
 #include "tools/dump/lineage.h"
@@ -85,11 +87,33 @@ TEST_SUITE("tools/dump") {
     CHECK(cli::Json::parse(lines[0])["prompt"] == "q0");
   }
 
+  TEST_CASE("a pool of an older format is refused with its format named, never misread") {
+    TempDir dir;
+    testing::BuildSamplePool(dir.path());
+    {
+      std::unique_ptr<storage::Store> store = testing::OpenRawStore(dir.path());
+      REQUIRE(testing::RewriteAsFormat4(*store) > 0);  // statistics as 'T' records
+      HEAPA_REQUIRE_OK(store->Close());
+    }
+    auto store = OpenReadOnly(dir.path());
+    for (const bool by_ids : {false, true}) {
+      CAPTURE(by_ids);
+      std::ostringstream out;
+      const Status s = dump::DumpQueries(
+          *store, Filter([&](auto& f) { f.ids = by_ids ? std::vector<uint64_t>{1} : f.ids; }), out,
+          nullptr);
+      CHECK(s.code() == Status::Code::kFailedPrecondition);
+      CHECK(s.ToString().find("format 4") != std::string::npos);
+      CHECK(out.str().empty());
+    }
+  }
+
   TEST_CASE("the query dump filters by state, reward, origin, source and ids") {
     TempDir dir;
     const testing::SamplePoolIds ids = testing::BuildSamplePool(dir.path());
     auto store = OpenReadOnly(dir.path());
-    for (const std::string& line : Lines(Dump(*store, Filter([](auto& f) { f.states = {QueryState::kLow}; })))) {
+    for (const std::string& line :
+         Lines(Dump(*store, Filter([](auto& f) { f.states = {QueryState::kLow}; })))) {
       CHECK(cli::Json::parse(line)["state"] == "LOW");
     }
     const auto rewards = Lines(Dump(*store, Filter([](auto& f) {
@@ -101,7 +125,9 @@ TEST_SUITE("tools/dump") {
       const double r = cli::Json::parse(line)["reward"].get<double>();
       CHECK((r >= 0.3 && r <= 0.5));
     }
-    CHECK(Lines(Dump(*store, Filter([](auto& f) { f.origin = storage::Origin::kAugmented; }))).size() == 2);
+    CHECK(Lines(Dump(*store, Filter([](auto& f) {
+            f.origin = storage::Origin::kAugmented;
+          }))).size() == 2);
     CHECK(Lines(Dump(*store, Filter([](auto& f) { f.source = "test"; }))).size() == 16);
     const auto two = Lines(Dump(*store, Filter([&](auto& f) {
       f.ids = {ids.child, 1};

@@ -25,27 +25,6 @@ Status ReadMeta(const storage::Store& store, std::string_view name,
   return decode(value, rec).WithContext(DescribeKey(key));
 }
 
-// Scans the 'T' family into a vector indexed by id, bounded by counters.next_id.
-template <typename Rec>
-Status LoadById(const storage::Store& store, KeyFamily family, uint64_t next_id,
-                Status (*decode)(std::string_view, Rec*), std::vector<std::optional<Rec>>* out,
-                Progress* progress, uint64_t* read) {
-  out->assign(next_id, std::nullopt);
-  return store.Scan(storage::FamilyPrefix(family), [&](std::string_view key,
-                                                       std::string_view value) -> Status {
-    const std::optional<uint64_t> id = storage::DecodeIdKey(family, key);
-    if (!id || *id == 0 || *id >= next_id) {
-      return Status::Corruption(DescribeKey(key) + " names no query below next_id " +
-                                std::to_string(next_id));
-    }
-    Rec rec;
-    HEAPA_RETURN_IF_ERROR(decode(value, &rec).WithContext(DescribeKey(key)));
-    (*out)[*id] = std::move(rec);
-    if (progress != nullptr) progress->Update(++*read, "records");
-    return Status::OK();
-  });
-}
-
 Status DecodeStatsLite(std::string_view value, storage::StatsRecord* rec) {
   HEAPA_RETURN_IF_ERROR(storage::DecodeStats(value, rec));
   rec->recent_leases = {};
@@ -54,7 +33,18 @@ Status DecodeStatsLite(std::string_view value, storage::StatsRecord* rec) {
 
 }  // namespace
 
+Status CheckFormat(const storage::Store& store) {
+  uint32_t version = 0;
+  HEAPA_RETURN_IF_ERROR(ReadMeta(store, "format", &storage::DecodeFormat, &version));
+  if (version == storage::kFormatVersion) return Status::OK();
+  return Status::FailedPrecondition(
+      store.dir() + " holds a pool of format " + std::to_string(version) + "; this build reads " +
+      std::to_string(storage::kFormatVersion) +
+      " (heapad upgrades a pool when it opens it: dump it after that)");
+}
+
 Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progress* progress) {
+  HEAPA_RETURN_IF_ERROR(CheckFormat(store));
   PoolView view;
   HEAPA_RETURN_IF_ERROR(ReadMeta(store, "config", &storage::DecodeConfig, &view.config));
   HEAPA_RETURN_IF_ERROR(ReadMeta(store, "counters", &storage::DecodeCounters, &view.counters));
@@ -66,16 +56,24 @@ Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progr
   uint64_t read = 0;
   if (parts.states) {
     view.states.assign(next_id, std::nullopt);
-    HEAPA_RETURN_IF_ERROR(
-        storage::ReadStates(store, next_id, view.counters.durable_seq, [&](uint64_t id, const storage::StateRecord& rec) {
-          view.states[id] = rec;
+    HEAPA_RETURN_IF_ERROR(storage::ReadStates(store, next_id, view.counters.durable_seq,
+                                              [&](uint64_t id, const storage::StateRecord& rec) {
+                                                view.states[id] = rec;
+                                                if (progress != nullptr)
+                                                  progress->Update(++read, "records");
+                                                return Status::OK();
+                                              }));
+  }
+  if (parts.stats) {
+    view.stats.assign(next_id, std::nullopt);
+    HEAPA_RETURN_IF_ERROR(storage::ReadLog<storage::StatsLogTraits>(
+        store, next_id, view.counters.durable_seq, [&](uint64_t id, const std::string& encoded) {
+          storage::StatsRecord rec;
+          HEAPA_RETURN_IF_ERROR(DecodeStatsLite(encoded, &rec));
+          view.stats[id] = std::move(rec);
           if (progress != nullptr) progress->Update(++read, "records");
           return Status::OK();
         }));
-  }
-  if (parts.stats) {
-    HEAPA_RETURN_IF_ERROR(LoadById(store, KeyFamily::kStats, next_id, &DecodeStatsLite,
-                                   &view.stats, progress, &read));
   }
   if (parts.edges) {
     HEAPA_RETURN_IF_ERROR(store.Scan(
@@ -96,16 +94,15 @@ Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progr
 
 Status ForEachQuery(const storage::Store& store,
                     const std::function<Status(uint64_t id, storage::QueryRecord&& rec)>& fn) {
-  return store.Scan(storage::FamilyPrefix(KeyFamily::kQuery),
-                    [&](std::string_view key, std::string_view value) -> Status {
-                      const std::optional<uint64_t> id =
-                          storage::DecodeIdKey(KeyFamily::kQuery, key);
-                      if (!id) return Status::Corruption("malformed key " + DescribeKey(key));
-                      storage::QueryRecord rec;
-                      HEAPA_RETURN_IF_ERROR(
-                          storage::DecodeQuery(value, &rec).WithContext(DescribeKey(key)));
-                      return fn(*id, std::move(rec));
-                    });
+  return store.Scan(
+      storage::FamilyPrefix(KeyFamily::kQuery),
+      [&](std::string_view key, std::string_view value) -> Status {
+        const std::optional<uint64_t> id = storage::DecodeIdKey(KeyFamily::kQuery, key);
+        if (!id) return Status::Corruption("malformed key " + DescribeKey(key));
+        storage::QueryRecord rec;
+        HEAPA_RETURN_IF_ERROR(storage::DecodeQuery(value, &rec).WithContext(DescribeKey(key)));
+        return fn(*id, std::move(rec));
+      });
 }
 
 Status ReadQuery(const storage::Store& store, uint64_t id, storage::QueryRecord* rec) {

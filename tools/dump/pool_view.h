@@ -46,6 +46,10 @@ struct LoadParts {
 Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progress* progress);
 
 // Calls fn(id, record) for every 'Q' record in id order; stops at fn's first error.
+// OK when `store` holds a pool of this build's format; FailedPrecondition naming the format
+// otherwise (the dump reads, never upgrades).
+Status CheckFormat(const storage::Store& store);
+
 Status ForEachQuery(const storage::Store& store,
                     const std::function<Status(uint64_t id, storage::QueryRecord&& rec)>& fn);
 

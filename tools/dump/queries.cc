@@ -44,8 +44,11 @@ Status WriteLine(const QueryInfo& info, bool with_content, std::ostream& out) {
 // The --ids path: point reads of the named queries only.
 Status DumpIds(const storage::Store& store, const QueryFilter& filter, std::ostream& out,
                uint64_t* written) {
+  HEAPA_RETURN_IF_ERROR(CheckFormat(store));
   std::vector<std::optional<storage::StateRecord>> states;
   HEAPA_RETURN_IF_ERROR(storage::ReadStatesOf(store, filter.ids, &states));
+  std::vector<std::optional<std::string>> stats;
+  HEAPA_RETURN_IF_ERROR(storage::ReadLogOf<storage::StatsLogTraits>(store, filter.ids, &stats));
   for (size_t i = 0; i < filter.ids.size(); ++i) {
     const uint64_t id = filter.ids[i];
     QueryInfo info;
@@ -53,13 +56,9 @@ Status DumpIds(const storage::Store& store, const QueryFilter& filter, std::ostr
     if (!states[i]) return Status::NotFound("query " + std::to_string(id) + " does not exist");
     info.state = *states[i];
     HEAPA_RETURN_IF_ERROR(ReadQuery(store, id, &info.query));
-    std::string value;
-    Status s = store.Get(storage::StatsKey(id), &value);
-    if (s.ok()) {
-      HEAPA_RETURN_IF_ERROR(storage::DecodeStats(value, &info.stats)
-                                .WithContext(storage::DescribeKey(storage::StatsKey(id))));
-    } else if (s.code() != Status::Code::kNotFound) {
-      return s;
+    if (stats[i]) {
+      HEAPA_RETURN_IF_ERROR(storage::DecodeStats(*stats[i], &info.stats)
+                                .WithContext("statistics of query " + std::to_string(id)));
     }
     if (!Matches(filter, info.state) || !Matches(filter, info.query)) continue;
     HEAPA_RETURN_IF_ERROR(WriteLine(info, filter.with_content, out));
