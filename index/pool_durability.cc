@@ -64,6 +64,7 @@ Status Pool::CheckWritable() {
       store_.reset();
       committer_.reset();
       ix_.reset();
+      stats_ = index::StatsTable();
       return Status::Unavailable("pool is closed: it could not be reopened after a failed write (" +
                                  last_resume_.ToString() + ")");
     }
@@ -331,6 +332,7 @@ bool Pool::AfterFailedWrite(const Status& error, const storage::Committer* from)
     store_.reset();
     committer_.reset();
     ix_.reset();
+    stats_ = index::StatsTable();
   }
   return true;
 }

@@ -57,6 +57,7 @@ void Committer::EnqueueLocked(uint64_t seq, Batch batch) {
   last_seq_ = seq;
   if (!failure_.ok()) return;
   batch.ForEach([&](std::string_view key, std::optional<std::string_view> value) {
+    if (!Overlaid(key)) return;
     OverlayValue& slot = overlay_[std::string(key)];
     slot.seq = seq;
     if (value) {
@@ -169,6 +170,19 @@ Status Committer::Drain() {
     }
   }
   return failure_;
+}
+
+bool Committer::Overlaid(std::string_view key) {
+  if (key.empty()) return true;
+  switch (key[0]) {
+    case static_cast<char>(KeyFamily::kStateChunk):
+    case static_cast<char>(KeyFamily::kJournal):
+    case static_cast<char>(KeyFamily::kStatsChunk):
+    case static_cast<char>(KeyFamily::kStatsJournal):
+      return false;
+    default:
+      return true;
+  }
 }
 
 Status Committer::Get(std::string_view key, std::string* value, uint64_t* pending_seq) const {

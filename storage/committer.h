@@ -9,8 +9,12 @@
 // fsync instead of N, and each is still acknowledged only once its own batch is durable.
 //
 // Until its batch is durable, an operation's records are served from an in-memory overlay
-// (Get, MultiGet): the next operation reads what the previous ones wrote (dedup keys,
-// statistics, request results) without waiting for their fsync.
+// (Get, MultiGet, LastKey): the next operation reads what the previous ones wrote (dedup keys,
+// request results) without waiting for their fsync. Not the records of the state and
+// statistics logs ('C', 'J', 'U', 'K': Overlaid() is false), which the pool holds in memory and
+// never reads back through the committer: copying them into the overlay cost 7% of the
+// daemon's CPU under small reports (session 20), and a state chunk is 164 KB. For those keys
+// the reads see the store only.
 //
 // A caller that must not block (a server's worker answering pipelined requests) uses
 // WhenDurable instead of Wait: it leaves a callback and goes on, and the callback runs once the
@@ -111,6 +115,9 @@ class Committer {
   // value comes from a batch not yet durable and `pending_seq` is set, *pending_seq is that
   // batch's seq (else 0). NotFound when absent or deleted.
   Status Get(std::string_view key, std::string* value, uint64_t* pending_seq = nullptr) const;
+
+  // Whether queued Puts and Deletes of `key` are served from the overlay (see above).
+  static bool Overlaid(std::string_view key);
 
   // As Store::MultiGet, through the overlay.
   std::vector<Status> MultiGet(const std::vector<std::string>& keys,

@@ -21,9 +21,28 @@ namespace {
 
 // Moves every 'T' record (one per id, formats 2 to 4; packed or a FlatBuffer) into statistics
 // chunks as of the last batch written (durable_seq; no statistics journal exists yet, so the
-// next batch's wins), and deletes them, in `batch`.
+// next batch's wins), and deletes them, in `batch`. Every chunk below next_id is written, empty
+// ones too (state_log.h). The records come in id order, so one chunk is held at a time.
 Status MoveStatsToChunks(const Store& store, const CountersRecord& counters, Batch* batch) {
-  std::vector<std::string> by_id(counters.next_id);
+  const uint64_t chunks = counters.next_id <= 1 ? 0 : (counters.next_id - 2) / kStatsChunkIds + 1;
+  StatsChunkRecord chunk;
+  uint64_t next_chunk = 0;  // the chunk `chunk` holds, once started
+  std::string value;
+  // Writes every chunk before `end`, the one being filled first.
+  const auto write_until = [&](uint64_t end) {
+    for (; next_chunk < end; ++next_chunk) {
+      const uint64_t first = next_chunk * kStatsChunkIds + 1;
+      if (chunk.first_id != first) {  // not started: no record in it
+        chunk.slots.clear();
+        chunk.first_id = first;
+      }
+      chunk.as_of = counters.durable_seq;
+      chunk.slots.resize(std::min(kStatsChunkIds, counters.next_id - first));
+      EncodeStatsChunk(chunk, &value);
+      batch->Put(StatsChunkKey(first), value);
+      chunk.first_id = 0;
+    }
+  };
   StatsRecord rec;
   std::string scratch;
   HEAPA_RETURN_IF_ERROR(
@@ -35,21 +54,17 @@ Status MoveStatsToChunks(const Store& store, const CountersRecord& counters, Bat
         }
         std::string_view packed;
         HEAPA_RETURN_IF_ERROR(AtKey(DecodeStatsToPacked(v, &rec, &scratch, &packed), key));
-        by_id[*id].assign(packed);
+        const uint64_t c = (*id - 1) / kStatsChunkIds;
+        write_until(c);
+        if (chunk.first_id == 0) {
+          chunk.first_id = c * kStatsChunkIds + 1;
+          chunk.slots.assign(std::min(kStatsChunkIds, counters.next_id - chunk.first_id), "");
+        }
+        chunk.slots[*id - chunk.first_id].assign(packed);
         batch->Delete(key);
         return Status::OK();
       }));
-  StatsChunkRecord chunk;
-  std::string value;
-  for (uint64_t first = 1; first < counters.next_id; first += kStatsChunkIds) {
-    chunk.first_id = first;
-    chunk.as_of = counters.durable_seq;
-    const uint64_t end = std::min(counters.next_id, first + kStatsChunkIds);
-    chunk.slots.assign(std::make_move_iterator(by_id.begin() + static_cast<ptrdiff_t>(first)),
-                       std::make_move_iterator(by_id.begin() + static_cast<ptrdiff_t>(end)));
-    EncodeStatsChunk(chunk, &value);
-    batch->Put(StatsChunkKey(first), value);
-  }
+  write_until(chunks);
   return Status::OK();
 }
 

@@ -30,7 +30,7 @@ enum class Kind : char {
   kOpResult = 'r',
   kStateChunk = 'k',
   kStateJournal = 'j',
-  kStatsChunk = 'v',    // from format 5 (stats_log_records.cc)
+  kStatsChunk = 'v',    // from format 5 (stats_record.cc)
   kStatsJournal = 'w',  // likewise
 };
 

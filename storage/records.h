@@ -202,7 +202,7 @@ void EncodeStateJournal(const StateJournalRecord& rec, std::string* out);
 // hashes (digests stay those of older builds), and the input of tests of older pools.
 void EncodeStats(const StatsRecord& rec, std::string* out);
 void EncodeStatsFormat3(const StatsRecord& rec, std::string* out);
-// Format 5 (stats_log_records.cc). Every slot and entry is verified with DecodeStats.
+// Format 5 (stats_record.cc). Every slot and entry is verified with DecodeStats.
 void EncodeStatsChunk(const StatsChunkRecord& rec, std::string* out);
 void EncodeStatsJournal(const StatsJournalRecord& rec, std::string* out);
 void EncodeConfig(const ConfigRecord& rec, std::string* out);

@@ -104,6 +104,7 @@ uint64_t RecordLog<Traits>::Write(uint64_t seq, uint64_t next_id,
   constexpr uint64_t kEntriesPerChunk = Traits::kEntriesPerChunk;
   std::vector<uint64_t>& as_of = chunk_as_of_;
   const uint64_t chunks = ChunkCount<Traits>(next_id);
+  const uint64_t known = std::min<uint64_t>(as_of.size(), chunks);
   as_of.resize(chunks, 0);
   std::string value;
   uint64_t rewritten = 0;
@@ -124,12 +125,20 @@ uint64_t RecordLog<Traits>::Write(uint64_t seq, uint64_t next_id,
   // A chunk where this batch changed many states (an insert's new ids, a reinsertion) is
   // rewritten at once: that costs fewer bytes than journaling them and paying for them later.
   // Its ids then need no journal entry (the chunk is as of this batch).
+  //
+  // A chunk this batch reaches first (the ids it creates start it) is written now, whatever
+  // changed in it: never written, it would hold back the deletion of every journal record.
+  // The states of new ids are all in their batch, so such a chunk qualified anyway; an insert
+  // gives its queries no statistics, and an empty statistics chunk is about 1 KB.
+  for (uint64_t c = known; c < chunks; ++c) rewrite(c);
   size_t journaled = 0;
   for (size_t i = 0; i < changed.size();) {
     const uint64_t c = ChunkOf<Traits>(changed[i].first);
     size_t end = i;
     while (end < changed.size() && ChunkOf<Traits>(changed[end].first) == c) ++end;
-    if ((end - i) * kSlotsPerJournaled<Traits> >= slots_of(c)) {
+    if (as_of[c] == seq) {
+      // Rewritten above: as of this batch already.
+    } else if ((end - i) * kSlotsPerJournaled<Traits> >= slots_of(c)) {
       rewrite(c);
     } else {
       for (; i < end; ++i, ++journaled) {
@@ -165,7 +174,7 @@ uint64_t RecordLog<Traits>::Write(uint64_t seq, uint64_t next_id,
         merged.push_back(std::move(entry));
       }
       merged.insert(merged.end(), ours, changed.end());
-      if (merged.size() <= kMaxFoldedJournalEntries) {
+      if (merged.size() <= Traits::kMaxFoldedEntries) {
         HEAPA_CHECK(journal_.back() == open_seq_);
         journal_.pop_back();  // never written, so never deleted
         folded = open_seq_;
@@ -176,7 +185,7 @@ uint64_t RecordLog<Traits>::Write(uint64_t seq, uint64_t next_id,
     Traits::EncodeJournal(journal, &value);
     batch->Put(Traits::JournalKey(seq), value);
     journal_.push_back(seq);
-    open_seq_ = journal.entries.size() < kMaxFoldedJournalEntries ? seq : 0;
+    open_seq_ = journal.entries.size() < Traits::kMaxFoldedEntries ? seq : 0;
     if (open_seq_ != 0) open_entries_ = std::move(journal.entries);
   }
   while (!journal_.empty() && journal_.front() <= oldest) {

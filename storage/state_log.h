@@ -58,6 +58,10 @@ namespace heapa::storage {
 // rewrites a chunk directly when it changes a third of it (a fifth with the first setting).
 inline constexpr uint64_t kJournalEntriesPerChunk = kStateChunkIds / 2;
 
+// The most entries a journal record may reach by folding (Write): each fold re-encodes the
+// record, so a group of n folds costs O(n * this).
+inline constexpr size_t kMaxFoldedJournalEntries = 64;
+
 // What a log holds: the states.
 struct StateLogTraits {
   using Record = StateRecord;
@@ -65,6 +69,7 @@ struct StateLogTraits {
   static constexpr uint64_t kEntriesPerChunk = kJournalEntriesPerChunk;
   static constexpr KeyFamily kChunkFamily = KeyFamily::kStateChunk;
   static constexpr KeyFamily kJournalFamily = KeyFamily::kJournal;
+  static constexpr size_t kMaxFoldedEntries = kMaxFoldedJournalEntries;
   static constexpr const char* kWhat = "state";
   static std::string ChunkKey(uint64_t first_id) { return StateChunkKey(first_id); }
   static std::string JournalKey(uint64_t seq) { return storage::JournalKey(seq); }
@@ -90,6 +95,9 @@ struct StatsLogTraits {
   static constexpr uint64_t kEntriesPerChunk = kStatsChunkIds / 2;
   static constexpr KeyFamily kChunkFamily = KeyFamily::kStatsChunk;
   static constexpr KeyFamily kJournalFamily = KeyFamily::kStatsJournal;
+  // An entry is about 100 bytes, twice a state's: a group of small reports re-encodes its
+  // record at every fold, so a record folds fewer of them (more records per group instead).
+  static constexpr size_t kMaxFoldedEntries = 16;
   static constexpr const char* kWhat = "statistics";
   static std::string ChunkKey(uint64_t first_id) { return StatsChunkKey(first_id); }
   static std::string JournalKey(uint64_t seq) { return StatsJournalKey(seq); }
@@ -112,10 +120,6 @@ struct StatsLogTraits {
 template <typename Traits>
 inline constexpr uint64_t kSlotsPerJournaled = Traits::kChunkIds / Traits::kEntriesPerChunk + 1;
 inline constexpr uint64_t kSlotsPerJournaledState = kSlotsPerJournaled<StateLogTraits>;
-
-// The most entries a journal record may reach by folding (Write): each fold re-encodes the
-// record, so a group of n folds costs O(n * this).
-inline constexpr size_t kMaxFoldedJournalEntries = 64;
 
 // The chunk stamps and live journal records of a store, as ReadStates found them.
 struct StateLogPosition {
@@ -143,7 +147,7 @@ class RecordLog {
   //
   // `fold`: the caller found the batch whose journal record foldable() names still queued
   // (Committer::Queued), if foldable() is not 0. This batch's record then also carries that
-  // record's entries that are still current, within kMaxFoldedJournalEntries, and Write returns
+  // record's entries that are still current, within Traits::kMaxFoldedEntries, and Write returns
   // the earlier record's seq. The caller must then remove that record's Put from the earlier
   // batch, which is only safe while the two will be written in one atomic group
   // (Committer::EnqueueFolding checks, under its lock), or call Unfold if it could not.

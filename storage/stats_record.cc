@@ -349,8 +349,10 @@ Status DecodeStatsJournal(std::string_view value, StatsJournalRecord* rec) {
   rec->seq = r.Fixed64();
   const uint64_t n = r.Varint();
   if (!r.ok()) return Status::Corruption("statistics journal truncated");
-  // Each entry takes at least 3 bytes: the bound keeps a forged count from allocating.
-  if (n == 0 || n > payload.size() / 3) {
+  // An entry takes at least 67 bytes (its id and length, 1 byte each, and a packed record of
+  // 65 at least): the bound keeps a forged count from allocating more than the input.
+  constexpr size_t kMinEntryBytes = 67;
+  if (n == 0 || n > payload.size() / kMinEntryBytes) {
     return Status::Corruption("statistics journal of " + std::to_string(n) + " entries");
   }
   rec->entries.resize(n);

@@ -33,7 +33,7 @@ TEST_SUITE("index/placement") {
     CHECK(f.ix.low().size() + f.ix.high().size() == 1);
   }
 
-  TEST_CASE("a scored query goes HIGH only when above the HIGH minimum; equal goes LOW") {
+  TEST_CASE("a scored query goes HIGH only when above the HIGH minimum, equal goes LOW") {
     FrontierFixture f;
     f.Add(0.0);  // HIGH empty, LOW empty -> HIGH
     CHECK(f.ix.high().size() == 1);

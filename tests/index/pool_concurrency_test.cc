@@ -78,7 +78,7 @@ TEST_SUITE("index/pool_concurrency") {
     CHECK((*reopened)->TEST_Snapshot() == snapshot);
   }
 
-  TEST_CASE("concurrent reports of one lease apply once; reports of other queries all apply") {
+  TEST_CASE("concurrent reports of one lease apply once, reports of other queries all apply") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), PoolConfig{});
     constexpr int kQueries = 64;

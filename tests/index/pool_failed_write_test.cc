@@ -244,7 +244,7 @@ TEST_SUITE("index/pool_failed_write") {
     CHECK_FALSE((*again)[1].created);
   }
 
-  TEST_CASE("a failed group of folded reports is lost whole; the next group is written whole") {
+  TEST_CASE("a failed group of folded reports is lost whole, the next group is written whole") {
     TempDir dir;
     auto pool = OpenPool(dir.path(), /*resume_interval_ms=*/0);
     const std::vector<SampledQuery> sampled = testing::InsertAndLease(*pool, 20, 20);

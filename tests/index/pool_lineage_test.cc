@@ -173,7 +173,7 @@ TEST_SUITE("index/pool_lineage") {
     CHECK((*pool)->Lineage(999, 1).status().code() == Status::Code::kNotFound);
   }
 
-  TEST_CASE("the refresh dry run writes nothing; reinsertion applies the configured refresh") {
+  TEST_CASE("the refresh dry run writes nothing, reinsertion applies the configured refresh") {
     TempDir dir;
     PoolConfig config;
     config.refresh = RefreshMode::kChild;

@@ -72,7 +72,7 @@ TEST_SUITE("index/pool_retry") {
     CHECK(pool->Validate((*ch)[0].id, true).code() == Status::Code::kFailedPrecondition);
   }
 
-  TEST_CASE("stored results survive a reopen; another client's key is independent") {
+  TEST_CASE("stored results survive a reopen, another client's key is independent") {
     TempDir dir;
     std::vector<InsertResult> first;
     {

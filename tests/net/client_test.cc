@@ -227,7 +227,7 @@ TEST_SUITE("net/client") {
     RunReports(Script{.max_piece = 5000, .big_message = 70 * 1024}, 60, 1);
   }
 
-  TEST_CASE("bytes of a broken connection are dropped; the unanswered requests are resent") {
+  TEST_CASE("bytes of a broken connection are dropped, the unanswered requests are resent") {
     // The server closes after 10 answers and half of the 11th, with more requests already
     // sent: the client must not read the stale half-answer as the start of the next one.
     RunReports(Script{.max_piece = 0, .break_after = 10}, 100, 2);

@@ -120,7 +120,7 @@ TEST_SUITE("net/heapad_admin") {
     }
   }
 
-  TEST_CASE("an admin request failing after it published is UnknownOutcome; its resend is OK") {
+  TEST_CASE("an admin request failing after it published is UnknownOutcome, its resend is OK") {
     // A disk error after the rename that publishes the result (the directory's fsync, the
     // pool's open) does not undo it: the reply must not say "not applied", and the resend
     // with the same id completes it (syncs, opens) and is OK, the effect there once.

@@ -112,7 +112,7 @@ TEST_SUITE("net/pool_registry") {
     CHECK(DropAnswered(*reg, "p", second));
   }
 
-  TEST_CASE("a retried Create, Fork or Drop is answered OK and acts once; others as before") {
+  TEST_CASE("a retried Create, Fork or Drop is answered OK and acts once, others as before") {
     TempDir dir;
     auto reg = OpenRegistry(dir);
     const RequestKey create{9, 1}, fork{9, 2}, drop{9, 3}, other{9, 4}, stranger{10, 1};
@@ -174,7 +174,7 @@ TEST_SUITE("net/pool_registry") {
     CHECK(reg->Names() == std::vector<std::string>{"c"});
   }
 
-  TEST_CASE("a dropped pool leaves only its marker; anonymous drops leave nothing to match") {
+  TEST_CASE("a dropped pool leaves only its marker, anonymous drops leave nothing to match") {
     TempDir dir;
     auto reg = OpenRegistry(dir);
     HEAPA_REQUIRE_OK(reg->Create("p", PoolConfig{}));
@@ -190,7 +190,7 @@ TEST_SUITE("net/pool_registry") {
   }
 
   TEST_CASE(
-      "Open removes half-built pools and empties dropped ones; a pool without LIVE stops it") {
+      "Open removes half-built pools and empties dropped ones, a pool without LIVE stops it") {
     TempDir dir;
     const fs::path pools = fs::path(dir.path()) / "pools";
     fs::create_directories(pools / ".creating-x" / "db-000001");

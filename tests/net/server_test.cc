@@ -144,7 +144,7 @@ void SampleAndReportPipelined(Client* c, size_t count) {
 }
 
 TEST_SUITE("net/server") {
-  TEST_CASE("a held whole-pool request does not hold the only worker; its connection goes on") {
+  TEST_CASE("a held whole-pool request does not hold the only worker, its connection goes on") {
     testing::Gate gate;
     std::promise<void> entered;
     std::atomic<int> admitted{0};
@@ -362,7 +362,7 @@ TEST_SUITE("net/server") {
     CHECK(s.ran_out.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   }
 
-  TEST_CASE("a connection idle for idle_timeout_ms is closed; one sending requests is not") {
+  TEST_CASE("a connection idle for idle_timeout_ms is closed, one sending requests is not") {
     ServerOptions so;
     so.idle_timeout_ms = 300;
     RunningServer s(so, ServiceOptions{});

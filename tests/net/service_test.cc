@@ -179,7 +179,7 @@ TEST_SUITE("net/service") {
     }
   }
 
-  TEST_CASE("whole-pool requests beyond max_admin_requests are refused; others go on") {
+  TEST_CASE("whole-pool requests beyond max_admin_requests are refused, others go on") {
     std::promise<void> entered;
     // Opened once, by the test or at the latest on the way out of it (also after a failed
     // REQUIRE), before `held` waits for its thread and before the fixture goes.

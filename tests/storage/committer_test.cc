@@ -84,31 +84,53 @@ TEST_CASE("EnqueueFolding removes a Put from a batch still queued, and only then
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
   Committer c(store, 0);
-  Batch first = PutBatch("J/1", "one");
+  Batch first = PutBatch("j/1", "one");
   first.Put("other", "1");
   c.Enqueue(1, std::move(first));
   CHECK(c.Queued(1));
   CHECK_FALSE(c.Queued(2));  // never enqueued
-  // Folded: batch 2 carries what J/1 held; J/1 is never written, nor served.
-  CHECK(c.EnqueueFolding(2, PutBatch("J/2", "one+two"), 1, "J/1"));
+  // Folded: batch 2 carries what j/1 held; j/1 is never written, nor served.
+  CHECK(c.EnqueueFolding(2, PutBatch("j/2", "one+two"), 1, "j/1"));
   std::string value;
-  CHECK(c.Get("J/1", &value).code() == Code::kNotFound);
+  CHECK(c.Get("j/1", &value).code() == Code::kNotFound);
   HEAPA_REQUIRE_OK(c.Wait(2));
   CHECK_FALSE(c.Queued(1));
-  CHECK(StoreValue(*store, "J/1").find("NotFound") != std::string::npos);
-  CHECK(StoreValue(*store, "J/2") == "one+two");
+  CHECK(StoreValue(*store, "j/1").find("NotFound") != std::string::npos);
+  CHECK(StoreValue(*store, "j/2") == "one+two");
   CHECK(StoreValue(*store, "other") == "1");  // the rest of batch 1 is written
   // Batch 2 is written already: nothing is removed, and batch 3 is queued all the same.
-  CHECK_FALSE(c.EnqueueFolding(3, PutBatch("J/3", "three"), 2, "J/2"));
+  CHECK_FALSE(c.EnqueueFolding(3, PutBatch("j/3", "three"), 2, "j/2"));
   HEAPA_REQUIRE_OK(c.Wait(3));
-  CHECK(StoreValue(*store, "J/2") == "one+two");
-  CHECK(StoreValue(*store, "J/3") == "three");
+  CHECK(StoreValue(*store, "j/2") == "one+two");
+  CHECK(StoreValue(*store, "j/3") == "three");
   // Queued, but the key is not a Put of it: nothing is removed.
   c.Enqueue(4, PutBatch("x", "4"));
-  CHECK_FALSE(c.EnqueueFolding(5, PutBatch("y", "5"), 4, "J/4"));
+  CHECK_FALSE(c.EnqueueFolding(5, PutBatch("y", "5"), 4, "j/4"));
   HEAPA_REQUIRE_OK(c.Wait(5));
   CHECK(StoreValue(*store, "x") == "4");
   CHECK(StoreValue(*store, "y") == "5");
+}
+
+TEST_CASE("the records of the state and statistics logs are not served from the queue") {
+  testing::TempDir dir;
+  auto store = CreateStore(dir.path());
+  Committer c(store, 0);
+  for (const std::string& key : {JournalKey(1), StateChunkKey(1), StatsJournalKey(1),
+                                 StatsChunkKey(1), QueryKey(1), RequestKey(1, 1)}) {
+    CAPTURE(DescribeKey(key));
+    const bool overlaid = key[0] == 'Q' || key[0] == 'R';
+    CHECK(Committer::Overlaid(key) == overlaid);
+  }
+  Batch batch = PutBatch(JournalKey(1), "journal");
+  batch.Put(QueryKey(1), "query");
+  c.Enqueue(1, std::move(batch));
+  std::string value;
+  CHECK(c.Get(JournalKey(1), &value).code() == Code::kNotFound);  // queued: the store only
+  HEAPA_REQUIRE_OK(c.Get(QueryKey(1), &value));
+  CHECK(value == "query");
+  HEAPA_REQUIRE_OK(c.Wait(1));
+  HEAPA_REQUIRE_OK(c.Get(JournalKey(1), &value));  // written: the store has it
+  CHECK(value == "journal");
 }
 
 TEST_CASE("batches queued before a wait go out as one write, later batches winning per key") {

@@ -39,7 +39,7 @@ namespace fs = std::filesystem;
 }  // namespace
 
 TEST_SUITE("storage/store") {
-  TEST_CASE("every synced write is one WAL sync as RocksDB counts it; an unsynced one none") {
+  TEST_CASE("every synced write is one WAL sync as RocksDB counts it, an unsynced one none") {
     for (const bool sync : {true, false}) {
       CAPTURE(sync);
       testing::TempDir dir;

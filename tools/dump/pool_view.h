@@ -45,10 +45,11 @@ struct LoadParts {
 // when a meta record is missing (not a pool). `progress`, when set, counts records read.
 Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progress* progress);
 
-// Calls fn(id, record) for every 'Q' record in id order; stops at fn's first error.
 // OK when `store` holds a pool of this build's format; FailedPrecondition naming the format
 // otherwise (the dump reads, never upgrades).
 Status CheckFormat(const storage::Store& store);
+
+// Calls fn(id, record) for every 'Q' record in id order; stops at fn's first error.
 
 Status ForEachQuery(const storage::Store& store,
                     const std::function<Status(uint64_t id, storage::QueryRecord&& rec)>& fn);
