@@ -10,7 +10,9 @@
 //   - batches rewrite whole chunks, the stalest first, one per kJournalEntriesPerChunk states
 //     journaled, and delete in the same batch every journal record older than all chunks;
 //   - a batch that changes a large share of one chunk (an insert filling it) rewrites that
-//     chunk instead of journaling its states.
+//     chunk instead of journaling its states, and a batch whose new ids start a chunk writes
+//     it (a chunk never written would keep every journal record: ids without statistics
+//     start statistics chunks);
 //   - a batch's journal record may replace the previous batch's, when the caller knows the
 //     two are written together (in one group of the Committer): it then carries the entries of
 //     both, and the earlier record is never written. A group of small operations (reports)

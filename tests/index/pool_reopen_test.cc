@@ -272,6 +272,13 @@ TEST_SUITE("index/pool_reopen") {
     CHECK(report->clean());
     CHECK(report->stats >= rewritten);
     CHECK(report->stats <= rewritten + 100);
+    // The upgrade wrote every statistics chunk (the 100 reports rewrote none: too few).
+    storage::StateLogPosition position;
+    HEAPA_REQUIRE_OK(storage::ReadLog<storage::StatsLogTraits>(
+        *store, 2501, UINT64_MAX, [](uint64_t, const std::string&) { return Status::OK(); },
+        nullptr, &position));
+    REQUIRE(position.chunk_as_of.size() == 3);
+    for (uint64_t as_of : position.chunk_as_of) CHECK(as_of > 0);
     store.reset();
     auto reopened = Pool::Open(dir.path(), PoolOptions{});
     HEAPA_REQUIRE_OK(reopened.status());

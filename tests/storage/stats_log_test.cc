@@ -222,7 +222,7 @@ TEST_SUITE("storage/stats_log") {
     bad_journal.entries[1].first = 3;  // not increasing
     refused(bad_journal, EncodeStatsJournal, DecodeStatsJournal, "not increasing");
     bad_journal = journal;
-    StatsRecord many;  // records of 120 bytes: the journal is not refused for its count
+    StatsRecord many;  // records of 113 bytes: the journal is not refused for its count
     many.recent_leases.assign(kRecentLeases, 1'000'000);
     EncodeStats(many, &value);
     for (uint64_t id = 70001; id < 70004; ++id) bad_journal.entries.emplace_back(id, value);
@@ -230,6 +230,16 @@ TEST_SUITE("storage/stats_log") {
     refused(bad_journal, EncodeStatsJournal, DecodeStatsJournal, "empty statistics record");
     bad_journal.entries.clear();
     refused(bad_journal, EncodeStatsJournal, DecodeStatsJournal, "0 entries");
+    // The count bound is exact for the smallest records (65 bytes, 67 with id and length): a
+    // journal of them decodes, and one count more than its bytes allow is refused.
+    EncodeStats(StatsRecord{}, &value);
+    REQUIRE(value.size() == 65);
+    StatsJournalRecord smallest;
+    smallest.seq = 1;
+    for (uint64_t id = 1; id <= 40; ++id) smallest.entries.emplace_back(id, value);
+    EncodeStatsJournal(smallest, &value);
+    HEAPA_REQUIRE_OK(DecodeStatsJournal(value, &journal_back));
+    CHECK(journal_back == smallest);
   }
 }
 

@@ -50,7 +50,6 @@ Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progr
 Status CheckFormat(const storage::Store& store);
 
 // Calls fn(id, record) for every 'Q' record in id order; stops at fn's first error.
-
 Status ForEachQuery(const storage::Store& store,
                     const std::function<Status(uint64_t id, storage::QueryRecord&& rec)>& fn);
 
