@@ -427,14 +427,9 @@ class Pool final {
   // Guarded by mu_: every query's statistics as committer_ serves them (store plus queued
   // batches); loaded by Rebuild.
   index::StatsTable stats_;
-  // Guarded by mu_: the records PutStats added to the batch of the mutation under way, which
-  // CommitBatch moves into stats_: the ids, where each record ends in `bytes`, the records.
-  struct StagedStats {
-    std::vector<uint64_t> ids;
-    std::vector<size_t> ends;
-    std::string bytes;
-  };
-  StagedStats staged_stats_;
+  // Guarded by mu_: the records PutStats staged for the mutation under way, which CommitBatch
+  // moves into stats_ and its batch.
+  index::StatsList staged_stats_;
   // Guarded by mu_: the requests (client, request id) of Samples reading their texts after
   // their write. A retry of one waits (LoadResult) until the read is done, and its lease
   // released if it failed, so that it never answers with leases about to be released.

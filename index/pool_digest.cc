@@ -14,10 +14,7 @@ Result<Hash128> Pool::Digest() const {
   // store taken under the lock too, so that operations go on during the long part.
   std::shared_ptr<storage::Store> store;  // outlives `view`
   std::unique_ptr<storage::Store::View> view;
-  // The statistics, copied under the lock (about 50 ms for 1M queries): by id, each record's
-  // end in `stats`.
-  std::vector<std::pair<uint64_t, size_t>> stats_ends;
-  std::string stats;
+  index::StatsList stats;  // copied under the lock (about 50 ms for 1M queries), by id
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!store_) return Status::Unavailable("pool is closed");
@@ -26,9 +23,7 @@ Result<Hash128> Pool::Digest() const {
     DigestIndex(&d);
     for (uint64_t id = 1; id < ix_->counters().next_id; ++id) {
       const std::string_view encoded = stats_.Encoded(id);
-      if (encoded.empty()) continue;
-      stats += encoded;
-      stats_ends.emplace_back(id, stats.size());
+      if (!encoded.empty()) stats.Add(id, encoded);
     }
     store = store_;
     HEAPA_ASSIGN_OR_RETURN(view, store->NewView());
@@ -52,14 +47,11 @@ Result<Hash128> Pool::Digest() const {
   // As the 'T' records of formats 2 to 4 were, in id order, each its key then the FlatBuffer
   // of formats 2 and 3: a pool's digest does not change when a newer build stores its
   // records differently.
-  size_t begin = 0;
-  for (const auto& [id, end] : stats_ends) {
+  for (size_t i = 0; i < stats.size(); ++i) {
     storage::StatsRecord t;
-    HEAPA_RETURN_IF_ERROR(
-        storage::DecodeStats(std::string_view(stats).substr(begin, end - begin), &t)
-            .WithContext("statistics of query " + std::to_string(id)));
-    begin = end;
-    d.Add(storage::StatsKey(id));
+    HEAPA_RETURN_IF_ERROR(storage::DecodeStats(stats.record(i), &t)
+                              .WithContext("statistics of query " + std::to_string(stats.id(i))));
+    d.Add(storage::StatsKey(stats.id(i)));
     t.last_report_lease = 0;
     t.recent_leases.clear();
     storage::EncodeStatsFormat3(t, &value);

@@ -139,25 +139,23 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
   // The statistics staged by PutStats: into stats_ first (a chunk rewrite reads them there),
   // then the log, by id (an id staged twice keeps its last record).
   std::vector<std::pair<uint64_t, std::string>> stats_changed;
-  stats_changed.reserve(staged_stats_.ids.size());
-  for (size_t i = 0, begin = 0; i < staged_stats_.ids.size(); begin = staged_stats_.ends[i++]) {
-    const std::string_view encoded =
-        std::string_view(staged_stats_.bytes).substr(begin, staged_stats_.ends[i] - begin);
-    stats_.Set(staged_stats_.ids[i], encoded);
-    stats_changed.emplace_back(staged_stats_.ids[i], encoded);
+  stats_changed.reserve(staged_stats_.size());
+  for (size_t i = 0; i < staged_stats_.size(); ++i) {
+    stats_.Set(staged_stats_.id(i), staged_stats_.record(i));
+    stats_changed.emplace_back(staged_stats_.id(i), staged_stats_.record(i));
   }
-  staged_stats_.ids.clear();
-  staged_stats_.ends.clear();
-  staged_stats_.bytes.clear();
+  staged_stats_.Clear();
   std::stable_sort(stats_changed.begin(), stats_changed.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (size_t i = 0; i + 1 < stats_changed.size();) {  // the last of equal ids wins
-    if (stats_changed[i].first == stats_changed[i + 1].first) {
-      stats_changed.erase(stats_changed.begin() + static_cast<ptrdiff_t>(i));
-    } else {
-      ++i;
+  size_t kept = 0;  // of equal ids, the last staged wins
+  for (size_t i = 0; i < stats_changed.size(); ++i) {
+    if (i + 1 < stats_changed.size() && stats_changed[i].first == stats_changed[i + 1].first) {
+      continue;
     }
+    if (kept != i) stats_changed[kept] = std::move(stats_changed[i]);
+    ++kept;
   }
+  stats_changed.resize(kept);
   const uint64_t stats_folded = stats_log_.Write(
       seq, counters.next_id, std::move(stats_changed),
       [this](uint64_t id) { return std::string(stats_.Encoded(id)); }, batch, foldable(stats_log_));
@@ -182,7 +180,7 @@ Status Pool::CommitBatch(std::unique_lock<std::mutex>& lock, storage::Batch* bat
     committer_->EnqueueFolding(seq, std::move(*batch), folds, &removed);
     for (size_t i = 0; i < folds.size(); ++i) {
       if (removed[i]) continue;
-      if (folds[i].from == folded && folds[i].key == state_key) {
+      if (folds[i].key == state_key) {
         state_log_.Unfold(folded);
       } else {
         stats_log_.Unfold(stats_folded);
@@ -210,16 +208,12 @@ Status Pool::FinishUnchanged(std::unique_lock<std::mutex>& lock) {
 
 void Pool::PutStats(uint64_t id, const storage::StatsRecord& stats, std::string* scratch) {
   storage::EncodeStats(stats, scratch);
-  staged_stats_.ids.push_back(id);
-  staged_stats_.bytes += *scratch;
-  staged_stats_.ends.push_back(staged_stats_.bytes.size());
+  staged_stats_.Add(id, *scratch);
 }
 
 void Pool::RollbackIndex() {
   ix_->Rollback();
-  staged_stats_.ids.clear();
-  staged_stats_.ends.clear();
-  staged_stats_.bytes.clear();
+  staged_stats_.Clear();
 }
 
 Status Pool::WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t seq) {

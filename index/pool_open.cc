@@ -49,10 +49,9 @@ Status Initialize(storage::Store* store, const storage::ConfigRecord& config) {
   return store->Write(&batch);
 }
 
-// Every query's statistics in a store, verified, one after the other in `bytes`.
+// Every query's statistics in a store, verified.
 struct LoadedStats {
-  std::vector<std::pair<uint64_t, size_t>> ends;  // (id, where its record ends in bytes)
-  std::string bytes;
+  index::StatsList records;
   storage::StateLogPosition position;  // where the statistics log continues from
 };
 
@@ -63,8 +62,7 @@ Status ReadAllStats(const storage::Store& store, const storage::CountersRecord& 
   return storage::ReadLog<storage::StatsLogTraits>(
       store, counters.next_id, counters.durable_seq,
       [&](uint64_t id, const std::string& encoded) {
-        out->bytes += encoded;
-        out->ends.emplace_back(id, out->bytes.size());
+        out->records.Add(id, encoded);
         return Status::OK();
       },
       nullptr, &out->position);
@@ -236,7 +234,7 @@ Status Pool::Rebuild() {
   state_log_ = storage::StateLog(std::move(loaded_index.states));
   stats_ = std::move(loaded_index.stats);
   stats_log_ = storage::StatsLog(std::move(loaded_index.stats_position));
-  staged_stats_ = StagedStats();
+  staged_stats_.Clear();
   committer_ = std::make_shared<storage::Committer>(store_, ix_->counters().durable_seq);
   return Status::OK();
 }
@@ -307,9 +305,8 @@ Status Pool::LoadIndex(LoadedIndex* out) const {
   }
   HEAPA_RETURN_IF_ERROR(stats_read);
   out->stats_position = std::move(stats.position);
-  for (size_t i = 0, begin = 0; i < stats.ends.size(); begin = stats.ends[i++].second) {
-    out->stats.Set(stats.ends[i].first,
-                   std::string_view(stats.bytes).substr(begin, stats.ends[i].second - begin));
+  for (size_t i = 0; i < stats.records.size(); ++i) {
+    out->stats.Set(stats.records.id(i), stats.records.record(i));
   }
   ix->counters() = counters;
   ix->rng() = index::Rng::FromState(counters.rng_state, counters.rng_inc);

@@ -16,7 +16,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "storage/records.h"
@@ -52,6 +54,30 @@ class StatsTable {
   std::vector<std::unique_ptr<char[]>> by_id_;
   uint64_t size_ = 0;
   uint64_t record_bytes_ = 0;
+};
+
+// Statistics records of several ids, one after the other in one buffer (no allocation per
+// record): what a mutation staged, what a rebuild read, what Digest copied.
+class StatsList {
+ public:
+  void Add(uint64_t id, std::string_view encoded) {
+    bytes_ += encoded;
+    ends_.emplace_back(id, bytes_.size());
+  }
+  size_t size() const { return ends_.size(); }
+  uint64_t id(size_t i) const { return ends_[i].first; }
+  std::string_view record(size_t i) const {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1].second;
+    return std::string_view(bytes_).substr(begin, ends_[i].second - begin);
+  }
+  void Clear() {
+    ends_.clear();
+    bytes_.clear();
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, size_t>> ends_;  // (id, where its record ends in bytes_)
+  std::string bytes_;
 };
 
 }  // namespace heapa::index

@@ -71,6 +71,24 @@ TEST_SUITE("index/stats_table") {
     CHECK(rec == Reported(1, 1));
   }
 
+  TEST_CASE("a StatsList gives back its records in order, and is empty after Clear") {
+    StatsList list;
+    const std::string a = Encoded(Reported(1, 0)), b = Encoded(Reported(2, 16));
+    list.Add(9, a);
+    list.Add(3, b);
+    list.Add(9, b);
+    REQUIRE(list.size() == 3);
+    CHECK(list.id(0) == 9);
+    CHECK(list.record(0) == a);
+    CHECK(list.id(1) == 3);
+    CHECK(list.record(1) == b);
+    CHECK(list.record(2) == b);
+    list.Clear();
+    CHECK(list.size() == 0);
+    list.Add(4, a);
+    CHECK(list.record(0) == a);
+  }
+
   TEST_CASE("a record of a million ids away grows the table, 8 bytes per id") {
     StatsTable t;
     t.Set(1'000'000, Encoded(Reported(1, 0)));
