@@ -79,12 +79,18 @@ void Daemon::Launch(uint16_t port) {
     REQUIRE(colon != std::string::npos);
     metrics_port_ = static_cast<uint16_t>(std::stoul(metrics.substr(colon + 1)));
   }
+  // Then: "heapad allocator: DESCRIPTION".
+  const std::string allocator_line = read_line();
   ::close(fds[0]);
   INFO("heapad said: " << line);
   const size_t colon = line.find(':', line.find("listening on"));
   REQUIRE(colon != std::string::npos);
   port_ = static_cast<uint16_t>(std::stoul(line.substr(colon + 1)));
   REQUIRE(port_ != 0);
+  const std::string allocator_prefix = "heapad allocator: ";
+  INFO("heapad said: " << allocator_line);
+  REQUIRE(allocator_line.starts_with(allocator_prefix));
+  allocator_ = allocator_line.substr(allocator_prefix.size());
 }
 
 int Daemon::Stop() {

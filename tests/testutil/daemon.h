@@ -23,6 +23,9 @@ class Daemon {
   uint16_t port() const { return port_; }
   // With a "--metrics" flag: the port of the metrics page (0 otherwise).
   uint16_t metrics_port() const { return metrics_port_; }
+  // What heapad said serves its malloc at its last start ("jemalloc 5.3.0-...": see
+  // tools/allocator.h).
+  const std::string& allocator() const { return allocator_; }
   // SIGTERM and wait; returns the exit status (as from waitpid). A daemon still running 60 s
   // later fails the test, is killed, and -1 is returned (heapad bounds its own drain:
   // --shutdown-timeout-ms).
@@ -53,6 +56,7 @@ class Daemon {
   std::vector<std::string> extra_;
   std::vector<std::string> env_;
   pid_t pid_ = -1;
+  std::string allocator_;
   uint16_t port_ = 0;
   uint16_t metrics_port_ = 0;
   uint64_t fsize_limit_ = 0;
