@@ -18,6 +18,7 @@
 #include "net/client.h"
 #include "storage/failpoint.h"
 #include "tests/testutil/daemon.h"
+#include "tests/testutil/metrics_page.h"
 #include "tests/testutil/raw_conn.h"
 #include "tests/testutil/test_util.h"
 
@@ -207,7 +208,7 @@ TEST_SUITE("net/heapad_admin") {
     // is refused RESOURCE_EXHAUSTED: the client asks again (not an answer about its request)
     // until the original is done, and is then answered OK by its marker.
     TempDir dir;
-    Daemon d(dir.Sub("data"), {"--max-admin-requests", "1"},
+    Daemon d(dir.Sub("data"), {"--max-admin-requests", "1", "--metrics", "127.0.0.1:0"},
              {"HEAPA_FAILPOINTS=admin.before_publish=pause1300@2"});
     HEAPA_REQUIRE_OK(ConnectTo(d)->CreatePool("p", PoolConfig{}));  // its first hit
     net::ClientOptions o;
@@ -222,6 +223,10 @@ TEST_SUITE("net/heapad_admin") {
     INFO(s.ToString());
     CHECK(s.ok());
     CHECK(Tags(**client, "p") == std::vector<std::string>{"u"});
+    // The resend was refused at least once (else this test saw no retry): the refusals are
+    // the only checkpoints counted as errors.
+    CHECK(testing::ScrapeValue(d.metrics_port(),
+                               R"(heapa_requests_total{verb="Checkpoint",result="error"})") >= 1);
   }
 
   TEST_CASE("a failpoint armed with an error it cannot return, or a bad action, is refused") {

@@ -14,34 +14,15 @@
 
 #include "net/client.h"
 #include "tests/testutil/daemon.h"
+#include "tests/testutil/metrics_page.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa {
 namespace {
 
-// One HTTP/1.1 exchange; returns the whole response (status line, headers, body).
-std::string Http(uint16_t port, const std::string& method, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  const std::string req = method + " " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  REQUIRE(::send(fd, req.data(), req.size(), 0) == static_cast<ssize_t>(req.size()));
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return out;
-}
-
-std::string Body(const std::string& response) {
-  const size_t at = response.find("\r\n\r\n");
-  return at == std::string::npos ? "" : response.substr(at + 4);
-}
+using testing::Body;
+using testing::Http;
+using testing::Value;
 
 // The first line that is not valid text format 0.0.4, or "".
 std::string BadLine(const std::string& page) {
@@ -59,16 +40,6 @@ std::string BadLine(const std::string& page) {
     }
   }
   return "";
-}
-
-// The value of the sample named exactly `series` (name and labels), or -1.
-double Value(const std::string& page, const std::string& series) {
-  std::istringstream in(page);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  return -1;
 }
 
 }  // namespace

@@ -26,6 +26,23 @@ namespace {
   ::_exit(127);
 }
 
+// Waits at most `limit` for `pid` to exit; its status from waitpid. One still running then
+// fails the test (`what` says what it was waiting for), is killed, and -1 is returned.
+int WaitForExit(pid_t pid, std::chrono::seconds limit, const char* what) {
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      FAIL_CHECK("heapad did not exit within " << limit.count() << " s " << what);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return -1;  // no exit status: it did not exit
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return status;
+}
+
 }  // namespace
 
 Daemon::Daemon(std::string data_dir, std::vector<std::string> extra_flags,
@@ -97,15 +114,7 @@ int Daemon::Stop() {
   int status = 0;
   if (pid_ <= 0) return status;
   ::kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      FAIL_CHECK("heapad did not exit within 60 s of SIGTERM");
-      Kill();
-      return -1;  // no exit status: it did not exit
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  status = WaitForExit(pid_, std::chrono::seconds(60), "of SIGTERM");
   pid_ = -1;
   return status;
 }
@@ -127,9 +136,8 @@ void Daemon::SetRunningFileSizeLimit(uint64_t bytes) {
 }
 
 int Daemon::Wait() {
-  int status = 0;
-  if (pid_ <= 0) return status;
-  ::waitpid(pid_, &status, 0);
+  if (pid_ <= 0) return 0;
+  const int status = WaitForExit(pid_, std::chrono::seconds(120), "by itself");
   pid_ = -1;
   return status;
 }
@@ -144,9 +152,7 @@ int Daemon::RunToExit(const std::string& data_dir, const std::vector<std::string
     ::dup2(devnull, STDOUT_FILENO);
     ExecHeapad(args, env);
   }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
+  return WaitForExit(pid, std::chrono::seconds(120), "by itself");
 }
 
 void Daemon::Restart() {

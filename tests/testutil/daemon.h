@@ -32,7 +32,8 @@ class Daemon {
   int Stop();
   // SIGKILL and wait.
   void Kill();
-  // Waits for the daemon to exit by itself (a failpoint); returns the status from waitpid.
+  // Waits for the daemon to exit by itself (a failpoint); returns the status from waitpid. One
+  // still running 120 s later fails the test, is killed, and -1 is returned.
   int Wait();
   // Starts again on the same data directory and port, with `env` from now on.
   void Restart();
@@ -46,7 +47,7 @@ class Daemon {
   pid_t pid() const { return pid_; }
 
   // Runs heapad on `data_dir` with `env` until it exits by itself (it must, e.g. at a
-  // failpoint during startup); returns the status from waitpid.
+  // failpoint during startup); returns the status from waitpid, or -1 as Wait.
   static int RunToExit(const std::string& data_dir, const std::vector<std::string>& env);
 
  private:
