@@ -28,13 +28,17 @@ bool Batch::RetractPut(std::string_view key) {
   return false;
 }
 
+void Batch::Reserve(size_t bytes, size_t count) {
+  data_.reserve(bytes);
+  ops_.reserve(count);
+}
+
 void Batch::Append(const Batch& other) {
-  const size_t shift = data_.size();
-  data_.append(other.data_);
-  ops_.reserve(ops_.size() + other.ops_.size());
-  for (Op op : other.ops_) {
-    op.key_offset += shift;
-    ops_.push_back(op);
+  // Operation by operation: the bytes a RetractPut left behind in `other` are not copied.
+  const std::string_view from(other.data_);
+  for (const Op& op : other.ops_) {
+    ops_.push_back(Op{data_.size(), op.key_size, op.value_size, op.is_delete});
+    data_.append(from.substr(op.key_offset, op.key_size + op.value_size));
   }
 }
 

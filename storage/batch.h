@@ -34,6 +34,8 @@ class Batch {
 
   // Appends every operation of `other`, in order, after this batch's own.
   void Append(const Batch& other);
+  // Makes room for `bytes` of keys and values and `count` operations in all (before Appends).
+  void Reserve(size_t bytes, size_t count);
 
   // Drops every operation that a later one on the same key overwrites and puts the rest in
   // key order: the batch then writes the same final state with fewer records, in the order a

@@ -80,7 +80,16 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock, bool reluctant) {
   // orders the group by key: the operations' records, each at random places in the key
   // space (statistics, dedup hashes), reach the memtable in one ascending sweep.
   Batch merged = std::move(group.front().batch);
-  for (size_t i = 1; i < group.size(); ++i) merged.Append(group[i].batch);
+  if (group.size() > 1) {
+    size_t bytes = 0;
+    size_t count = 0;
+    for (const Pending& p : group) {
+      bytes += p.batch.bytes();
+      count += p.batch.count();
+    }
+    merged.Reserve(bytes, count);
+    for (size_t i = 1; i < group.size(); ++i) merged.Append(group[i].batch);
+  }
   if (group.size() > 1) merged.Compact();
   Failpoint("commit.before_write");
   Status s = store_->Write(&merged);
@@ -179,6 +188,8 @@ bool Committer::Overlaid(std::string_view key) {
     case static_cast<char>(KeyFamily::kJournal):
     case static_cast<char>(KeyFamily::kStatsChunk):
     case static_cast<char>(KeyFamily::kStatsJournal):
+    case static_cast<char>(KeyFamily::kMeta):
+    case static_cast<char>(KeyFamily::kEdge):
       return false;
     default:
       return true;

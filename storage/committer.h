@@ -11,10 +11,11 @@
 // Until its batch is durable, an operation's records are served from an in-memory overlay
 // (Get, MultiGet, LastKey): the next operation reads what the previous ones wrote (dedup keys,
 // request results) without waiting for their fsync. Not the records of the state and
-// statistics logs ('C', 'J', 'U', 'K': Overlaid() is false), which the pool holds in memory and
-// never reads back through the committer: copying them into the overlay cost 7% of the
-// daemon's CPU under small reports (session 20), and a state chunk is 164 KB. For those keys
-// the reads see the store only.
+// statistics logs ('C', 'J', 'U', 'K'), the meta records ('M': the counters every batch
+// writes) and the lineage edges ('E'): Overlaid() is false for them. The pool holds those in
+// memory and reads them from the store only when it opens, never through the committer:
+// copying the logs' records into the overlay cost 7% of the daemon's CPU under small reports
+// (session 20), and a state chunk is 164 KB. For those keys the reads see the store only.
 //
 // A caller that must not block (a server's worker answering pipelined requests) uses
 // WhenDurable instead of Wait: it leaves a callback and goes on, and the callback runs once the

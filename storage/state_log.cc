@@ -105,6 +105,7 @@ uint64_t RecordLog<Traits>::Write(uint64_t seq, uint64_t next_id,
   std::vector<uint64_t>& as_of = chunk_as_of_;
   const uint64_t chunks = ChunkCount<Traits>(next_id);
   const uint64_t known = std::min<uint64_t>(as_of.size(), chunks);
+  const bool resized = as_of.size() != chunks;
   as_of.resize(chunks, 0);
   std::string value;
   uint64_t rewritten = 0;
@@ -156,7 +157,12 @@ uint64_t RecordLog<Traits>::Write(uint64_t seq, uint64_t next_id,
     debt_ -= kEntriesPerChunk;
   }
   if (rewritten == chunks) debt_ = 0;  // every chunk is current
-  const uint64_t oldest = chunks == 0 ? seq : *std::min_element(as_of.begin(), as_of.end());
+  // The stamps change only in rewrites: a batch that rewrote none (most small ones) reuses the
+  // last minimum instead of scanning every chunk's.
+  if (rewritten > 0 || resized || oldest_as_of_ == kUnknownOldest) {
+    oldest_as_of_ = chunks == 0 ? kUnknownOldest : *std::min_element(as_of.begin(), as_of.end());
+  }
+  const uint64_t oldest = chunks == 0 ? seq : oldest_as_of_;
   uint64_t folded = 0;
   if (!changed.empty() && oldest < seq) {
     JournalRecord<Record> journal;

@@ -170,8 +170,11 @@ class RecordLog {
 
  private:
   std::vector<uint64_t> chunk_as_of_;  // as StateLogPosition::chunk_as_of
-  std::deque<uint64_t> journal_;       // live journal seqs, increasing: popped at the front
-  uint64_t debt_ = 0;                  // journaled states not yet paid for by a chunk rewrite
+  // The least of chunk_as_of_ as of the last Write, or kUnknownOldest (none yet, or no chunks).
+  static constexpr uint64_t kUnknownOldest = ~uint64_t{0};
+  uint64_t oldest_as_of_ = kUnknownOldest;
+  std::deque<uint64_t> journal_;  // live journal seqs, increasing: popped at the front
+  uint64_t debt_ = 0;             // journaled states not yet paid for by a chunk rewrite
   // The last journal record while it may be folded (journal_.back()), and its entries.
   uint64_t open_seq_ = 0;
   std::vector<std::pair<uint64_t, Record>> open_entries_;

@@ -33,6 +33,23 @@ TEST_CASE("Append keeps both batches' operations in order") {
   CHECK(Ops(a) == std::vector<std::string>{"k=1", "x deleted", "k=2"});
 }
 
+TEST_CASE("Append copies only the bytes of live operations, after a Reserve or not") {
+  Batch b;
+  b.Put("k", std::string(1000, 'v'));
+  b.Put("x", "y");
+  CHECK(b.RetractPut("k"));
+  CHECK(b.bytes() == 1003);  // the retracted Put's bytes stay in b
+  for (const bool reserve : {false, true}) {
+    Batch a;
+    if (reserve) a.Reserve(4096, 8);
+    a.Put("a", "1");
+    a.Append(b);
+    a.Append(b);
+    CHECK(a.bytes() == 6);  // "a1", then "xy" twice: not the 1000 retracted bytes
+    CHECK(Ops(a) == std::vector<std::string>{"a=1", "x=y", "x=y"});
+  }
+}
+
 TEST_CASE("RetractPut removes the last operation on a key when it is a Put") {
   Batch a;
   a.Put("k", "1");

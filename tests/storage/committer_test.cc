@@ -111,14 +111,15 @@ TEST_CASE("EnqueueFolding removes a Put from a batch still queued, and only then
   CHECK(StoreValue(*store, "y") == "5");
 }
 
-TEST_CASE("the records of the state and statistics logs are not served from the queue") {
+TEST_CASE("the records of the logs, meta and edges are not served from the queue") {
   testing::TempDir dir;
   auto store = CreateStore(dir.path());
   Committer c(store, 0);
-  for (const std::string& key : {JournalKey(1), StateChunkKey(1), StatsJournalKey(1),
-                                 StatsChunkKey(1), QueryKey(1), RequestKey(1, 1)}) {
+  for (const std::string& key :
+       {JournalKey(1), StateChunkKey(1), StatsJournalKey(1), StatsChunkKey(1), MetaKey("counters"),
+        EdgeKey(1, 2), QueryKey(1), RequestKey(1, 1), DedupKey(Hash128{1, 2})}) {
     CAPTURE(DescribeKey(key));
-    const bool overlaid = key[0] == 'Q' || key[0] == 'R';
+    const bool overlaid = key[0] == 'Q' || key[0] == 'R' || key[0] == 'H';
     CHECK(Committer::Overlaid(key) == overlaid);
   }
   Batch batch = PutBatch(JournalKey(1), "journal");
