@@ -4,6 +4,8 @@
 #include <iterator>
 #include <utility>
 
+#include "storage/check.h"
+
 namespace heapa::storage {
 
 void Batch::Put(std::string_view key, std::string_view value) {
@@ -34,6 +36,7 @@ void Batch::Reserve(size_t bytes, size_t count) {
 }
 
 void Batch::Append(const Batch& other) {
+  HEAPA_CHECK(&other != this);  // `from` would dangle once data_ grows
   // Operation by operation: the bytes a RetractPut left behind in `other` are not copied.
   const std::string_view from(other.data_);
   for (const Op& op : other.ops_) {

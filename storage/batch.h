@@ -32,7 +32,8 @@ class Batch {
   // earlier operation on `key`, if any, then wins. O(operations after it).
   bool RetractPut(std::string_view key);
 
-  // Appends every operation of `other`, in order, after this batch's own.
+  // Appends every operation of `other`, in order, after this batch's own. REQUIRES: `other`
+  // is another batch.
   void Append(const Batch& other);
   // Makes room for `bytes` of keys and values and `count` operations in all (before Appends).
   void Reserve(size_t bytes, size_t count);
@@ -47,8 +48,8 @@ class Batch {
   using VisitFn = std::function<void(std::string_view key, std::optional<std::string_view> value)>;
   void ForEach(const VisitFn& fn) const;
 
-  // Number of operations, and bytes of keys and values (Compact leaves the bytes of the
-  // operations it drops in the count).
+  // Number of operations, and bytes of keys and values (Compact and RetractPut leave the bytes
+  // of the operations they drop in the count; Append copies only live operations).
   size_t count() const { return ops_.size(); }
   size_t bytes() const { return data_.size(); }
 

@@ -21,7 +21,9 @@ bool JemallocServesMalloc() {
   const volatile uint64_t* count = allocated;
   constexpr size_t kProbe = size_t{1} << 20;
   const uint64_t before = *count;
+  asm volatile("" ::: "memory");  // nor may it move the call before the first read
   void* volatile probe = std::malloc(kProbe);
+  asm volatile("" ::: "memory");
   const uint64_t after = *count;
   std::free(probe);
   return after - before >= kProbe;
