@@ -46,6 +46,7 @@ void Committer::EnqueueFolding(uint64_t seq, Batch batch, std::span<const Fold> 
     Pending* earlier = FindQueued(fold.from);  // none after a failure: the queue is empty
     if (earlier == nullptr || !earlier->batch.RetractPut(fold.key)) continue;
     (*removed)[i] = true;
+    if (!Overlaid(fold.key)) continue;  // the logs' journal records, the keys folded in practice
     auto it = overlay_.find(std::string(fold.key));
     if (it != overlay_.end() && it->second.seq == fold.from) overlay_.erase(it);
   }
