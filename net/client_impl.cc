@@ -220,10 +220,22 @@ Status Client::Impl::CallMany(const std::vector<OutgoingRequest>& requests, Serv
   while (answered < n) {
     if (failures >= std::max(1, options_.max_attempts)) {
       if (answered < ever_sent && requests[answered].request_id != 0) {
+        // The answers before it are not lost: how many, and the first refusal among them.
+        std::string before;
+        if (answered > 0) {
+          before = " (requests 1-" + std::to_string(answered) + " were answered";
+          for (size_t i = 0; i < answered; ++i) {
+            if ((*statuses)[i].ok()) continue;
+            before +=
+                "; request " + std::to_string(i + 1) + " was refused: " + (*statuses)[i].ToString();
+            break;
+          }
+          before += ")";
+        }
         return Status::UnknownOutcome("no answer to request " + std::to_string(answered + 1) +
                                       " of " + std::to_string(n) + ", which was sent, in " +
-                                      std::to_string(failures) +
-                                      " attempts; it may have been applied: " + last.ToString());
+                                      std::to_string(failures) + " attempts; it may have been " +
+                                      "applied" + before + ": " + last.ToString());
       }
       return last;
     }

@@ -57,8 +57,9 @@ class Client::Impl {
   // Pipelined: sends the requests back to back (kPipelineWindow unanswered at most) and reads
   // their responses in order into (*out)[i], their codes into (*statuses)[i]. After a broken
   // connection, reconnects and resends the unanswered ones. Once max_attempts attempts in a
-  // row got no response: UnknownOutcome when an unanswered mutation was sent, else the
-  // transport error. OK when every request was answered.
+  // row got no response: UnknownOutcome when an unanswered mutation was sent (its message says
+  // how many were answered before it, and names the first of those that was refused), else
+  // the transport error. OK when every request was answered.
   Status CallMany(const std::vector<OutgoingRequest>& requests, ServerInfo* info,
                   const std::string& pool, std::vector<ResponseBuffer>* out,
                   std::vector<Status>* statuses);

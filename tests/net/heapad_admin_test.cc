@@ -262,6 +262,35 @@ TEST_SUITE("net/heapad_admin") {
     CHECK((WIFEXITED(status) && WEXITSTATUS(status) == storage::kFailpointExitCode));
   }
 
+  TEST_CASE("pipelined requests never answered are UnknownOutcome that names an earlier refusal") {
+    // The first insert is refused at once (an empty prompt, nothing written); the second one's
+    // write pauses 3 s, longer than the client waits twice, so it stays unanswered.
+    TempDir dir;
+    Daemon d(dir.Sub("data"));
+    HEAPA_REQUIRE_OK(ConnectTo(d)->CreatePool("p", PoolConfig{}));
+    REQUIRE(d.Stop() == 0);
+    d.set_env({"HEAPA_FAILPOINTS=commit.before_write=pause3000"});
+    d.Restart();
+    net::ClientOptions o;
+    o.port = d.port();
+    o.client_id = 83;
+    o.timeout_ms = 400;
+    o.max_attempts = 2;
+    o.retry_backoff_ms = 20;
+    auto client = net::Client::Connect(o);
+    REQUIRE(client.ok());
+    NewQuery empty = MakeQuery(1);
+    empty.prompt.clear();
+    const std::vector<std::vector<NewQuery>> batches = {{empty}, {MakeQuery(2)}, {MakeQuery(3)}};
+    const auto r = (*client)->InsertMany("p", batches);
+    INFO(r.status().ToString());
+    CHECK(r.status().code() == Status::Code::kUnknownOutcome);
+    const std::string message(r.status().message());
+    CHECK(message.find("no answer to request 2 of 3") != std::string::npos);
+    CHECK(message.find("requests 1-1 were answered; request 1 was refused: InvalidArgument") !=
+          std::string::npos);
+  }
+
   TEST_CASE("an admin request sent and never answered is UnknownOutcome, and its resend OK") {
     TempDir dir;
     Daemon d(dir.Sub("data"), {}, {"HEAPA_FAILPOINTS=admin.after_publish"});
