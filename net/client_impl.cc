@@ -220,10 +220,12 @@ Status Client::Impl::CallMany(const std::vector<OutgoingRequest>& requests, Serv
   while (answered < n) {
     if (failures >= std::max(1, options_.max_attempts)) {
       if (answered < ever_sent && requests[answered].request_id != 0) {
-        // The answers before it are not lost: how many, and the first refusal among them.
+        // The caller gets no answers with this error: say how many there were, and the first
+        // refusal among them.
         std::string before;
         if (answered > 0) {
-          before = " (requests 1-" + std::to_string(answered) + " were answered";
+          before = answered == 1 ? " (request 1 was answered"
+                                 : " (requests 1-" + std::to_string(answered) + " were answered";
           for (size_t i = 0; i < answered; ++i) {
             if ((*statuses)[i].ok()) continue;
             before +=
