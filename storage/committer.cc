@@ -90,8 +90,8 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock, bool reluctant) {
     }
     merged.Reserve(bytes, count);
     for (size_t i = 1; i < group.size(); ++i) merged.Append(group[i].batch);
+    merged.Compact();
   }
-  if (group.size() > 1) merged.Compact();
   Failpoint("commit.before_write");
   Status s = store_->Write(&merged);
   if (s.ok()) Failpoint("commit.after_write");

@@ -44,6 +44,20 @@ std::vector<std::string> Tags(net::Client& c, const std::string& pool) {
   return out;
 }
 
+// A client that waits `timeout_ms` for an answer and tries twice, 20 ms apart, before it gives
+// up on a request.
+std::unique_ptr<net::Client> ImpatientClient(const Daemon& d, uint64_t client_id, int timeout_ms) {
+  net::ClientOptions o;
+  o.port = d.port();
+  o.client_id = client_id;
+  o.timeout_ms = timeout_ms;
+  o.max_attempts = 2;
+  o.retry_backoff_ms = 20;
+  auto client = net::Client::Connect(o);
+  REQUIRE(client.ok());
+  return std::move(client).value();
+}
+
 // No admin request had an effect: pool "p" serves its 3 queries (and takes a 4th), alone,
 // with its one checkpoint.
 void Unchanged(net::Client& c) {
@@ -211,18 +225,11 @@ TEST_SUITE("net/heapad_admin") {
     Daemon d(dir.Sub("data"), {"--max-admin-requests", "1", "--metrics", "127.0.0.1:0"},
              {"HEAPA_FAILPOINTS=admin.before_publish=pause1300@2"});
     HEAPA_REQUIRE_OK(ConnectTo(d)->CreatePool("p", PoolConfig{}));  // its first hit
-    net::ClientOptions o;
-    o.port = d.port();
-    o.client_id = 63;
-    o.timeout_ms = 1000;
-    o.max_attempts = 2;
-    o.retry_backoff_ms = 20;
-    auto client = net::Client::Connect(o);
-    REQUIRE(client.ok());
-    const Status s = (*client)->Checkpoint("p", "u");
+    auto client = ImpatientClient(d, /*client_id=*/63, /*timeout_ms=*/1000);
+    const Status s = client->Checkpoint("p", "u");
     INFO(s.ToString());
     CHECK(s.ok());
-    CHECK(Tags(**client, "p") == std::vector<std::string>{"u"});
+    CHECK(Tags(*client, "p") == std::vector<std::string>{"u"});
     // The resend was refused at least once (else this test saw no retry): the refusals are
     // the only checkpoints counted as errors.
     CHECK(testing::ScrapeValue(d.metrics_port(),
@@ -271,18 +278,11 @@ TEST_SUITE("net/heapad_admin") {
     REQUIRE(d.Stop() == 0);
     d.set_env({"HEAPA_FAILPOINTS=commit.before_write=pause3000"});
     d.Restart();
-    net::ClientOptions o;
-    o.port = d.port();
-    o.client_id = 83;
-    o.timeout_ms = 400;
-    o.max_attempts = 2;
-    o.retry_backoff_ms = 20;
-    auto client = net::Client::Connect(o);
-    REQUIRE(client.ok());
+    auto client = ImpatientClient(d, /*client_id=*/83, /*timeout_ms=*/400);
     NewQuery empty = MakeQuery(1);
     empty.prompt.clear();
     const std::vector<std::vector<NewQuery>> batches = {{empty}, {MakeQuery(2)}, {MakeQuery(3)}};
-    const auto r = (*client)->InsertMany("p", batches);
+    const auto r = client->InsertMany("p", batches);
     INFO(r.status().ToString());
     CHECK(r.status().code() == Status::Code::kUnknownOutcome);
     const std::string message(r.status().message());
