@@ -15,13 +15,14 @@
 namespace heapa::storage {
 namespace {
 
-constexpr std::array<std::string_view, 8> kNames = {
-    "commit.before_write", "commit.after_write",    "pool.before_enqueue",  "report.mid_apply",
-    "rebuild.scan",        "shutdown.before_close", "admin.before_publish", "admin.after_publish"};
+constexpr std::array<std::string_view, 9> kNames = {
+    "commit.before_write",  "commit.after_write",  "pool.before_enqueue",
+    "report.mid_apply",     "rebuild.scan",        "shutdown.before_close",
+    "admin.before_publish", "admin.after_publish", "live.before_rename"};
 
 // The points reached through FailpointStatus, which may be armed with "=error".
-constexpr std::array<std::string_view, 2> kCanFail = {"admin.before_publish",
-                                                      "admin.after_publish"};
+constexpr std::array<std::string_view, 3> kCanFail = {"admin.before_publish", "admin.after_publish",
+                                                      "live.before_rename"};
 
 enum class Action { kExit, kError, kPause };
 

@@ -106,6 +106,7 @@ Status PoolDir::SwitchLive(const std::string& dir, const std::string& db_path) {
     if (!out) return Status::IOError("write " + tmp + " failed");
   }
   HEAPA_RETURN_IF_ERROR(SyncPath(tmp, O_RDONLY));
+  HEAPA_RETURN_IF_ERROR(FailpointStatus("live.before_rename"));
   std::error_code ec;
   fs::rename(tmp, fs::path(dir) / kLive, ec);
   if (ec) return FsError("rename " + tmp, ec);

@@ -194,6 +194,38 @@ TEST_SUITE("net/heapad_admin") {
     }
   }
 
+  TEST_CASE("a LIVE switch failing before its rename is a definite error, the old served on") {
+    // Restore closes the pool's store before it switches; when the switch fails before its
+    // rename, the generation LIVE still names is opened again and serves as before. A create
+    // or fork failing there leaves no pool. The resend (same id) then does it.
+    for (const AdminCase& c : Cases()) {
+      if (std::string_view(c.name) == "checkpoint" || std::string_view(c.name) == "drop") {
+        continue;  // no LIVE switch
+      }
+      CAPTURE(c.name);
+      TempDir dir;
+      Daemon d(dir.Sub("data"));
+      SetUpPool(d, "HEAPA_FAILPOINTS=live.before_rename=error");
+      auto client = ConnectTo(d, /*client_id=*/96);
+      const Status s = c.op(*client);
+      INFO(s.ToString());
+      CHECK(s.code() == Status::Code::kIOError);
+      CHECK(s.message().find("failpoint live.before_rename") != std::string::npos);
+      auto other = ConnectTo(d);
+      CHECK(*other->ListPools() == std::vector<std::string>{"p"});
+      CHECK(Tags(*other, "p") == std::vector<std::string>{"t"});
+      CHECK(other->Stats("p")->pooled == 3);
+      if (std::string_view(c.name) == "restore") {  // the old generation takes writes again
+        HEAPA_REQUIRE_OK(other->Insert("p", std::vector<NewQuery>{MakeQuery(4)}).status());
+        CHECK(other->Stats("p")->pooled == 4);
+      }
+      const Status resent = c.op(*ConnectTo(d, /*client_id=*/96));
+      INFO(resent.ToString());
+      CHECK(resent.ok());
+      c.check(*client);
+    }
+  }
+
   TEST_CASE("a drop resent while the original still runs waits for it and is answered OK") {
     // The drop pauses after it took the pool out of service, before its rename: the pool is
     // gone from the list but not yet dropped. The resend must not be answered NOT_FOUND.
