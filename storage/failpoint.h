@@ -37,8 +37,8 @@ inline constexpr int kFailpointBadSpec = 87;
 //                         its result, with its request marker, and not yet published it
 //                         (FailpointStatus: the publication fails)
 //   admin.after_publish   it has published its result, nobody has been told (FailpointStatus)
-//   live.before_rename    a pool's LIVE file is about to name another database generation
-//                         (a create, fork or restore), its replacement written and synced
+//   live.before_rename    a pool's LIVE file is about to be written (a create or fork) or
+//                         replaced (a restore) by a rename, the new one written and synced
 //                         (FailpointStatus: the rename fails)
 std::span<const std::string_view> FailpointNames();
 

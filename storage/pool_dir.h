@@ -47,7 +47,9 @@ class PoolDir {
   // A fresh generation path in `dir` (not yet created, not live).
   static Result<std::string> NewGeneration(const std::string& dir);
 
-  // Makes the generation at `db_path` (inside `dir`) live, atomically and durably.
+  // Makes the generation at `db_path` (inside `dir`) live, atomically and durably. An error
+  // may come before the rename (LIVE unchanged) or after it (LIVE switched, the directory's
+  // fsync failed): a caller that must know reads LIVE again.
   static Status SwitchLive(const std::string& dir, const std::string& db_path);
 
   // Removes generations that LIVE does not name, temporary files and checkpoints left half

@@ -213,6 +213,9 @@ TEST_SUITE("net/heapad_admin") {
       CHECK(s.message().find("failpoint live.before_rename") != std::string::npos);
       auto other = ConnectTo(d);
       CHECK(*other->ListPools() == std::vector<std::string>{"p"});
+      // Not published under another name either (the listing shows open pools only).
+      CHECK_FALSE(std::filesystem::exists(dir.Sub("data/pools/n")));
+      CHECK_FALSE(std::filesystem::exists(dir.Sub("data/pools/f")));
       CHECK(Tags(*other, "p") == std::vector<std::string>{"t"});
       CHECK(other->Stats("p")->pooled == 3);
       if (std::string_view(c.name) == "restore") {  // the old generation takes writes again
@@ -223,6 +226,10 @@ TEST_SUITE("net/heapad_admin") {
       INFO(resent.ToString());
       CHECK(resent.ok());
       c.check(*client);
+      if (std::string_view(c.name) != "restore") {  // the paths checked above, now published
+        CHECK(std::filesystem::exists(
+            dir.Sub(c.name == std::string_view("create") ? "data/pools/n" : "data/pools/f")));
+      }
     }
   }
 
