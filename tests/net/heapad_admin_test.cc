@@ -34,6 +34,8 @@ struct AdminCase {
   const char* name;
   std::function<Status(net::Client&)> op;
   std::function<void(net::Client&)> check;  // the effect, once
+  bool switches_live = false;               // it moves a pool's LIVE file (PoolDir::SwitchLive)
+  const char* made = nullptr;               // the pool it makes, if any
 };
 
 std::vector<std::string> Tags(net::Client& c, const std::string& pool) {
@@ -73,18 +75,20 @@ std::vector<AdminCase> Cases() {
       {"create", [](net::Client& c) { return c.CreatePool("n", PoolConfig{}); },
        [](net::Client& c) {
          CHECK(*c.ListPools() == Names{"n", "p"});
-       }},
+       },
+       /*switches_live=*/true, /*made=*/"n"},
       {"fork", [](net::Client& c) { return c.Fork("p", "f", std::nullopt); },
        [](net::Client& c) {
          CHECK(*c.ListPools() == Names{"f", "p"});
          CHECK(c.Stats("f")->pooled == 3);
-       }},
+       },
+       /*switches_live=*/true, /*made=*/"f"},
       {"checkpoint", [](net::Client& c) { return c.Checkpoint("p", "u"); },
        [](net::Client& c) {
          CHECK(Tags(c, "p") == Names{"t", "u"});
        }},
       {"restore", [](net::Client& c) { return c.Restore("p", "t"); },
-       [](net::Client& c) { CHECK(c.Stats("p")->pooled == 2); }},
+       [](net::Client& c) { CHECK(c.Stats("p")->pooled == 2); }, /*switches_live=*/true},
       {"drop", [](net::Client& c) { return c.DropPool("p"); },
        [](net::Client& c) { CHECK(c.ListPools()->empty()); }},
   };
@@ -199,9 +203,7 @@ TEST_SUITE("net/heapad_admin") {
     // rename, the generation LIVE still names is opened again and serves as before. A create
     // or fork failing there leaves no pool. The resend (same id) then does it.
     for (const AdminCase& c : Cases()) {
-      if (std::string_view(c.name) == "checkpoint" || std::string_view(c.name) == "drop") {
-        continue;  // no LIVE switch
-      }
+      if (!c.switches_live) continue;
       CAPTURE(c.name);
       TempDir dir;
       Daemon d(dir.Sub("data"));
@@ -213,12 +215,13 @@ TEST_SUITE("net/heapad_admin") {
       CHECK(s.message().find("failpoint live.before_rename") != std::string::npos);
       auto other = ConnectTo(d);
       CHECK(*other->ListPools() == std::vector<std::string>{"p"});
-      // Not published under another name either (the listing shows open pools only).
-      CHECK_FALSE(std::filesystem::exists(dir.Sub("data/pools/n")));
-      CHECK_FALSE(std::filesystem::exists(dir.Sub("data/pools/f")));
+      // Not published on disk either (the listing shows open pools only).
+      const std::string made =
+          c.made != nullptr ? dir.Sub(std::string("data/pools/") + c.made) : "";
+      if (c.made != nullptr) CHECK_FALSE(std::filesystem::exists(made));
       CHECK(Tags(*other, "p") == std::vector<std::string>{"t"});
       CHECK(other->Stats("p")->pooled == 3);
-      if (std::string_view(c.name) == "restore") {  // the old generation takes writes again
+      if (c.made == nullptr) {  // a restore: the old generation, reopened, takes writes again
         HEAPA_REQUIRE_OK(other->Insert("p", std::vector<NewQuery>{MakeQuery(4)}).status());
         CHECK(other->Stats("p")->pooled == 4);
       }
@@ -226,10 +229,7 @@ TEST_SUITE("net/heapad_admin") {
       INFO(resent.ToString());
       CHECK(resent.ok());
       c.check(*client);
-      if (std::string_view(c.name) != "restore") {  // the paths checked above, now published
-        CHECK(std::filesystem::exists(
-            dir.Sub(c.name == std::string_view("create") ? "data/pools/n" : "data/pools/f")));
-      }
+      if (c.made != nullptr) CHECK(std::filesystem::exists(made));  // now published
     }
   }
 
