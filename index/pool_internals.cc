@@ -66,14 +66,24 @@ Result<std::optional<storage::OpResultRecord>> Pool::BeginMutation(
 void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
                        storage::Batch* batch) {
   if (rk.request == 0) return;
+  // What the client's earlier requests retired: through its highest one, when tracked (its
+  // stored results, when it was first seen); else assume request - 1, and retire from the
+  // first request on, in case numbers were skipped.
+  uint64_t retired = RetiredThrough(rk.request - 1);
+  uint64_t from = 1;
   if (auto tracked = last_request_.find(rk.client); tracked != last_request_.end()) {
+    retired = RetiredThrough(tracked->second);
+    // A request older than the window, applied again: its result would never be retired.
+    if (rk.request <= retired) return;
+    from = retired + 1;
     tracked->second = std::max(tracked->second, rk.request);
   }
   std::string value;
   storage::EncodeOpResult(rec, &value);
   batch->Put(storage::RequestKey(rk.client, rk.request), value);
-  if (rk.request > kRequestWindow) {
-    batch->Delete(storage::RequestKey(rk.client, rk.request - kRequestWindow));
+  if (const uint64_t through = RetiredThrough(rk.request); through > retired) {
+    batch->DeleteRange(storage::RequestKey(rk.client, from),
+                       storage::RequestKey(rk.client, through + 1));
   }
 }
 

@@ -8,22 +8,38 @@
 
 namespace heapa::storage {
 
+using Kind = Batch::Operation::Kind;
+
+std::string_view Batch::KeyOf(const Op& op) const {
+  return std::string_view(data_).substr(op.key_offset, op.key_size);
+}
+
+std::string_view Batch::ValueOf(const Op& op) const {
+  return std::string_view(data_).substr(op.key_offset + op.key_size, op.value_size);
+}
+
 void Batch::Put(std::string_view key, std::string_view value) {
-  ops_.push_back(Op{data_.size(), key.size(), value.size(), false});
+  ops_.push_back(Op{data_.size(), key.size(), value.size(), Kind::kPut});
   data_.append(key);
   data_.append(value);
 }
 
 void Batch::Delete(std::string_view key) {
-  ops_.push_back(Op{data_.size(), key.size(), 0, true});
+  ops_.push_back(Op{data_.size(), key.size(), 0, Kind::kDelete});
   data_.append(key);
 }
 
+void Batch::DeleteRange(std::string_view begin, std::string_view end) {
+  HEAPA_CHECK(begin < end);
+  ops_.push_back(Op{data_.size(), begin.size(), end.size(), Kind::kDeleteRange});
+  data_.append(begin);
+  data_.append(end);
+}
+
 bool Batch::RetractPut(std::string_view key) {
-  const std::string_view data(data_);
   for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
-    if (data.substr(it->key_offset, it->key_size) != key) continue;
-    if (it->is_delete) return false;
+    if (it->kind == Kind::kDeleteRange || KeyOf(*it) != key) continue;
+    if (it->kind == Kind::kDelete) return false;
     ops_.erase(std::next(it).base());  // its bytes stay in data_, as Compact leaves them
     return true;
   }
@@ -40,34 +56,40 @@ void Batch::Append(const Batch& other) {
   // Operation by operation: the bytes a RetractPut left behind in `other` are not copied.
   const std::string_view from(other.data_);
   for (const Op& op : other.ops_) {
-    ops_.push_back(Op{data_.size(), op.key_size, op.value_size, op.is_delete});
+    ops_.push_back(Op{data_.size(), op.key_size, op.value_size, op.kind});
     data_.append(from.substr(op.key_offset, op.key_size + op.value_size));
   }
 }
 
 void Batch::Compact() {
-  const std::string_view data(data_);
-  auto key = [&](const Op& op) { return data.substr(op.key_offset, op.key_size); };
+  // A Put or Delete that a later DeleteRange covers changes nothing: dropped, so that the
+  // ranges can go first. Ranges are few (the pool retires request results in blocks).
+  std::vector<Op> ranges;
+  for (size_t i = ops_.size(); i-- > 0;) {
+    const Op& op = ops_[i];
+    if (op.kind == Kind::kDeleteRange) {
+      ranges.push_back(op);
+      continue;
+    }
+    const bool covered = std::any_of(ranges.begin(), ranges.end(), [&](const Op& r) {
+      return KeyOf(r) <= KeyOf(op) && KeyOf(op) < ValueOf(r);
+    });
+    if (covered) ops_[i].kind = Kind::kDeleteRange;  // marked: removed below
+  }
+  std::erase_if(ops_, [](const Op& op) { return op.kind == Kind::kDeleteRange; });
   // Stable: the operations on one key stay in their order, and the last of them is kept.
   std::stable_sort(ops_.begin(), ops_.end(),
-                   [&](const Op& a, const Op& b) { return key(a) < key(b); });
+                   [&](const Op& a, const Op& b) { return KeyOf(a) < KeyOf(b); });
   size_t kept = 0;
   for (size_t i = 0; i < ops_.size(); ++i) {
-    if (i + 1 == ops_.size() || key(ops_[i]) != key(ops_[i + 1])) ops_[kept++] = ops_[i];
+    if (i + 1 == ops_.size() || KeyOf(ops_[i]) != KeyOf(ops_[i + 1])) ops_[kept++] = ops_[i];
   }
   ops_.resize(kept);
+  ops_.insert(ops_.begin(), ranges.rbegin(), ranges.rend());  // in their order, first
 }
 
 void Batch::ForEach(const VisitFn& fn) const {
-  const std::string_view data(data_);
-  for (const Op& op : ops_) {
-    const std::string_view key = data.substr(op.key_offset, op.key_size);
-    if (op.is_delete) {
-      fn(key, std::nullopt);
-    } else {
-      fn(key, data.substr(op.key_offset + op.key_size, op.value_size));
-    }
-  }
+  for (const Op& op : ops_) fn(Operation{op.kind, KeyOf(op), ValueOf(op)});
 }
 
 }  // namespace heapa::storage

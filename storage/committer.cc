@@ -57,12 +57,12 @@ void Committer::EnqueueLocked(uint64_t seq, Batch batch) {
   HEAPA_CHECK(seq > last_seq_);
   last_seq_ = seq;
   if (!failure_.ok()) return;
-  batch.ForEach([&](std::string_view key, std::optional<std::string_view> value) {
-    if (!Overlaid(key)) return;
-    OverlayValue& slot = overlay_[std::string(key)];
+  batch.ForEach([&](const Batch::Operation& op) {
+    if (op.kind == Batch::Operation::Kind::kDeleteRange || !Overlaid(op.key)) return;
+    OverlayValue& slot = overlay_[std::string(op.key)];
     slot.seq = seq;
-    if (value) {
-      slot.value.emplace(*value);
+    if (op.kind == Batch::Operation::Kind::kPut) {
+      slot.value.emplace(op.value);
     } else {
       slot.value.reset();
     }

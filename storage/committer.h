@@ -16,6 +16,8 @@
 // memory and reads them from the store only when it opens, never through the committer:
 // copying the logs' records into the overlay cost 7% of the daemon's CPU under small reports
 // (session 20), and a state chunk is 164 KB. For those keys the reads see the store only.
+// Nor a DeleteRange (the pool's retirement of old request results): until its batch is
+// durable, reads still see the keys it deletes, as they were stored.
 //
 // A caller that must not block (a server's worker answering pipelined requests) uses
 // WhenDurable instead of Wait: it leaves a callback and goes on, and the callback runs once the

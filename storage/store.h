@@ -66,7 +66,9 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Applies `batch` atomically and durably. On error nothing of the batch may be assumed
-  // applied or not applied (the outcome is unknown); callers stop writing and reopen.
+  // applied or not applied (the outcome is unknown); callers stop writing and reopen. Except
+  // InvalidArgument, for a DeleteRange outside the request results ('R' keys; store.cc says
+  // why): then nothing was written.
   Status Write(Batch* batch);
 
   // NotFound when `key` is absent; Corruption when a checksum fails on the way.

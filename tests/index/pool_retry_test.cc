@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include "index/pool.h"
+#include "storage/keys.h"
+#include "tests/testutil/sample_pool.h"
+#include "tests/testutil/store_util.h"
 #include "tests/testutil/test_util.h"
 
 namespace heapa {
@@ -153,16 +156,65 @@ TEST_SUITE("index/pool_retry") {
     CHECK(pool->Sample(req, RequestKey{3, 1}).status().code() == Status::Code::kInvalidArgument);
   }
 
-  TEST_CASE("only the last kRequestWindow results of a client are kept") {
+  TEST_CASE("results are retired in blocks: the last kRequestWindow of a client are kept") {
     TempDir dir;
-    auto pool = OpenPool(dir.path(), PoolConfig{});
-    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1}).ok());
-    const uint64_t later = 1 + Pool::kRequestWindow;
-    REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(2)}, RequestKey{4, later}).ok());
-    // Request 1 is forgotten: running it again is a new request (dedup says not created).
-    auto again = pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1});
-    REQUIRE(again.ok());
-    CHECK_FALSE((*again)[0].created);
+    constexpr uint64_t kWindow = Pool::kRequestWindow;
+    constexpr uint64_t kBlock = Pool::kRetireBlock;
+    static_assert(Pool::RetiredThrough(kWindow) == 0);
+    static_assert(Pool::RetiredThrough(kWindow + kBlock - 1) == 0);
+    static_assert(Pool::RetiredThrough(kWindow + kBlock) == kBlock);
+    static_assert(Pool::RetiredThrough(kWindow + 3 * kBlock - 1) == 2 * kBlock);
+    // Client 4 numbers its requests 1, 2, ... up to `last`, but skips a stretch that would
+    // have retired a block on its own; client 5 sends request 1 only.
+    constexpr uint64_t kSkipFrom = kWindow + kBlock - 10;
+    constexpr uint64_t kSkipTo = kWindow + 2 * kBlock + 10;
+    constexpr uint64_t kLast = kWindow + 3 * kBlock + 5;
+    {
+      PoolOptions options;
+      options.create_if_missing = true;
+      options.sync = false;  // thousands of small writes
+      auto opened = Pool::Open(dir.path(), options);
+      REQUIRE(opened.ok());
+      Pool& pool = **opened;
+      REQUIRE(pool.Insert(std::vector<NewQuery>{MakeQuery(0)}, RequestKey{5, 1}).ok());
+      for (uint64_t r = 1; r <= kLast; ++r) {
+        if (r >= kSkipFrom && r < kSkipTo) continue;
+        REQUIRE(pool.Insert(std::vector<NewQuery>{MakeQuery(static_cast<int>(r))}, RequestKey{4, r})
+                    .ok());
+      }
+      // Request 1 is forgotten: running it again is a new request (dedup says not created),
+      // and it stores no result (it would never be retired).
+      auto again = pool.Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1});
+      REQUIRE(again.ok());
+      CHECK_FALSE((*again)[0].created);
+      // Request kLast is remembered.
+      auto last = pool.Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, kLast});
+      REQUIRE(last.ok());
+      CHECK((*last)[0].created);
+    }
+    // The stored results: client 4's from RetiredThrough(kLast) + 1 on (the skipped stretch
+    // retired too), and client 5's.
+    auto store = testing::OpenRawStore(dir.path());
+    for (const uint64_t client : {4, 5}) {
+      testing::KeyValuePairs stored;
+      REQUIRE(testing::ScanInto(*store, storage::RequestKeyPrefix(client), &stored).ok());
+      std::vector<uint64_t> requests;
+      for (const auto& [key, value] : stored) {
+        uint64_t c = 0;
+        uint64_t r = 0;
+        REQUIRE(storage::DecodeRequestKey(key, &c, &r));
+        requests.push_back(r);
+      }
+      std::vector<uint64_t> want;
+      if (client == 5) {
+        want = {1};
+      } else {
+        for (uint64_t r = Pool::RetiredThrough(kLast) + 1; r <= kLast; ++r) {
+          if (r < kSkipFrom || r >= kSkipTo) want.push_back(r);
+        }
+      }
+      CHECK(requests == want);
+    }
   }
 
   TEST_CASE("clients beyond kTrackedClients are still answered exactly once") {

@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,12 +13,46 @@
 namespace heapa::storage {
 namespace {
 
+using Kind = Batch::Operation::Kind;
+
+std::string Describe(const Batch::Operation& op) {
+  const std::string key(op.key);
+  const std::string value(op.value);
+  switch (op.kind) {
+    case Kind::kPut:
+      return key + "=" + value;
+    case Kind::kDelete:
+      return key + " deleted";
+    case Kind::kDeleteRange:
+      return "[" + key + "," + value + ") deleted";
+  }
+  return "?";
+}
+
 std::vector<std::string> Ops(const Batch& b) {
   std::vector<std::string> out;
-  b.ForEach([&](std::string_view key, std::optional<std::string_view> value) {
-    out.push_back(std::string(key) + (value ? "=" + std::string(*value) : " deleted"));
-  });
+  b.ForEach([&](const Batch::Operation& op) { out.push_back(Describe(op)); });
   return out;
+}
+
+// What `b` leaves of `stored` when applied to it, operation by operation.
+std::map<std::string, std::string> Apply(const Batch& b,
+                                         std::map<std::string, std::string> stored) {
+  b.ForEach([&](const Batch::Operation& op) {
+    switch (op.kind) {
+      case Kind::kPut:
+        stored[std::string(op.key)] = std::string(op.value);
+        break;
+      case Kind::kDelete:
+        stored.erase(std::string(op.key));
+        break;
+      case Kind::kDeleteRange:
+        stored.erase(stored.lower_bound(std::string(op.key)),
+                     stored.lower_bound(std::string(op.value)));
+        break;
+    }
+  });
+  return stored;
 }
 
 TEST_CASE("Append keeps both batches' operations in order") {
@@ -93,34 +126,62 @@ TEST_CASE("Compact keeps the last operation per key, in key order") {
 
 TEST_CASE("Compact writes the same final state as the operations in order") {
   std::mt19937_64 rng(testing::TestSeed("batch/compact"));
-  for (int round = 0; round < 200; ++round) {
+  auto random_key = [&] { return std::string(1 + rng() % 3, static_cast<char>('a' + rng() % 4)); };
+  for (int round = 0; round < 400; ++round) {
+    std::map<std::string, std::string> stored;  // what the store held before the batch
+    for (int i = 0; i < 6; ++i) stored[random_key()] = "old";
     Batch b;
-    std::map<std::string, std::optional<std::string>> want;  // nullopt: deleted
     const int ops = static_cast<int>(rng() % 60);
     for (int i = 0; i < ops; ++i) {
-      const std::string key(1 + rng() % 3, static_cast<char>('a' + rng() % 4));
-      if (rng() % 3 == 0) {
-        b.Delete(key);
-        want[key] = std::nullopt;
+      const uint64_t what = rng() % 10;
+      if (what < 3) {
+        b.Delete(random_key());
+      } else if (what == 3 && round % 2 == 1) {  // half the rounds without ranges
+        std::string begin = random_key();
+        std::string end = random_key();
+        if (begin == end) end += "z";
+        if (end < begin) std::swap(begin, end);
+        b.DeleteRange(begin, end);
       } else {
-        const std::string value = std::to_string(rng() % 1000);
-        b.Put(key, value);
-        want[key] = value;
+        b.Put(random_key(), std::to_string(rng() % 1000));
       }
     }
+    const std::map<std::string, std::string> want = Apply(b, stored);
     b.Compact();
-    std::map<std::string, std::optional<std::string>> got;
+    REQUIRE(Apply(b, stored) == want);
+    // The ranges first, then each remaining key once, ascending.
+    bool points = false;
     std::string last;
-    bool first = true;
-    b.ForEach([&](std::string_view key, std::optional<std::string_view> value) {
-      CHECK((first || std::string(key) > last));  // ascending, each key once
-      first = false;
-      last = std::string(key);
-      got[last] = value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
+    b.ForEach([&](const Batch::Operation& op) {
+      if (op.kind == Kind::kDeleteRange) {
+        CHECK_FALSE(points);
+        return;
+      }
+      CHECK((!points || std::string(op.key) > last));
+      points = true;
+      last = std::string(op.key);
     });
-    REQUIRE(got == want);
-    CHECK(b.count() == want.size());
   }
+}
+
+TEST_CASE("DeleteRange covers earlier operations in its range only, and Compact puts it first") {
+  Batch a;
+  a.Put("R1", "1");
+  a.Put("R5", "5");
+  a.Delete("R2");
+  a.DeleteRange("R1", "R5");
+  a.Put("R3", "3");
+  CHECK(Ops(a) ==
+        std::vector<std::string>{"R1=1", "R5=5", "R2 deleted", "[R1,R5) deleted", "R3=3"});
+  CHECK_FALSE(a.RetractPut("R2"));  // a Delete last; the range is no operation on R2
+  Batch b;
+  b.Put("R4", "4");
+  a.Append(b);
+  a.Compact();
+  // R1's Put and R2's Delete are covered: dropped. R3 and R4 come after the range.
+  CHECK(Ops(a) == std::vector<std::string>{"[R1,R5) deleted", "R3=3", "R4=4", "R5=5"});
+  CHECK(a.RetractPut("R4"));
+  CHECK(Ops(a) == std::vector<std::string>{"[R1,R5) deleted", "R3=3", "R5=5"});
 }
 
 }  // namespace
