@@ -249,6 +249,8 @@ class Pool final {
   void TEST_FailWrites(const Status& error, bool after_writing = false);
   // How many clients' highest request ids the pool keeps in memory (at most kTrackedClients).
   size_t TEST_TrackedClients() const;
+  // Tracks no more than `limit` clients from now on (kTrackedClients unless set).
+  void TEST_LimitTrackedClients(size_t limit);
   // Runs `hook` in every Sample with texts between its write and its read, without the lock.
   void TEST_SetContentReadHook(std::function<void()> hook);
 
@@ -420,8 +422,9 @@ class Pool final {
   // or the committer holds. Its first request since the last rebuild reads the client's
   // highest 'R' key; StoreResult raises it. A request above it has no stored result, and
   // LoadResult skips the read (most requests: clients number them consecutively). At most
-  // kTrackedClients clients; the requests of others are always looked up.
+  // tracked_limit_ clients; the requests of others are always looked up.
   std::unordered_map<uint64_t, uint64_t> last_request_;
+  size_t tracked_limit_ = kTrackedClients;  // guarded by mu_; TEST_LimitTrackedClients
   // Guarded by mu_: what replaced committers and stores counted (RetireCounters), so that
   // Stats' counters never go back.
   uint64_t retired_writes_ = 0, retired_batches_ = 0, retired_max_group_ = 0;

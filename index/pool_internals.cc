@@ -24,7 +24,7 @@ Result<std::optional<storage::OpResultRecord>> Pool::LoadResult(std::unique_lock
   // A retry racing a Sample that reads its texts: its outcome is decided after the read.
   while (reading_requests_.count({rk.client, rk.request}) != 0) read_done_cv_.wait(lock);
   auto tracked = last_request_.find(rk.client);
-  if (tracked == last_request_.end() && last_request_.size() < kTrackedClients) {
+  if (tracked == last_request_.end() && last_request_.size() < tracked_limit_) {
     HEAPA_ASSIGN_OR_RETURN(const std::optional<std::string> last,
                            committer_->LastKey(storage::RequestKeyPrefix(rk.client)));
     uint64_t client = 0;

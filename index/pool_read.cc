@@ -110,6 +110,11 @@ size_t Pool::TEST_TrackedClients() const {
   return last_request_.size();
 }
 
+void Pool::TEST_LimitTrackedClients(size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tracked_limit_ = limit;
+}
+
 void Pool::TEST_MutateIndex(const std::function<void(index::FrontierIndex&)>& fn) {
   std::lock_guard<std::mutex> lock(mu_);
   if (ix_) fn(*ix_);

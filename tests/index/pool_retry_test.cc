@@ -157,7 +157,6 @@ TEST_SUITE("index/pool_retry") {
   }
 
   TEST_CASE("results are retired in blocks: the last kRequestWindow of a client are kept") {
-    TempDir dir;
     constexpr uint64_t kWindow = Pool::kRequestWindow;
     constexpr uint64_t kBlock = Pool::kRetireBlock;
     static_assert(Pool::RetiredThrough(kWindow) == 0);
@@ -165,55 +164,73 @@ TEST_SUITE("index/pool_retry") {
     static_assert(Pool::RetiredThrough(kWindow + kBlock) == kBlock);
     static_assert(Pool::RetiredThrough(kWindow + 3 * kBlock - 1) == 2 * kBlock);
     // Client 4 numbers its requests 1, 2, ... up to `last`, but skips a stretch that would
-    // have retired a block on its own; client 5 sends request 1 only.
+    // have retired a block on its own; client 5 sends request 1 only. The pool tracks their
+    // highest requests, or not (as beyond kTrackedClients clients).
     constexpr uint64_t kSkipFrom = kWindow + kBlock - 10;
     constexpr uint64_t kSkipTo = kWindow + 2 * kBlock + 10;
     constexpr uint64_t kLast = kWindow + 3 * kBlock + 5;
-    {
-      PoolOptions options;
-      options.create_if_missing = true;
-      options.sync = false;  // thousands of small writes
-      auto opened = Pool::Open(dir.path(), options);
-      REQUIRE(opened.ok());
-      Pool& pool = **opened;
-      REQUIRE(pool.Insert(std::vector<NewQuery>{MakeQuery(0)}, RequestKey{5, 1}).ok());
-      for (uint64_t r = 1; r <= kLast; ++r) {
-        if (r >= kSkipFrom && r < kSkipTo) continue;
-        REQUIRE(pool.Insert(std::vector<NewQuery>{MakeQuery(static_cast<int>(r))}, RequestKey{4, r})
+    for (const bool tracked : {true, false}) {
+      CAPTURE(tracked);
+      TempDir dir;
+      {
+        PoolOptions options;
+        options.create_if_missing = true;
+        options.sync = false;  // thousands of small writes
+        auto opened = Pool::Open(dir.path(), options);
+        REQUIRE(opened.ok());
+        Pool& pool = **opened;
+        if (!tracked) pool.TEST_LimitTrackedClients(0);
+        REQUIRE(pool.Insert(std::vector<NewQuery>{MakeQuery(0)}, RequestKey{5, 1}).ok());
+        for (uint64_t r = 1; r <= kLast; ++r) {
+          if (r >= kSkipFrom && r < kSkipTo) continue;
+          REQUIRE(
+              pool.Insert(std::vector<NewQuery>{MakeQuery(static_cast<int>(r))}, RequestKey{4, r})
+                  .ok());
+        }
+        CHECK(pool.TEST_TrackedClients() == (tracked ? 2 : 0));
+        // Request kLast is remembered.
+        auto last = pool.Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, kLast});
+        REQUIRE(last.ok());
+        CHECK((*last)[0].created);
+        // Request 1 is forgotten: running it again is a new request (dedup says not created).
+        // A tracked client's stores no result: it would never be retired.
+        auto again = pool.Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1});
+        REQUIRE(again.ok());
+        CHECK_FALSE((*again)[0].created);
+        if (!tracked) {
+          // An untracked client's is stored, and retired by the client's next block, which
+          // retires from its first request on.
+          for (uint64_t r = kLast + 1; r <= kLast + kBlock; ++r) {
+            REQUIRE(
+                pool.Insert(std::vector<NewQuery>{MakeQuery(static_cast<int>(r))}, RequestKey{4, r})
                     .ok());
-      }
-      // Request 1 is forgotten: running it again is a new request (dedup says not created),
-      // and it stores no result (it would never be retired).
-      auto again = pool.Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1});
-      REQUIRE(again.ok());
-      CHECK_FALSE((*again)[0].created);
-      // Request kLast is remembered.
-      auto last = pool.Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, kLast});
-      REQUIRE(last.ok());
-      CHECK((*last)[0].created);
-    }
-    // The stored results: client 4's from RetiredThrough(kLast) + 1 on (the skipped stretch
-    // retired too), and client 5's.
-    auto store = testing::OpenRawStore(dir.path());
-    for (const uint64_t client : {4, 5}) {
-      testing::KeyValuePairs stored;
-      REQUIRE(testing::ScanInto(*store, storage::RequestKeyPrefix(client), &stored).ok());
-      std::vector<uint64_t> requests;
-      for (const auto& [key, value] : stored) {
-        uint64_t c = 0;
-        uint64_t r = 0;
-        REQUIRE(storage::DecodeRequestKey(key, &c, &r));
-        requests.push_back(r);
-      }
-      std::vector<uint64_t> want;
-      if (client == 5) {
-        want = {1};
-      } else {
-        for (uint64_t r = Pool::RetiredThrough(kLast) + 1; r <= kLast; ++r) {
-          if (r < kSkipFrom || r >= kSkipTo) want.push_back(r);
+          }
         }
       }
-      CHECK(requests == want);
+      // The stored results: client 4's from RetiredThrough(kLast) + 1 on (the skipped stretch
+      // retired too), and client 5's.
+      auto store = testing::OpenRawStore(dir.path());
+      for (const uint64_t client : {4, 5}) {
+        testing::KeyValuePairs stored;
+        REQUIRE(testing::ScanInto(*store, storage::RequestKeyPrefix(client), &stored).ok());
+        std::vector<uint64_t> requests;
+        for (const auto& [key, value] : stored) {
+          uint64_t c = 0;
+          uint64_t r = 0;
+          REQUIRE(storage::DecodeRequestKey(key, &c, &r));
+          requests.push_back(r);
+        }
+        std::vector<uint64_t> want;
+        if (client == 5) {
+          want = {1};
+        } else {
+          const uint64_t last = tracked ? kLast : kLast + kBlock;
+          for (uint64_t r = Pool::RetiredThrough(last) + 1; r <= last; ++r) {
+            if (r < kSkipFrom || r >= kSkipTo) want.push_back(r);
+          }
+        }
+        CHECK(requests == want);
+      }
     }
   }
 
