@@ -288,11 +288,20 @@ Status GetRecord(Reader* r, std::string* out) {
   return DecodeStats(bytes, &rec);
 }
 
+// An encoded chunk or journal is reserved before it is written (growing it as it was written
+// cost a reallocation and a copy per doubling): at most its header, kind, two fixed 64s, a
+// count and the checksum, then per record at most two varints (an id delta, a length) and
+// the record's bytes.
+constexpr size_t kMaxFrameBytes = 1 + 2 * 8 + kMaxVarintBytes + envelope::kChecksumBytes;
+
 }  // namespace
 
 void EncodeStatsChunk(const StatsChunkRecord& rec, std::string* out) {
   std::string& p = *out;
   p.clear();
+  size_t bytes = kMaxFrameBytes;
+  for (const std::string& slot : rec.slots) bytes += kMaxVarintBytes + slot.size();
+  p.reserve(bytes);
   p.push_back(static_cast<char>(Kind::kStatsChunk));
   envelope::PutFixed64(&p, rec.first_id);
   envelope::PutFixed64(&p, rec.as_of);
@@ -330,6 +339,9 @@ Status DecodeStatsChunk(std::string_view value, StatsChunkRecord* rec) {
 void EncodeStatsJournal(const StatsJournalRecord& rec, std::string* out) {
   std::string& p = *out;
   p.clear();
+  size_t bytes = kMaxFrameBytes;
+  for (const auto& entry : rec.entries) bytes += 2 * kMaxVarintBytes + entry.second.size();
+  p.reserve(bytes);
   p.push_back(static_cast<char>(Kind::kStatsJournal));
   envelope::PutFixed64(&p, rec.seq);
   PutVarint(rec.entries.size(), &p);
