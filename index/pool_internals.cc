@@ -66,23 +66,20 @@ Result<std::optional<storage::OpResultRecord>> Pool::BeginMutation(
 void Pool::StoreResult(const RequestKey& rk, const storage::OpResultRecord& rec,
                        storage::Batch* batch) {
   if (rk.request == 0) return;
-  // What the client's earlier requests retired: through its highest one, when tracked (its
-  // stored results, when it was first seen); else assume request - 1, and retire from the
-  // first request on, in case numbers were skipped.
+  // What the client's earlier requests retired: through its highest one, when tracked; else
+  // assume request - 1. A new block is retired from the first request on, so results left
+  // below an earlier block (numbers skipped by an untracked client, an old request applied
+  // again, a pool of an older build) go with it.
   uint64_t retired = RetiredThrough(rk.request - 1);
-  uint64_t from = 1;
   if (auto tracked = last_request_.find(rk.client); tracked != last_request_.end()) {
     retired = RetiredThrough(tracked->second);
-    // A request older than the window, applied again: its result would never be retired.
-    if (rk.request <= retired) return;
-    from = retired + 1;
     tracked->second = std::max(tracked->second, rk.request);
   }
   std::string value;
   storage::EncodeOpResult(rec, &value);
   batch->Put(storage::RequestKey(rk.client, rk.request), value);
   if (const uint64_t through = RetiredThrough(rk.request); through > retired) {
-    batch->DeleteRange(storage::RequestKey(rk.client, from),
+    batch->DeleteRange(storage::RequestKey(rk.client, 1),
                        storage::RequestKey(rk.client, through + 1));
   }
 }

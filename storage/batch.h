@@ -32,10 +32,9 @@ class Batch {
   void DeleteRange(std::string_view begin, std::string_view end);
 
   // Removes the last Put or Delete of `key` as if it had never been added, when it is a Put;
-  // returns whether it did (false: no operation on `key`, or a Delete last). An earlier
-  // operation on `key`, if any, then wins. A DeleteRange is not an operation on `key` here:
-  // one after the Put deletes the key whether the Put is retracted or not.
-  // O(operations after it).
+  // returns whether it did (false: no operation on `key`, or a Delete last). The batch then
+  // writes what it would have without that Put: an earlier operation on `key` wins, unless a
+  // DeleteRange after it covers the key. O(operations after it).
   bool RetractPut(std::string_view key);
 
   // Appends every operation of `other`, in order, after this batch's own. REQUIRES: `other`

@@ -78,8 +78,9 @@ void Committer::WriteGroup(std::unique_lock<std::mutex>& lock, bool reluctant) {
   lock.unlock();
   // Batches are merged in sequence order, so a key written by several operations ends with
   // the last one's value, as if they had been written one after the other. Compact then
-  // orders the group by key: the operations' records, each at random places in the key
-  // space (statistics, dedup hashes), reach the memtable in one ascending sweep.
+  // orders the group by key (after its range deletions): the operations' records, each at
+  // random places in the key space (statistics, dedup hashes), reach the memtable in one
+  // ascending sweep.
   Batch merged = std::move(group.front().batch);
   if (group.size() > 1) {
     size_t bytes = 0;

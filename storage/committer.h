@@ -25,9 +25,10 @@
 // and a leader keeps writing groups while batches are queued and no blocked waiter could take
 // over, so a batch whose owner went away is never stranded.
 //
-// Within a group, an operation overwritten by a later one on the same key is dropped before
-// the write (every operation stores the pool counters: a group of 16 writes them once), and
-// the rest are written in key order (Batch::Compact).
+// Within a group, an operation overwritten by a later one on the same key, or covered by a
+// later range deletion, is dropped before the write (every operation stores the pool
+// counters: a group of 16 writes them once); the range deletions go first, the rest in key
+// order (Batch::Compact).
 //
 // A failed write fails its group and everything queued after it (their outcome is unknown):
 // the committer turns failed for good, drops the overlay, rejects later batches, and Wait

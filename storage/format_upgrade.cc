@@ -15,7 +15,7 @@ namespace heapa::storage {
 
 bool CanUpgradeFormat(uint32_t version) { return version >= 2 && version < kFormatVersion; }
 
-bool ReadsFormatAsIs(uint32_t version) { return version == kFormatVersion; }
+bool ReadsFormatAsIs(uint32_t version) { return version == kFormatVersion || version == 5; }
 
 namespace {
 
@@ -106,12 +106,18 @@ Status UpgradeFormat(Store* store, uint32_t version) {
     return Status::FailedPrecondition("no upgrade from pool format " + std::to_string(version));
   }
   std::string value;
+  Batch batch;
+  if (ReadsFormatAsIs(version)) {  // format 5: only the version changes (keys.h)
+    EncodeFormat(kFormatVersion, &value);
+    batch.Put(MetaKey("format"), value);
+    return store->Write(&batch).WithContext("upgrade to pool format " +
+                                            std::to_string(kFormatVersion));
+  }
   CountersRecord counters;
   HEAPA_RETURN_IF_ERROR(ReadCounters(*store, &counters));
-  Batch batch;
   HEAPA_RETURN_IF_ERROR(MoveStatsToChunks(*store, counters, &batch));
   if (version >= 3) {
-    // Format 5 reads every other record of formats 3 and 4 as it is.
+    // This format reads every other record of formats 3 and 4 as it is.
     EncodeFormat(kFormatVersion, &value);
     batch.Put(MetaKey("format"), value);
     return store->Write(&batch).WithContext("upgrade to pool format " +

@@ -1,8 +1,9 @@
 // Upgrades a pool database written by an older heapa, in place and atomically.
 //
-// Supported: formats 2, 3 and 4 -> 5. Each moves the statistics (one 'T' record per id,
-// packed or a FlatBuffer) into statistics chunks (state_log.h); format 2 also has its states
-// (one 'S' record per id) moved into state chunks. Format 1 (one column family) is refused
+// Supported: formats 2, 3, 4 and 5 -> 6. From 2 to 4, the statistics (one 'T' record per id,
+// packed or a FlatBuffer) move into statistics chunks (state_log.h); format 2 also has its
+// states (one 'S' record per id) moved into state chunks. Format 5 holds the records of 6:
+// only its version record changes (keys.h says why). Format 1 (one column family) is refused
 // before the store opens (store.h).
 //
 // Thread safety: call before anything else uses `store`.

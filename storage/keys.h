@@ -42,8 +42,11 @@ namespace heapa::storage {
 // 2: the "queries" column family. 3: states in chunks and journals ('C', 'J') instead of
 // one 'S' record per id. 4: statistics written packed (stats_record.cc); the FlatBuffer ones
 // of formats 2 and 3 are still read. 5: statistics in chunks and journals ('U', 'K') like the
-// states, instead of one 'T' record per id; the upgrade moves them.
-inline constexpr uint32_t kFormatVersion = 5;
+// states, instead of one 'T' record per id; the upgrade moves them. 6: the same records, but
+// request results are retired with range deletions (index/pool.h), which the RocksDB 7.8 of a
+// format-5 build would replay from the WAL into a corrupt memtable (store.cc): the version
+// keeps such builds out, and the upgrade from 5 writes only it.
+inline constexpr uint32_t kFormatVersion = 6;
 
 // The column family of the 'Q' records (see above).
 inline constexpr char kQueriesColumnFamily[] = "queries";

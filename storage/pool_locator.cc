@@ -18,8 +18,8 @@ Result<std::vector<LocatedPool>> LocatePools(const std::string& path,
     std::string name = fs::path(path).lexically_normal().filename().string();
     if (name.empty()) name = fs::path(path).lexically_normal().parent_path().filename().string();
     if (only && *only != name) {
-      return Status::NotFound(path + " is the pool directory of '" + name + "', not of '" +
-                              *only + "'");
+      return Status::NotFound(path + " is the pool directory of '" + name + "', not of '" + *only +
+                              "'");
     }
     out.push_back({name, path});
     return out;

@@ -2,6 +2,10 @@
 // stored result and applies nothing, also after a reopen.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <memory>
+#include <vector>
+
 #include "index/pool.h"
 #include "storage/keys.h"
 #include "tests/testutil/sample_pool.h"
@@ -163,54 +167,33 @@ TEST_SUITE("index/pool_retry") {
     static_assert(Pool::RetiredThrough(kWindow + kBlock - 1) == 0);
     static_assert(Pool::RetiredThrough(kWindow + kBlock) == kBlock);
     static_assert(Pool::RetiredThrough(kWindow + 3 * kBlock - 1) == 2 * kBlock);
-    // Client 4 numbers its requests 1, 2, ... up to `last`, but skips a stretch that would
-    // have retired a block on its own; client 5 sends request 1 only. The pool tracks their
-    // highest requests, or not (as beyond kTrackedClients clients).
+    // Client 4 numbers its requests 1, 2, ... but skips a stretch that would have retired a
+    // block on its own; client 5 sends request 1 only. The pool tracks their highest requests,
+    // or not (as beyond kTrackedClients clients).
     constexpr uint64_t kSkipFrom = kWindow + kBlock - 10;
     constexpr uint64_t kSkipTo = kWindow + 2 * kBlock + 10;
     constexpr uint64_t kLast = kWindow + 3 * kBlock + 5;
     for (const bool tracked : {true, false}) {
       CAPTURE(tracked);
       TempDir dir;
-      {
-        PoolOptions options;
-        options.create_if_missing = true;
-        options.sync = false;  // thousands of small writes
+      PoolOptions options;
+      options.create_if_missing = true;
+      options.sync = false;  // thousands of small writes
+      auto send = [&](uint64_t from, uint64_t to) {
         auto opened = Pool::Open(dir.path(), options);
         REQUIRE(opened.ok());
         Pool& pool = **opened;
         if (!tracked) pool.TEST_LimitTrackedClients(0);
-        REQUIRE(pool.Insert(std::vector<NewQuery>{MakeQuery(0)}, RequestKey{5, 1}).ok());
-        for (uint64_t r = 1; r <= kLast; ++r) {
+        for (uint64_t r = from; r <= to; ++r) {
           if (r >= kSkipFrom && r < kSkipTo) continue;
           REQUIRE(
               pool.Insert(std::vector<NewQuery>{MakeQuery(static_cast<int>(r))}, RequestKey{4, r})
                   .ok());
         }
-        CHECK(pool.TEST_TrackedClients() == (tracked ? 2 : 0));
-        // Request kLast is remembered.
-        auto last = pool.Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, kLast});
-        REQUIRE(last.ok());
-        CHECK((*last)[0].created);
-        // Request 1 is forgotten: running it again is a new request (dedup says not created).
-        // A tracked client's stores no result: it would never be retired.
-        auto again = pool.Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1});
-        REQUIRE(again.ok());
-        CHECK_FALSE((*again)[0].created);
-        if (!tracked) {
-          // An untracked client's is stored, and retired by the client's next block, which
-          // retires from its first request on.
-          for (uint64_t r = kLast + 1; r <= kLast + kBlock; ++r) {
-            REQUIRE(
-                pool.Insert(std::vector<NewQuery>{MakeQuery(static_cast<int>(r))}, RequestKey{4, r})
-                    .ok());
-          }
-        }
-      }
-      // The stored results: client 4's from RetiredThrough(kLast) + 1 on (the skipped stretch
-      // retired too), and client 5's.
-      auto store = testing::OpenRawStore(dir.path());
-      for (const uint64_t client : {4, 5}) {
+        return std::move(opened).value();
+      };
+      auto stored_requests = [&](uint64_t client) {
+        auto store = testing::OpenRawStore(dir.path());
         testing::KeyValuePairs stored;
         REQUIRE(testing::ScanInto(*store, storage::RequestKeyPrefix(client), &stored).ok());
         std::vector<uint64_t> requests;
@@ -220,17 +203,43 @@ TEST_SUITE("index/pool_retry") {
           REQUIRE(storage::DecodeRequestKey(key, &c, &r));
           requests.push_back(r);
         }
-        std::vector<uint64_t> want;
-        if (client == 5) {
-          want = {1};
-        } else {
-          const uint64_t last = tracked ? kLast : kLast + kBlock;
-          for (uint64_t r = Pool::RetiredThrough(last) + 1; r <= last; ++r) {
-            if (r < kSkipFrom || r >= kSkipTo) want.push_back(r);
-          }
+        return requests;
+      };
+      auto want = [&](uint64_t last, std::vector<uint64_t> also) {
+        for (uint64_t r = Pool::RetiredThrough(last) + 1; r <= last; ++r) {
+          if (r < kSkipFrom || r >= kSkipTo) also.push_back(r);
         }
-        CHECK(requests == want);
+        std::sort(also.begin(), also.end());
+        return also;
+      };
+      {
+        std::unique_ptr<Pool> pool = send(1, kLast);
+        REQUIRE(pool->Insert(std::vector<NewQuery>{MakeQuery(0)}, RequestKey{5, 1}).ok());
+        CHECK(pool->TEST_TrackedClients() == (tracked ? 2 : 0));
+        // Request kLast is remembered.
+        auto last = pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, kLast});
+        REQUIRE(last.ok());
+        CHECK((*last)[0].created);
+        // Request 1 is forgotten: running it again is a new request (dedup says not created).
+        auto again = pool->Insert(std::vector<NewQuery>{MakeQuery(1)}, RequestKey{4, 1});
+        REQUIRE(again.ok());
+        CHECK_FALSE((*again)[0].created);
       }
+      // Client 4 keeps its window (the skipped stretch retired too), and request 1 again.
+      CHECK(stored_requests(4) == want(kLast, {1}));
+      CHECK(stored_requests(5) == std::vector<uint64_t>{1});
+      {
+        // A result an older build left below the window (it did not retire numbers spent on
+        // another pool).
+        auto store = testing::OpenRawStore(dir.path());
+        storage::Batch batch;
+        batch.Put(storage::RequestKey(4, 2), "left by an older build");
+        HEAPA_REQUIRE_OK(store->Write(&batch));
+      }
+      // Reopened, the client's next block retires both.
+      send(kLast + 1, kLast + kBlock).reset();
+      CHECK(stored_requests(4) == want(kLast + kBlock, {}));
+      CHECK(stored_requests(5) == std::vector<uint64_t>{1});
     }
   }
 

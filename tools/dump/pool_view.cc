@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "storage/format_upgrade.h"
 #include "storage/keys.h"
 #include "storage/state_log.h"
 
@@ -36,7 +37,7 @@ Status DecodeStatsLite(std::string_view value, storage::StatsRecord* rec) {
 Status CheckFormat(const storage::Store& store) {
   uint32_t version = 0;
   HEAPA_RETURN_IF_ERROR(ReadMeta(store, "format", &storage::DecodeFormat, &version));
-  if (version == storage::kFormatVersion) return Status::OK();
+  if (storage::ReadsFormatAsIs(version)) return Status::OK();
   return Status::FailedPrecondition(
       store.dir() + " holds a pool of format " + std::to_string(version) + "; this build reads " +
       std::to_string(storage::kFormatVersion) +
