@@ -44,8 +44,10 @@ namespace heapa::storage {
 // of formats 2 and 3 are still read. 5: statistics in chunks and journals ('U', 'K') like the
 // states, instead of one 'T' record per id; the upgrade moves them. 6: the same records, but
 // request results are retired with range deletions (index/pool.h), which the RocksDB 7.8 of a
-// format-5 build would replay from the WAL into a corrupt memtable (store.cc): the version
-// keeps such builds out, and the upgrade from 5 writes only it.
+// format-5 build would insert into a corrupt memtable (store.cc): the version keeps such
+// builds from a pool closed cleanly (its WAL is then flushed). After a crash, one would replay
+// the WAL before reading the version: go back to a format-5 build only after a clean shutdown.
+// The upgrade from 5 writes only the version.
 inline constexpr uint32_t kFormatVersion = 6;
 
 // The column family of the 'Q' records (see above).

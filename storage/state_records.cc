@@ -34,9 +34,10 @@ Status FromSlot(const fb::StateSlot& slot, StateRecord* rec) {
 
 void EncodeStateChunk(const StateChunkRecord& rec, std::string* out) {
   flatbuffers::FlatBufferBuilder fbb(64 + rec.slots.size() * sizeof(fb::StateSlot));
-  fb::StateSlot* slots = nullptr;  // written in place: no copy through a vector
-  auto vec = fbb.CreateUninitializedVectorOfStructs(rec.slots.size(), &slots);
-  for (const StateRecord& s : rec.slots) *slots++ = ToSlot(s);
+  std::vector<fb::StateSlot> slots;
+  slots.reserve(rec.slots.size());
+  for (const StateRecord& s : rec.slots) slots.push_back(ToSlot(s));
+  auto vec = fbb.CreateVectorOfStructs(slots);
   fb::StateChunkBuilder b(fbb);
   b.add_first_id(rec.first_id);
   b.add_as_of(rec.as_of);
@@ -74,9 +75,10 @@ Status DecodeStateChunk(std::string_view value, StateChunkRecord* rec) {
 
 void EncodeStateJournal(const StateJournalRecord& rec, std::string* out) {
   flatbuffers::FlatBufferBuilder fbb(64 + rec.entries.size() * sizeof(fb::StateEntry));
-  fb::StateEntry* entries = nullptr;  // written in place: no copy through a vector
-  auto vec = fbb.CreateUninitializedVectorOfStructs(rec.entries.size(), &entries);
-  for (const auto& [id, state] : rec.entries) *entries++ = fb::StateEntry(id, ToSlot(state));
+  std::vector<fb::StateEntry> entries;
+  entries.reserve(rec.entries.size());
+  for (const auto& [id, state] : rec.entries) entries.emplace_back(id, ToSlot(state));
+  auto vec = fbb.CreateVectorOfStructs(entries);
   fb::StateJournalBuilder b(fbb);
   b.add_seq(rec.seq);
   b.add_entries(vec);

@@ -289,9 +289,9 @@ Status GetRecord(Reader* r, std::string* out) {
 }
 
 // An encoded chunk or journal is reserved before it is written (growing it as it was written
-// cost a reallocation and a copy per doubling): at most its header, kind, two fixed 64s, a
-// count and the checksum, then per record at most two varints (an id delta, a length) and
-// the record's bytes.
+// cost a reallocation and a copy per doubling): at most its kind, two fixed 64s, a count and
+// the checksum, then per record at most two varints (an id delta, a length) and the record's
+// bytes.
 constexpr size_t kMaxFrameBytes = 1 + 2 * 8 + kMaxVarintBytes + envelope::kChecksumBytes;
 
 }  // namespace

@@ -11,7 +11,7 @@
 // or RocksDB refusing a corrupt database); 4 no pool there or the files cannot be read;
 // 5 a pool of an older format, which this build upgrades when it opens it (checked only
 // after that); 2 usage; 1 anything else. With several verdicts, the first of 3, 4, 5 wins.
-// A pool of an older format this build reads as it is (format 3: its upgrade only writes
+// A pool of an older format this build reads as it is (format 5: its upgrade only writes
 // the new version) is checked in full, and its verdict says so.
 #include <fmt/core.h>
 

@@ -10,6 +10,8 @@
 #include <string>
 
 #include "index/pool.h"
+#include "storage/keys.h"
+#include "storage/records.h"
 #include "tests/testutil/old_formats.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
@@ -76,6 +78,31 @@ TEST_SUITE("tools/heapa-check") {
       CHECK(run.output.find(": clean:") != std::string::npos);
       CHECK(run.output.find(", 0 statistics") == std::string::npos);  // moved, not lost
     }
+  }
+
+  TEST_CASE("a pool of format 5 is checked in full as it is (exit 0), with a note") {
+    TempDir tmp;
+    const std::string pool = tmp.Sub("pool");
+    testing::BuildSamplePool(pool);
+    {
+      std::unique_ptr<storage::Store> store = testing::OpenRawStore(pool);
+      std::string value;
+      storage::EncodeFormat(5, &value);
+      storage::Batch batch;
+      batch.Put(storage::MetaKey("format"), value);
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+      HEAPA_REQUIRE_OK(store->Close());
+    }
+    Run run = RunCheck(tmp, "'" + pool + "'");
+    INFO(run.output);
+    CHECK(run.exit_code == 0);
+    CHECK(run.output.find(": clean:") != std::string::npos);
+    CHECK(run.output.find("format version 5: this build reads it as it is, and marks it " +
+                          std::to_string(storage::kFormatVersion)) != std::string::npos);
+    run = RunCheck(tmp, "'" + pool + "' --json");
+    INFO(run.output);
+    CHECK(run.exit_code == 0);
+    CHECK(run.output.find("\"format_note\"") != std::string::npos);
   }
 }
 

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "storage/keys.h"
 #include "storage/pool_locator.h"
+#include "storage/records.h"
 #include "tests/testutil/old_formats.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/store_util.h"
@@ -106,6 +108,28 @@ TEST_SUITE("tools/dump") {
       CHECK(s.ToString().find("format 4") != std::string::npos);
       CHECK(out.str().empty());
     }
+  }
+
+  TEST_CASE("a pool of format 5 (the records of 6) dumps as it is") {
+    TempDir dir;
+    testing::BuildSamplePool(dir.path());
+    std::string current;
+    {
+      auto store = OpenReadOnly(dir.path());
+      current = Dump(*store, dump::QueryFilter{});
+    }
+    {
+      std::unique_ptr<storage::Store> store = testing::OpenRawStore(dir.path());
+      std::string value;
+      storage::EncodeFormat(5, &value);
+      storage::Batch batch;
+      batch.Put(storage::MetaKey("format"), value);
+      HEAPA_REQUIRE_OK(store->Write(&batch));
+      HEAPA_REQUIRE_OK(store->Close());
+    }
+    auto store = OpenReadOnly(dir.path());
+    CHECK_FALSE(current.empty());
+    CHECK(Dump(*store, dump::QueryFilter{}) == current);
   }
 
   TEST_CASE("the query dump filters by state, reward, origin, source and ids") {

@@ -41,7 +41,7 @@ Status CheckFormat(const storage::Store& store) {
   return Status::FailedPrecondition(
       store.dir() + " holds a pool of format " + std::to_string(version) + "; this build reads " +
       std::to_string(storage::kFormatVersion) +
-      " (heapad upgrades a pool when it opens it: dump it after that)");
+      " and 5 (heapad upgrades a pool when it opens it: dump it after that)");
 }
 
 Result<PoolView> Load(const storage::Store& store, const LoadParts& parts, Progress* progress) {
