@@ -314,11 +314,7 @@ TEST_SUITE("index/pool_reopen") {
     };
     {
       auto store = testing::OpenRawStore(dir.path());
-      std::string value;
-      storage::EncodeFormat(5, &value);
-      storage::Batch batch;
-      batch.Put(storage::MetaKey("format"), value);
-      HEAPA_REQUIRE_OK(store->Write(&batch));
+      testing::SetFormatVersion(*store, 5);
       // The checker reads it as it is: no upgrade to wait for, nothing damaged.
       auto report = index::CheckPool(*store);
       HEAPA_REQUIRE_OK(report.status());
@@ -351,11 +347,7 @@ TEST_SUITE("index/pool_reopen") {
     }
     {
       auto store = testing::OpenRawStore(dir.path());
-      std::string value;
-      storage::EncodeFormat(99, &value);
-      storage::Batch batch;
-      batch.Put(storage::MetaKey("format"), value);
-      HEAPA_REQUIRE_OK(store->Write(&batch));
+      testing::SetFormatVersion(*store, 99);
     }
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto opened = Pool::Open(dir.path(), PoolOptions{});

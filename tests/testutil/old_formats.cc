@@ -92,4 +92,12 @@ void RewriteAsFormat2(storage::Store& store, std::optional<uint64_t> skip) {
   HEAPA_REQUIRE_OK(store.Write(&batch));
 }
 
+void SetFormatVersion(storage::Store& store, uint32_t version) {
+  std::string value;
+  storage::EncodeFormat(version, &value);
+  storage::Batch batch;
+  batch.Put(storage::MetaKey("format"), value);
+  HEAPA_REQUIRE_OK(store.Write(&batch));
+}
+
 }  // namespace heapa::testing

@@ -23,6 +23,10 @@ uint64_t RewriteAsFormat3(storage::Store& store);
 // (one per query) and sets the format record to 2. `skip`: leave that id's record out (damage).
 void RewriteAsFormat2(storage::Store& store, std::optional<uint64_t> skip = std::nullopt);
 
+// Sets the format record of the pool in `store` to `version`, and changes nothing else: a
+// pool of format 5 holds the records of 6; other versions test the refusals.
+void SetFormatVersion(storage::Store& store, uint32_t version);
+
 }  // namespace heapa::testing
 
 #endif  // HEAPA_TESTS_TESTUTIL_OLD_FORMATS_H_

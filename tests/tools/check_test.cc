@@ -11,7 +11,6 @@
 
 #include "index/pool.h"
 #include "storage/keys.h"
-#include "storage/records.h"
 #include "tests/testutil/old_formats.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/test_util.h"
@@ -86,11 +85,7 @@ TEST_SUITE("tools/heapa-check") {
     testing::BuildSamplePool(pool);
     {
       std::unique_ptr<storage::Store> store = testing::OpenRawStore(pool);
-      std::string value;
-      storage::EncodeFormat(5, &value);
-      storage::Batch batch;
-      batch.Put(storage::MetaKey("format"), value);
-      HEAPA_REQUIRE_OK(store->Write(&batch));
+      testing::SetFormatVersion(*store, 5);
       HEAPA_REQUIRE_OK(store->Close());
     }
     Run run = RunCheck(tmp, "'" + pool + "'");

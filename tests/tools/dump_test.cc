@@ -8,9 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "storage/keys.h"
 #include "storage/pool_locator.h"
-#include "storage/records.h"
 #include "tests/testutil/old_formats.h"
 #include "tests/testutil/sample_pool.h"
 #include "tests/testutil/store_util.h"
@@ -120,11 +118,7 @@ TEST_SUITE("tools/dump") {
     }
     {
       std::unique_ptr<storage::Store> store = testing::OpenRawStore(dir.path());
-      std::string value;
-      storage::EncodeFormat(5, &value);
-      storage::Batch batch;
-      batch.Put(storage::MetaKey("format"), value);
-      HEAPA_REQUIRE_OK(store->Write(&batch));
+      testing::SetFormatVersion(*store, 5);
       HEAPA_REQUIRE_OK(store->Close());
     }
     auto store = OpenReadOnly(dir.path());
