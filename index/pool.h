@@ -24,15 +24,15 @@
 // Exactly once: every mutation takes an optional RequestKey. Its result is stored in the same
 // batch, and a call with the key of an applied request returns the stored result without
 // applying anything (after waiting for the original's batch to be durable). A key reused for
-// a different kind of operation is InvalidArgument. A
-// client's results are retired in blocks of kRetireBlock requests: storing a request r above
-// the client's highest one deletes, in one range, every result of the client up to
-// RetiredThrough(r) when that passes a block the highest did not. So a client keeps its last
-// kRequestWindow results, and at most kRetireBlock - 1 more once it reaches its next block
-// (clients number requests consecutively, as net::Client does; numbers spent on another pool,
-// and old requests applied again, leave results only until then; admin requests count apart). A
-// call that changed nothing (an empty sample, an all-duplicate report, an empty reinsert or
-// recover) stores no result: running it again is harmless.
+// a different kind of operation is InvalidArgument. A client's results are retired in blocks
+// of kRetireBlock requests: storing a request r above the client's highest one (r - 1 is
+// assumed for a client beyond kTrackedClients) deletes, in one range, every result of the
+// client up to RetiredThrough(r) when that passes a block the highest did not. So a client
+// keeps its last kRequestWindow results, and at most kRetireBlock - 1 more once it reaches its
+// next block (clients number requests consecutively, as net::Client does; numbers spent on
+// another pool, and old requests applied again, leave results only until then; admin
+// requests count apart). A call that changed nothing (an empty sample, an all-duplicate
+// report, an empty reinsert or recover) stores no result: running it again is harmless.
 //
 // Semantics: ../shared/DESIGN.md §3 and heapa-algorithm.md §3 (placement, sampling, eviction),
 // §4.4-4.5 (reinsertion, refresh), §5.2-5.3 (augmented children).
