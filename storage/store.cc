@@ -30,9 +30,10 @@ constexpr size_t kParallelReadKeys = 128;
 // upstream in 2024 by PR 12558): the pool retires request results with range deletions, so
 // they get no hint, and Store::Write refuses a range deletion anywhere else (so reads of
 // hinted keys may ignore range deletions).
-bool Hinted(std::string_view key) {
-  return !key.empty() && key[0] != static_cast<char>(KeyFamily::kRequest);
+bool IsRequestKey(std::string_view key) {
+  return !key.empty() && key[0] == static_cast<char>(KeyFamily::kRequest);
 }
+bool Hinted(std::string_view key) { return !key.empty() && !IsRequestKey(key); }
 
 // The insert hint's prefix: a key's family byte, in the hinted families.
 class FamilyHint final : public rocksdb::SliceTransform {
@@ -237,9 +238,8 @@ Status Store::Write(Batch* batch) {
         built = rep.Delete(family, ToSlice(op.key));
         break;
       case Batch::Operation::Kind::kDeleteRange:
-        if (FamilyOf(op.value) != family) {
-          built = rocksdb::Status::InvalidArgument("a range deletion across column families");
-        } else if (Hinted(op.key) || Hinted(op.value)) {
+        // Both ends among the request results: the range is, and in one column family.
+        if (!IsRequestKey(op.key) || !IsRequestKey(op.value)) {
           built = rocksdb::Status::InvalidArgument(
               "a range deletion outside the request results (RocksDB 7.8 would corrupt the "
               "memtable: rocksdb issue 5118)");

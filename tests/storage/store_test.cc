@@ -343,13 +343,19 @@ TEST_SUITE("storage/store") {
     std::string value;
     CHECK(store->Get(RequestKey(1, 200), &value).ok());
 
-    // Elsewhere a range deletion is refused, with nothing of its batch written.
-    Batch refused;
-    refused.Put(RequestKey(9, 1), "r");
-    refused.DeleteRange(JournalKey(1), JournalKey(9));
-    const Status s = store->Write(&refused);
-    CHECK(s.code() == Code::kInvalidArgument);
-    CHECK(store->Get(RequestKey(9, 1), &value).code() == Code::kNotFound);
+    // Elsewhere a range deletion is refused, with nothing of its batch written: one of other
+    // keys, or one reaching below or above the request results.
+    const std::vector<std::pair<std::string, std::string>> outside = {
+        {JournalKey(1), JournalKey(9)}, {"", RequestKey(1, 5)}, {RequestKey(1, 5), "S"}};
+    for (const auto& [begin, end] : outside) {
+      CAPTURE(begin);
+      Batch refused;
+      refused.Put(RequestKey(9, 1), "r");
+      refused.DeleteRange(begin, end);
+      const Status s = store->Write(&refused);
+      CHECK(s.code() == Code::kInvalidArgument);
+      CHECK(store->Get(RequestKey(9, 1), &value).code() == Code::kNotFound);
+    }
     CHECK(store->Get(JournalKey(1), &value).ok() == (want.count(JournalKey(1)) > 0));
   }
 
